@@ -1,0 +1,21 @@
+//! The shared heart of Vaka: the domain model, the wire types of the sync protocol, the hybrid
+//! logical clock, the merge, validation and the default category taxonomy with Swedish and
+//! English labels.
+//!
+//! This crate does no I/O. The device and the server both run its merge, so they cannot disagree
+//! on the state that a set of ops produces.
+
+pub mod hlc;
+pub mod ids;
+pub mod merge;
+pub mod model;
+pub mod op;
+pub mod policy;
+pub mod sync;
+pub mod time;
+pub mod validate;
+
+pub use hlc::{Hlc, HlcClock};
+pub use ids::{AreaId, DeviceId, EntityId, MemberId, OpId, OrgId};
+pub use op::{EntityKind, Op, OpBody};
+pub use time::Timestamp;

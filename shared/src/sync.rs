@@ -1,0 +1,332 @@
+//! The wire types of the sync protocol (`docs/protocol.md` shows each as JSON) and the stable
+//! error codes of the API.
+
+use crate::ids::{DeviceId, MemberId, OpId, OrgId};
+use crate::model::Role;
+use crate::op::Op;
+use serde::{Deserialize, Serialize};
+
+/// The bounds every side of the protocol keeps to.
+pub mod limits {
+    /// Most ops in one push.
+    pub const MAX_PUSH_OPS: usize = 500;
+    /// Most ops in one pull page.
+    pub const MAX_PULL_PAGE: u32 = 1000;
+    /// Pull page size when the device names none.
+    pub const DEFAULT_PULL_PAGE: u32 = 500;
+    /// Largest request body after decompression, in bytes.
+    pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+    /// How far an op's clock may run ahead of the server's, in milliseconds.
+    pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
+}
+
+/// `POST /api/v1/enroll`: a one-time code for a device token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The one-time code a coordinator gave (case and dashes do not matter).
+    pub code: String,
+    /// A name for the device, e.g. "Annas telefon" (at most 80 characters).
+    pub device_name: String,
+}
+
+/// The answer to an enrolment: who the device belongs to and its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrollResponse {
+    /// The device's id; its ops carry it.
+    pub device_id: DeviceId,
+    /// The bearer token. Shown once; the server keeps only its hash.
+    pub token: String,
+    /// The organisation.
+    pub org_id: OrgId,
+    /// The organisation's name.
+    pub org_name: String,
+    /// The member the device belongs to.
+    pub member_id: MemberId,
+    /// The member's display name.
+    pub member_name: String,
+    /// The member's role.
+    pub role: Role,
+    /// The server's clock, Unix milliseconds.
+    pub server_time_ms: i64,
+}
+
+/// `POST /api/v1/sync`: push ops and pull others in one round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// The device's ops, in `device_seq` order, starting at the first one not yet acknowledged
+    /// (at most [`limits::MAX_PUSH_OPS`]).
+    #[serde(default)]
+    pub push: Vec<Op>,
+    /// What to pull; absent to push only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<PullRequest>,
+}
+
+/// Which ops to pull.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PullRequest {
+    /// The highest server sequence the device has applied (0 at first).
+    pub cursor: u64,
+    /// Page size (1 to [`limits::MAX_PULL_PAGE`]; default [`limits::DEFAULT_PULL_PAGE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// The answer to a sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SyncResponse {
+    /// The server's clock, Unix milliseconds, for the device's clock offset.
+    pub server_time_ms: i64,
+    /// What became of the pushed ops.
+    pub push: PushResult,
+    /// The pulled page, if a pull was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<PullPage>,
+}
+
+/// What became of the pushed ops. Everything up to `acked_through` is stored durably (accepted or
+/// recorded as rejected) and leaves the device's outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushResult {
+    /// The highest `device_seq` of this device the server holds.
+    pub acked_through: u64,
+    /// Ops that were recorded but refused, with the reason.
+    pub rejected: Vec<RejectedOp>,
+    /// Set when the server stopped before the end of the batch; the device resumes at `at_seq`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<PushStop>,
+}
+
+/// An op the server recorded but did not apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RejectedOp {
+    /// Its number on the device.
+    pub device_seq: u64,
+    /// Its id.
+    pub op_id: OpId,
+    /// Why, as a stable code.
+    pub code: RejectCode,
+    /// Why, in words.
+    pub message: String,
+    /// The field at fault, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Why an op was refused for good. The op is kept on both sides and shown with its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// A field's value is not allowed (see `field`).
+    InvalidField,
+    /// Only coordinators and admins write review fields.
+    ReviewFieldForbidden,
+    /// Volunteers change only their own entries.
+    NotAuthor,
+    /// Comments and track segments cannot be changed.
+    CreateOnce,
+    /// The id belongs to another kind of entity.
+    KindMismatch,
+    /// The entry referred to does not exist in the organisation.
+    UnknownEntry,
+    /// The op names another device than the one whose token sent it.
+    DeviceMismatch,
+}
+
+/// Why the server stopped before the end of a push. Nothing from `at_seq` on was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushStop {
+    /// The `device_seq` to resume from.
+    pub at_seq: u64,
+    /// Why.
+    pub code: StopCode,
+    /// Why, in words.
+    pub message: String,
+}
+
+/// Reasons to stop a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StopCode {
+    /// Ops are missing before this one; send from `at_seq`.
+    Gap,
+    /// The op's clock is too far ahead of `server_time_ms`; correct the clock, re-stamp the ops
+    /// from `at_seq` on and send them again.
+    ClockAhead,
+    /// A different op was already stored under this number; the device's log is damaged.
+    OpMismatch,
+}
+
+/// A page of ops, in server sequence order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PullPage {
+    /// The ops.
+    pub ops: Vec<ServerOp>,
+    /// The cursor to store once these ops are applied (the last op's `seq`, or the request's
+    /// cursor when the page is empty).
+    pub cursor: u64,
+    /// Whether more ops wait beyond this page.
+    pub more: bool,
+}
+
+/// An accepted op as the server hands it out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServerOp {
+    /// The server sequence (commit order).
+    pub seq: u64,
+    /// The member whose device made it.
+    pub author: MemberId,
+    /// The op as the device sent it.
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiError {
+    /// Stable, machine-readable code.
+    pub code: ErrorCode,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+/// Stable error codes of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not valid JSON.
+    MalformedJson,
+    /// The JSON does not have the expected shape (unknown kind or field, wrong type).
+    InvalidBody,
+    /// The body is not JSON (wrong `Content-Type`) or uses an unknown encoding.
+    UnsupportedMediaType,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// More ops in one push than allowed.
+    TooManyOps,
+    /// A query parameter or value is out of bounds.
+    InvalidRequest,
+    /// No token, or a token the server does not know.
+    Unauthorized,
+    /// The device's token was revoked.
+    TokenRevoked,
+    /// The enrolment code is unknown, used or expired.
+    InvalidEnrollmentCode,
+    /// The caller may not do this.
+    Forbidden,
+    /// No such thing (in the caller's organisation).
+    NotFound,
+    /// The server's disk is full; nothing was stored.
+    StorageFull,
+    /// The server is shutting down or overloaded; try again later.
+    Unavailable,
+    /// Something failed on the server; nothing was stored.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidBody => "invalid_body",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::TooManyOps => "too_many_ops",
+            Self::InvalidRequest => "invalid_request",
+            Self::Unauthorized => "unauthorized",
+            Self::TokenRevoked => "token_revoked",
+            Self::InvalidEnrollmentCode => "invalid_enrollment_code",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::StorageFull => "storage_full",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Health {
+    /// `ok` when the store answers.
+    pub status: String,
+    /// The highest server sequence.
+    pub last_seq: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_op_reads_from_its_documented_json() {
+        let request: SyncRequest = serde_json::from_value(json!({
+            "push": [{
+                "op_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e01",
+                "device_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f",
+                "device_seq": 1,
+                "hlc": "1763762045120-0000-019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f",
+                "base_seq": 0,
+                "entity_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e02",
+                "entity": "incident",
+                "fields": {"occurred_at": "2025-11-21T21:54:05Z", "category": "alcohol", "severity": 2, "place": null}
+            }],
+            "pull": {"cursor": 0}
+        }))
+        .expect("documented shape parses");
+        let op = &request.push[0];
+        assert_eq!(op.kind(), crate::op::EntityKind::Incident);
+        let fields = op.body.field_map();
+        assert_eq!(
+            fields["place"],
+            serde_json::Value::Null,
+            "null clears a field"
+        );
+        assert_eq!(fields.len(), 4);
+        // And back: the same JSON.
+        let again: SyncRequest =
+            serde_json::from_str(&serde_json::to_string(&request).expect("serialises"))
+                .expect("parses");
+        assert_eq!(again, request);
+    }
+
+    #[test]
+    fn unknown_kinds_and_fields_are_refused_by_the_parser() {
+        let op = |entity: &str, fields: serde_json::Value| {
+            json!({"push": [{
+                "op_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e01",
+                "device_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f",
+                "device_seq": 1,
+                "hlc": "1763762045120-0000-019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f",
+                "base_seq": 0,
+                "entity_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e02",
+                "entity": entity, "fields": fields}]})
+        };
+        let unknown_kind = serde_json::from_value::<SyncRequest>(op("weather", json!({})));
+        assert!(unknown_kind.is_err());
+        let unknown_field =
+            serde_json::from_value::<SyncRequest>(op("incident", json!({"name": "x"})));
+        let message = unknown_field.expect_err("unknown field").to_string();
+        assert!(message.contains("unknown field `name`"), "{message}");
+    }
+}
