@@ -1,0 +1,253 @@
+//! The `vaka-server` command line: serve, demo, and admin subcommands.
+
+use crate::store::accounts::{self, NewMember};
+use crate::{Config, Server, demo, now_ms, secrets};
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vaka_shared::model::Role;
+use vaka_shared::{DeviceId, MemberId, OrgId};
+
+/// Vaka's sync server.
+#[derive(Debug, Parser)]
+#[command(name = "vaka-server", version, about)]
+struct Cli {
+    /// Folder holding the SQLite store.
+    #[arg(long, global = true, env = "VAKA_DATA", default_value = "vaka-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (and dashboard) on the store in --data.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "VAKA_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Serve with a demo organisation: areas, a coordinator, volunteers and two weeks of entries.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, env = "VAKA_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Manage organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage members.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print a one-time enrolment code for a member's phone.
+    EnrollCode {
+        /// The member.
+        #[arg(long)]
+        member: MemberId,
+        /// Hours the code stays valid.
+        #[arg(long, default_value_t = 168)]
+        ttl_hours: i64,
+    },
+    /// Manage devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Write a consistent copy of the store to a file (safe while the server runs).
+    Backup {
+        /// The file to write.
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organisation and print its id.
+    Create {
+        /// Its name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a member and print their id. With --login, the dashboard password is read from the
+    /// first line of standard input.
+    Create {
+        /// The organisation.
+        #[arg(long)]
+        org: OrgId,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// volunteer, coordinator or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Group, e.g. "Nattvandrarna".
+        #[arg(long)]
+        group: Option<String>,
+        /// Sign-in name for the dashboard.
+        #[arg(long)]
+        login: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Revoke a device's token (a lost phone).
+    Revoke {
+        /// The device.
+        #[arg(long)]
+        device: DeviceId,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::from_wire(text)
+        .ok_or_else(|| format!("unknown role `{text}` (volunteer, coordinator, admin)"))
+}
+
+/// Runs the command line; the binary's `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "vaka_server=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vaka-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let config = Config {
+        data_dir: cli.data.clone(),
+        ..Config::default()
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { listen } => serve(Config { listen, ..config }, false).await,
+            Command::Demo { listen } => serve(Config { listen, ..config }, true).await,
+            command => admin(config, command).await,
+        }
+    })
+}
+
+async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let server = Server::open(config).context("opening the store")?;
+    if with_demo {
+        let demo = demo::ensure(server.store(), now_ms())
+            .await
+            .context("creating the demo data")?;
+        println!("{}", demo.banner(listen));
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    println!("vaka-server listening on http://{}", listener.local_addr()?);
+    server
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
+}
+
+async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
+    let ttl_ms = |hours: i64| hours * 60 * 60 * 1000;
+    let server = Server::open(config).context("opening the store")?;
+    let store = server.store();
+    let now = now_ms();
+    match command {
+        Command::Org(OrgCommand::Create { name }) => {
+            let id = store
+                .write(move |c| accounts::create_org(c, &name, now))
+                .await?;
+            println!("{id}");
+        }
+        Command::User(UserCommand::Create {
+            org,
+            name,
+            role,
+            group,
+            login,
+        }) => {
+            let password_hash = match &login {
+                None => None,
+                Some(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .context("reading the password")?;
+                    let password = line.trim_end_matches(['\r', '\n']);
+                    if password.chars().count() < 10 {
+                        bail!("the password must have at least 10 characters");
+                    }
+                    Some(
+                        secrets::hash_password(password)
+                            .map_err(|e| anyhow::anyhow!("hashing: {e}"))?,
+                    )
+                }
+            };
+            let id = store
+                .write(move |c| {
+                    accounts::create_member(
+                        c,
+                        &NewMember {
+                            org,
+                            name: &name,
+                            role,
+                            group: group.as_deref(),
+                            login: login.as_deref(),
+                            password_hash: password_hash.as_deref(),
+                        },
+                        now,
+                    )
+                })
+                .await?;
+            println!("{id}");
+        }
+        Command::EnrollCode { member, ttl_hours } => {
+            let code = store
+                .write(move |c| accounts::create_enrollment_code(c, member, now, ttl_ms(ttl_hours)))
+                .await?;
+            match code {
+                Some(code) => println!("{code}"),
+                None => bail!("no member with id {member}"),
+            }
+        }
+        Command::Device(DeviceCommand::Revoke { device }) => {
+            if !store
+                .write(move |c| accounts::revoke_device(c, device, None, now))
+                .await?
+            {
+                bail!("no active device with id {device}");
+            }
+            println!("revoked {device}");
+        }
+        Command::Backup { to } => {
+            if to.exists() {
+                bail!("{} exists already", to.display());
+            }
+            // VACUUM INTO runs outside a transaction, so on a connection of its own.
+            let source = rusqlite::Connection::open(server.config().database_path())?;
+            source.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
+            println!("backup written to {}", to.display());
+        }
+        Command::Serve { .. } | Command::Demo { .. } => unreachable!("handled by run"),
+    }
+    Ok(())
+}

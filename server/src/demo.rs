@@ -1,0 +1,649 @@
+//! `vaka-server demo`: a demo organisation with areas, a coordinator, volunteers and two weeks of
+//! realistic synthetic patrols, incidents and observations. Everything is written as ops from
+//! enrolled synthetic devices through the same push path as real phones.
+
+use crate::secrets;
+use crate::store::accounts::{self, DeviceCaller, NewMember, TokenLookup};
+use crate::store::{Store, StoreError};
+use crate::sync::{PushLimits, push};
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::net::SocketAddr;
+use vaka_shared::model::{
+    Agency, CategoryCode, CommentFields, EntryRef, IncidentFields, Location, ObservationCategory,
+    ObservationFields, PatrolFields, PatrolKind, PoliceLine, ReviewStatus, Role, Severity,
+};
+use vaka_shared::op::{EntityKind, Op, OpBody};
+use vaka_shared::{AreaId, EntityId, HlcClock, MemberId, OpId, OrgId, Timestamp};
+
+/// The demo organisation's name; the demo is created once per store.
+pub const DEMO_ORG_NAME: &str = "Trygghetsnätverket Exempelstad (demo)";
+/// The demo coordinator's sign-in name.
+pub const COORDINATOR_LOGIN: &str = "samordnare";
+/// The demo coordinator's password (demo data only).
+pub const COORDINATOR_PASSWORD: &str = "vaka-demo-2026";
+const PHONE_MEMBER: &str = "Demotelefon";
+
+/// What the demo prints for the person trying it.
+#[derive(Debug, Clone)]
+pub struct DemoInfo {
+    /// The demo organisation.
+    pub org_id: OrgId,
+    /// The volunteer a phone enrols as.
+    pub phone_member: MemberId,
+    /// A fresh one-time enrolment code for that volunteer.
+    pub enrollment_code: String,
+}
+
+impl DemoInfo {
+    /// The text printed at start.
+    pub fn banner(&self, listen: SocketAddr) -> String {
+        format!(
+            "Vaka demo: {DEMO_ORG_NAME}\n  coordinator sign-in: {COORDINATOR_LOGIN} / {COORDINATOR_PASSWORD}\n  \
+             enrolment code for a phone (volunteer \"{PHONE_MEMBER}\"): {code}\n  \
+             try: vaka-device --db phone.sqlite3 enroll --server http://{listen} --code {code}",
+            code = self.enrollment_code
+        )
+    }
+}
+
+/// Creates the demo organisation if the store has none, and a fresh enrolment code.
+pub async fn ensure(store: &Store, now_ms: i64) -> Result<DemoInfo, StoreError> {
+    // Hashing the password is slow on purpose; do it outside the writer.
+    let password_hash = secrets::hash_password(COORDINATOR_PASSWORD)
+        .map_err(|_| StoreError::NotCommitted { disk_full: false })?;
+    store
+        .write(move |conn| {
+            let existing: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT o.id, m.id FROM orgs o JOIN members m ON m.org_id = o.id
+                     WHERE o.name = ?1 AND m.display_name = ?2",
+                    params![DEMO_ORG_NAME, PHONE_MEMBER],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let (org_id, phone_member) = match existing {
+                Some((org, member)) => (accounts::parse_id(&org)?, accounts::parse_id(&member)?),
+                None => create(conn, now_ms, &password_hash)?,
+            };
+            let code =
+                accounts::create_enrollment_code(conn, phone_member, now_ms, 7 * 24 * 3600 * 1000)?
+                    .ok_or(StoreError::NotCommitted { disk_full: false })?;
+            Ok(DemoInfo {
+                org_id,
+                phone_member,
+                enrollment_code: code,
+            })
+        })
+        .await
+}
+
+/// An enrolled synthetic phone that makes ops.
+struct DemoDevice {
+    caller: DeviceCaller,
+    clock: HlcClock,
+    seq: u64,
+}
+
+impl DemoDevice {
+    fn enrol(
+        conn: &Connection,
+        member: MemberId,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<Self, StoreError> {
+        let code = accounts::create_enrollment_code(conn, member, now_ms, 60_000)?
+            .ok_or(StoreError::NotCommitted { disk_full: false })?;
+        let enrolled = accounts::redeem_enrollment_code(conn, &code, name, now_ms)?
+            .ok_or(StoreError::NotCommitted { disk_full: false })?;
+        let TokenLookup::Valid(caller) = accounts::device_by_token(conn, &enrolled.token)? else {
+            return Err(StoreError::NotCommitted { disk_full: false });
+        };
+        Ok(Self {
+            caller,
+            clock: HlcClock::new(caller.device_id),
+            seq: 0,
+        })
+    }
+
+    /// Pushes one op written at `at_ms` through the same path as a real phone.
+    fn write(
+        &mut self,
+        conn: &Connection,
+        entity_id: EntityId,
+        body: OpBody,
+        at_ms: i64,
+        base_seq: u64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.seq += 1;
+        let op = Op {
+            op_id: OpId::new(),
+            device_id: self.caller.device_id,
+            device_seq: self.seq,
+            hlc: self.clock.tick(at_ms.max(0) as u64),
+            base_seq,
+            entity_id,
+            body,
+        };
+        let limits = PushLimits {
+            max_clock_ahead_ms: i64::MAX / 4,
+        };
+        push(conn, &self.caller, &[op], now_ms, limits)?;
+        Ok(())
+    }
+}
+
+fn last_seq(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM ops", [], |r| r.get(0))?)
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_unix_ms(ms).unwrap_or_else(Timestamp::now_utc)
+}
+
+/// An area: name and (lat, lon) corners of its polygon.
+struct DemoArea {
+    name: &'static str,
+    corners: &'static [(f64, f64)],
+}
+
+const AREAS: &[DemoArea] = &[
+    DemoArea {
+        name: "Centrum",
+        corners: &[
+            (59.6085, 16.5390),
+            (59.6130, 16.5390),
+            (59.6130, 16.5520),
+            (59.6085, 16.5520),
+        ],
+    },
+    DemoArea {
+        name: "Stationsområdet",
+        corners: &[
+            (59.6045, 16.5380),
+            (59.6085, 16.5380),
+            (59.6085, 16.5530),
+            (59.6045, 16.5530),
+        ],
+    },
+    DemoArea {
+        name: "Norra parken",
+        corners: &[
+            (59.6135, 16.5350),
+            (59.6190, 16.5350),
+            (59.6190, 16.5470),
+            (59.6135, 16.5470),
+        ],
+    },
+    DemoArea {
+        name: "Hamnen",
+        corners: &[
+            (59.5990, 16.5450),
+            (59.6040, 16.5450),
+            (59.6040, 16.5600),
+            (59.5990, 16.5600),
+        ],
+    },
+];
+
+const INCIDENT_TEXTS: &[(&str, u32, &[&str])] = &[
+    (
+        "disturbance",
+        20,
+        &[
+            "Högljudd grupp vid torget, lugnade sig efter samtal.",
+            "Bråk mellan två grupper vid busshållplatsen, skingrades när vi kom.",
+            "Hög musik och stök vid parkeringshuset.",
+        ],
+    ),
+    (
+        "alcohol",
+        16,
+        &[
+            "Ungdomar drack alkohol i parken; samtal, flera gick hem.",
+            "Berusad person behövde hjälp att komma hem.",
+            "Hittade gömd sprit vid lekplatsen, slängd.",
+        ],
+    ),
+    (
+        "youth_at_risk",
+        14,
+        &[
+            "Ensam ung person ute sent, följdes till vuxen.",
+            "Grupp unga vid stationen utan skjuts hem, samtal om hemgång.",
+            "Ung person verkade påverkad; kontakt med förälder.",
+        ],
+    ),
+    (
+        "narcotics",
+        8,
+        &[
+            "Misstänkt langning vid gångtunneln, rapporterat.",
+            "Stark lukt av cannabis vid skatepark.",
+        ],
+    ),
+    (
+        "violence_threat",
+        7,
+        &[
+            "Hot mellan ungdomar utanför kiosken, polis kontaktad.",
+            "Knuffar och slag vid busshållplatsen, två inblandade.",
+        ],
+    ),
+    (
+        "vandalism",
+        9,
+        &[
+            "Krossad ruta i busskur.",
+            "Nytt klotter på skolans vägg pågick när vi kom.",
+        ],
+    ),
+    (
+        "theft_burglary",
+        4,
+        &[
+            "Försök till cykelstöld vid stationen avbröts.",
+            "Uppbrutet förråd i källare, fastighetsägaren meddelad.",
+        ],
+    ),
+    (
+        "person_in_need",
+        6,
+        &[
+            "Frusen och förvirrad person, ambulans kom.",
+            "Vilsen äldre person fick hjälp hem.",
+        ],
+    ),
+    (
+        "suspicious_activity",
+        6,
+        &[
+            "Bil cirkulerade länge vid skolan.",
+            "Personer provade dörrar i garaget.",
+        ],
+    ),
+    (
+        "traffic",
+        5,
+        &[
+            "Moped i hög fart på gångvägen.",
+            "Bilar körde race på parkeringen vid hamnen.",
+        ],
+    ),
+    (
+        "fire",
+        2,
+        &[
+            "Brand i papperskorg, släckt med vatten.",
+            "Eld i container, räddningstjänsten larmad.",
+        ],
+    ),
+    (
+        "other",
+        3,
+        &[
+            "Upphittad mobiltelefon lämnad till polisen.",
+            "Lös hund utan ägare, kommunen kontaktad.",
+        ],
+    ),
+];
+
+const OBSERVATION_TEXTS: &[(ObservationCategory, &[&str])] = &[
+    (
+        ObservationCategory::Lighting,
+        &[
+            "Gatlyktan vid gångtunneln är trasig.",
+            "Mörkt parti längs cykelvägen, flera lampor släckta.",
+        ],
+    ),
+    (
+        ObservationCategory::VandalismGraffiti,
+        &[
+            "Nytt klotter på elskåpet vid torget.",
+            "Sönderslagen bänk i parken.",
+        ],
+    ),
+    (
+        ObservationCategory::LitterNeedles,
+        &[
+            "Sprutor vid lekplatsens sandlåda.",
+            "Mycket glas och skräp efter helgen.",
+        ],
+    ),
+    (
+        ObservationCategory::Vegetation,
+        &["Buskar skymmer sikten vid gångvägen."],
+    ),
+    (
+        ObservationCategory::UnsafePlace,
+        &[
+            "Otrygg passage under bron, ingen belysning.",
+            "Trasigt staket mot spåren.",
+        ],
+    ),
+    (
+        ObservationCategory::GatheringPlace,
+        &[
+            "Ny samlingsplats för unga bakom idrottshallen.",
+            "Grupp samlas vid den nya kiosken efter stängning.",
+        ],
+    ),
+];
+
+fn area_geojson(area: &DemoArea) -> String {
+    let ring: Vec<[f64; 2]> = area
+        .corners
+        .iter()
+        .chain(area.corners.first())
+        .map(|(lat, lon)| [*lon, *lat])
+        .collect();
+    let geometry = serde_json::json!({"type": "Polygon", "coordinates": [ring]});
+    geometry.to_string()
+}
+
+fn point_in(area: &DemoArea, rng: &mut StdRng) -> Location {
+    let (lat0, lon0) = area.corners[0];
+    let (lat1, lon1) = area.corners[2];
+    Location {
+        lat: rng.random_range(lat0..lat1),
+        lon: rng.random_range(lon0..lon1),
+        accuracy_m: Some(rng.random_range(4.0..30.0)),
+    }
+}
+
+fn create(
+    conn: &Connection,
+    now_ms: i64,
+    password_hash: &str,
+) -> Result<(OrgId, MemberId), StoreError> {
+    let mut rng = StdRng::seed_from_u64(2026);
+    let org = accounts::create_org(conn, DEMO_ORG_NAME, now_ms)?;
+    let mut area_ids = Vec::new();
+    for area in AREAS {
+        let id = AreaId::new();
+        conn.execute(
+            "INSERT INTO areas (id, org_id, name, geojson, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id.to_string(), org.to_string(), area.name, area_geojson(area), now_ms],
+        )?;
+        area_ids.push(id);
+    }
+    let member = |name: &str, role: Role, group: &str, login: Option<&str>, hash: Option<&str>| {
+        accounts::create_member(
+            conn,
+            &NewMember {
+                org,
+                name,
+                role,
+                group: Some(group),
+                login,
+                password_hash: hash,
+            },
+            now_ms,
+        )
+    };
+    let coordinator = member(
+        "Sara Lind",
+        Role::Coordinator,
+        "Kommunen",
+        Some(COORDINATOR_LOGIN),
+        Some(password_hash),
+    )?;
+    let walkers = [
+        (
+            member("Ali Hassan", Role::Volunteer, "Nattvandrarna", None, None)?,
+            PatrolKind::NightWalk,
+        ),
+        (
+            member("Maja Ek", Role::Volunteer, "Nattvandrarna", None, None)?,
+            PatrolKind::NightWalk,
+        ),
+        (
+            member(
+                "Jonas Berg",
+                Role::Volunteer,
+                "Kommunens väktare",
+                None,
+                None,
+            )?,
+            PatrolKind::GuardRound,
+        ),
+        (
+            member(
+                "Eva Nilsson",
+                Role::Volunteer,
+                "Föräldravandrarna",
+                None,
+                None,
+            )?,
+            PatrolKind::ParentWalk,
+        ),
+        (
+            member(
+                "Lars Holm",
+                Role::Volunteer,
+                "Grannsamverkan Hamnen",
+                None,
+                None,
+            )?,
+            PatrolKind::NeighbourhoodWatch,
+        ),
+    ];
+    let phone_member = member(PHONE_MEMBER, Role::Volunteer, "Nattvandrarna", None, None)?;
+    let mut desk = DemoDevice::enrol(conn, coordinator, "Samordnarens dator", now_ms)?;
+    let mut phones = Vec::new();
+    for (member, kind) in walkers {
+        phones.push((DemoDevice::enrol(conn, member, "Telefon", now_ms)?, kind));
+    }
+
+    let day_ms = 24 * 3600 * 1000;
+    let today_start = now_ms - now_ms.rem_euclid(day_ms);
+    let mut incidents: Vec<(EntityId, usize, u8)> = Vec::new();
+    for days_ago in (0..14).rev() {
+        let day = today_start - days_ago * day_ms;
+        // 1970-01-01 was a Thursday: 1 = Friday, 2 = Saturday.
+        let weekday = (day / day_ms).rem_euclid(7);
+        let patrols = match weekday {
+            1 | 2 => rng.random_range(2..=3),
+            _ => usize::from(rng.random_bool(0.6)),
+        };
+        for _ in 0..patrols {
+            // Evening start in Swedish time (UTC+1 in winter): 18:00–20:30 UTC.
+            let start = day + rng.random_range(18 * 60..20 * 60 + 30) * 60_000;
+            let end = start + rng.random_range(120..300) * 60_000;
+            if end > now_ms {
+                continue;
+            }
+            let phone_index = rng.random_range(0..phones.len());
+            let area_index = rng.random_range(0..AREAS.len());
+            let (phone, kind) = &mut phones[phone_index];
+            let patrol_id = EntityId::new();
+            let walkers = rng.random_range(2..=5u16);
+            let base = last_seq(conn)?;
+            phone.write(
+                conn,
+                patrol_id,
+                OpBody::Patrol(PatrolFields {
+                    kind: Some(*kind),
+                    started_at: Some(ts(start)),
+                    area_id: Some(Some(area_ids[area_index])),
+                    participant_count: Some(walkers),
+                    ..Default::default()
+                }),
+                start,
+                base,
+                now_ms,
+            )?;
+
+            for _ in 0..rng.random_range(0..=4) {
+                let at = rng.random_range(start..end);
+                let (category, _, texts) = INCIDENT_TEXTS
+                    .choose_weighted(&mut rng, |(_, weight, _)| *weight)
+                    .map_err(|_| StoreError::NotCommitted { disk_full: false })?;
+                let severity = *[1u8, 1, 1, 1, 2, 2, 2, 3, 3, 4]
+                    .choose(&mut rng)
+                    .unwrap_or(&1);
+                let people = rng.random_range(1..=8u16);
+                let police = severity >= 3 && rng.random_bool(0.7)
+                    || (severity == 2 && rng.random_bool(0.1));
+                let contacted = at + rng.random_range(1..10) * 60_000;
+                let attended = police && rng.random_bool(0.6);
+                let id = EntityId::new();
+                let base = last_seq(conn)?;
+                phone.write(
+                    conn,
+                    id,
+                    OpBody::Incident(IncidentFields {
+                        occurred_at: Some(ts(at)),
+                        location: Some(Some(point_in(&AREAS[area_index], &mut rng))),
+                        area_id: Some(Some(area_ids[area_index])),
+                        category: Some(CategoryCode::from(*category)),
+                        severity: Some(Severity(severity)),
+                        description: Some((*texts.choose(&mut rng).unwrap_or(&"")).to_owned()),
+                        people_involved: Some(people),
+                        minors_involved: Some(rng.random_range(0..=people)),
+                        police_line: Some(police.then_some(if severity == 4 {
+                            PoliceLine::Emergency
+                        } else {
+                            PoliceLine::NonEmergency
+                        })),
+                        police_contacted_at: Some(police.then(|| ts(contacted))),
+                        police_attended_at: Some(
+                            attended.then(|| ts(contacted + rng.random_range(5..45) * 60_000)),
+                        ),
+                        police_event_number: Some(police.then(|| {
+                            format!("5000-K{:06}-26", rng.random_range(100_000..999_999))
+                        })),
+                        patrol_id: Some(Some(patrol_id)),
+                        ..Default::default()
+                    }),
+                    at,
+                    base,
+                    now_ms,
+                )?;
+                incidents.push((id, phone_index, severity));
+            }
+
+            for _ in 0..rng.random_range(0..=2) {
+                let at = rng.random_range(start..end);
+                let (category, texts) = OBSERVATION_TEXTS
+                    .choose(&mut rng)
+                    .unwrap_or(&OBSERVATION_TEXTS[0]);
+                let base = last_seq(conn)?;
+                phone.write(
+                    conn,
+                    EntityId::new(),
+                    OpBody::Observation(ObservationFields {
+                        observed_at: Some(ts(at)),
+                        category: Some(*category),
+                        location: Some(Some(point_in(&AREAS[area_index], &mut rng))),
+                        area_id: Some(Some(area_ids[area_index])),
+                        description: Some((*texts.choose(&mut rng).unwrap_or(&"")).to_owned()),
+                        patrol_id: Some(Some(patrol_id)),
+                        ..Default::default()
+                    }),
+                    at,
+                    base,
+                    now_ms,
+                )?;
+            }
+
+            let base = last_seq(conn)?;
+            phone.write(
+                conn,
+                patrol_id,
+                OpBody::Patrol(PatrolFields {
+                    ended_at: Some(Some(ts(end))),
+                    youths_met: Some(rng.random_range(0..40)),
+                    adults_met: Some(rng.random_range(0..15)),
+                    conversations: Some(rng.random_range(0..20)),
+                    note: Some("Lugn kväll överlag.".to_owned()),
+                    all_home_safe: Some(true),
+                    ..Default::default()
+                }),
+                end,
+                base,
+                now_ms,
+            )?;
+        }
+    }
+
+    // The coordinator reviews the serious entries and asks about some.
+    for (i, (id, phone_index, severity)) in incidents.iter().enumerate() {
+        if *severity < 3 && i % 3 != 0 {
+            continue;
+        }
+        let base = last_seq(conn)?;
+        let status = if *severity >= 3 {
+            ReviewStatus::Forwarded
+        } else {
+            ReviewStatus::Reviewed
+        };
+        desk.write(
+            conn,
+            *id,
+            OpBody::Incident(IncidentFields {
+                review_status: Some(status),
+                forwarded_to: (status == ReviewStatus::Forwarded).then(|| vec![Agency::Police]),
+                tags: Some(vec!["helg".to_owned()]),
+                ..Default::default()
+            }),
+            now_ms - 3_600_000,
+            base,
+            now_ms,
+        )?;
+        if i % 4 == 0 {
+            let base = last_seq(conn)?;
+            desk.write(
+                conn,
+                EntityId::new(),
+                OpBody::Comment(CommentFields {
+                    entry: Some(EntryRef {
+                        kind: EntityKind::Incident,
+                        id: *id,
+                    }),
+                    body: Some("Tack! Vet ni ungefär hur många som var inblandade?".to_owned()),
+                    written_at: Some(ts(now_ms - 3_500_000)),
+                }),
+                now_ms - 3_500_000,
+                base,
+                now_ms,
+            )?;
+        }
+        // One entry edited concurrently by its author and the coordinator: a conflict to settle.
+        if i == 0 {
+            let base = last_seq(conn)?;
+            let (phone, _) = &mut phones[*phone_index];
+            phone.write(
+                conn,
+                *id,
+                OpBody::Incident(IncidentFields {
+                    description: Some(
+                        "Bråk vid busshållplatsen; två personer, en skadad lindrigt.".to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+                now_ms - 3_000_000,
+                base,
+                now_ms,
+            )?;
+            desk.write(
+                conn,
+                *id,
+                OpBody::Incident(IncidentFields {
+                    description: Some(
+                        "Bråk vid busshållplatsen (enligt väktarnas rapport tre personer)."
+                            .to_owned(),
+                    ),
+                    ..Default::default()
+                }),
+                now_ms - 2_900_000,
+                base,
+                now_ms,
+            )?;
+        }
+    }
+    Ok((org, phone_member))
+}

@@ -1,0 +1,114 @@
+//! The server's one error type. It logs the detail and tells the client a stable code and a
+//! clear message, never an internal detail.
+
+use crate::store::StoreError;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use vaka_shared::sync::{ApiError, ErrorCode};
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The body could not be read as the expected JSON.
+    #[error("bad request body")]
+    Body(#[from] JsonRejection),
+    /// No token, or an unknown one.
+    #[error("missing or unknown device token")]
+    Unauthorized,
+    /// The device's token was revoked.
+    #[error("revoked device token")]
+    TokenRevoked,
+    /// The enrolment code is unknown, used or expired.
+    #[error("invalid enrolment code")]
+    InvalidEnrollmentCode,
+    /// Too many ops in one push.
+    #[error("{count} ops in one push, at most {max} allowed")]
+    TooManyOps {
+        /// Ops sent.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A value in the request is out of bounds.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// No such route or thing.
+    #[error("not found")]
+    NotFound,
+    /// The store failed.
+    #[error("store failure")]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    /// The HTTP status this error answers with.
+    pub fn status_code(&self) -> u16 {
+        self.parts().0.as_u16()
+    }
+
+    fn parts(&self) -> (StatusCode, ErrorCode, String) {
+        match self {
+            Self::Body(rejection) => {
+                let (status, code) = match rejection {
+                    JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, ErrorCode::MalformedJson),
+                    JsonRejection::JsonDataError(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidBody),
+                    JsonRejection::MissingJsonContentType(_) => {
+                        (StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType)
+                    }
+                    other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
+                    }
+                    _ => (StatusCode::BAD_REQUEST, ErrorCode::InvalidBody),
+                };
+                (status, code, rejection.body_text())
+            }
+            Self::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                "send the device's token as `Authorization: Bearer <token>`; enrol the device if it has none".into(),
+            ),
+            Self::TokenRevoked => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::TokenRevoked,
+                "this device was revoked by a coordinator; enrol it again with a new code".into(),
+            ),
+            Self::InvalidEnrollmentCode => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidEnrollmentCode,
+                "the enrolment code is unknown, already used or expired; ask your coordinator for a new one".into(),
+            ),
+            Self::TooManyOps { .. } => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooManyOps, self.to_string()),
+            Self::InvalidRequest(message) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message.clone()),
+            Self::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such resource".into()),
+            Self::Store(e) if e.is_disk_full() => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                ErrorCode::StorageFull,
+                "the server's disk is full; nothing was stored, try again later".into(),
+            ),
+            Self::Store(StoreError::WriterGone) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "the server is shutting down; nothing was stored, try again later".into(),
+            ),
+            Self::Store(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "the server failed; nothing was stored, try again later".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, code = code.as_str(), "request failed");
+        } else {
+            tracing::debug!(code = code.as_str(), %message, "request refused");
+        }
+        (status, Json(ApiError { code, message })).into_response()
+    }
+}

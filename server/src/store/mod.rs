@@ -1,0 +1,194 @@
+//! The server store: SQLite in WAL mode. One writer thread owns the write connection and commits
+//! whatever write requests are waiting in one transaction (group commit); reads use pooled
+//! connections of their own. Migrations are numbered SQL files applied on open.
+
+pub mod accounts;
+mod writer;
+
+use crate::metrics::Metrics;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+pub use writer::Writer;
+
+/// The numbered migrations, oldest first. A shipped migration is never edited.
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/0001_init.sql"))]));
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused or failed.
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Migrating the database failed.
+    #[error("database migration failed")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// No read connection could be had.
+    #[error("no database connection available")]
+    Pool(#[from] r2d2::Error),
+    /// Stored JSON did not parse.
+    #[error("stored data is damaged")]
+    Json(#[from] serde_json::Error),
+    /// The transaction holding this write did not commit; nothing of it was stored.
+    #[error("the write was not committed{}", if *.disk_full { " (disk full)" } else { "" })]
+    NotCommitted {
+        /// Whether the disk (or the database's size limit) was full.
+        disk_full: bool,
+    },
+    /// The writer thread has stopped (the server is shutting down).
+    #[error("the store is shutting down")]
+    WriterGone,
+    /// A blocking task failed.
+    #[error("a database task failed")]
+    Join(#[from] tokio::task::JoinError),
+    /// Creating the data folder failed.
+    #[error("cannot create the data folder")]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// Whether the error means the disk is full: nothing was stored, try again later.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Self::NotCommitted { disk_full } => *disk_full,
+            Self::Sqlite(e) => is_disk_full(e),
+            _ => false,
+        }
+    }
+}
+
+fn is_disk_full(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+}
+
+/// Settings every connection gets.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: an acknowledged op survives power loss, not only a crash of the process.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// The store: a group-committing writer and a pool of readers on one SQLite file.
+#[derive(Debug, Clone)]
+pub struct Store {
+    writer: Writer,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(
+        path: &Path,
+        read_connections: u32,
+        max_group_commit: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        MIGRATIONS.to_latest(&mut conn)?;
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            configure(c)?;
+            c.pragma_update(None, "query_only", "ON")
+        });
+        let readers = r2d2::Pool::builder()
+            .max_size(read_connections)
+            .build(manager)?;
+        Ok(Self {
+            writer: Writer::start(conn, max_group_commit, metrics),
+            readers,
+        })
+    }
+
+    /// Runs `job` on the write connection inside the next group transaction and returns its
+    /// result once that transaction is committed to disk. If `job` fails, its changes are rolled
+    /// back and the others in the group go on.
+    pub async fn write<R, F>(&self, job: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.writer.submit(job).await
+    }
+
+    /// Runs `job` on a read connection, off the async executor.
+    pub async fn read<R, F>(&self, job: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get()?;
+            job(&conn)
+        })
+        .await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        MIGRATIONS
+            .validate()
+            .expect("migrations apply to an empty database");
+    }
+
+    #[tokio::test]
+    async fn a_write_is_visible_to_readers_once_acknowledged() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            Store::open(&dir.path().join("db.sqlite3"), 2, 16, Arc::default()).expect("open");
+        let id = store
+            .write(|conn| Ok(accounts::create_org(conn, "Nattvandrarna Testby", 0)?))
+            .await
+            .expect("write");
+        let name: String = store
+            .read(move |conn| {
+                Ok(conn.query_row(
+                    "SELECT name FROM orgs WHERE id = ?1",
+                    [id.to_string()],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .expect("read");
+        assert_eq!(name, "Nattvandrarna Testby");
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            Store::open(&dir.path().join("db.sqlite3"), 2, 16, Arc::default()).expect("open");
+        let failing = store.write(|conn| {
+            accounts::create_org(conn, "Rullas tillbaka", 0)?;
+            Err::<(), _>(StoreError::WriterGone)
+        });
+        let kept = store.write(|conn| Ok(accounts::create_org(conn, "Sparas", 0)?));
+        let (failing, kept) = tokio::join!(failing, kept);
+        assert!(failing.is_err());
+        kept.expect("the other job commits");
+        let names: Vec<String> = store
+            .read(|conn| {
+                let mut stmt = conn.prepare("SELECT name FROM orgs")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .expect("read");
+        assert_eq!(names, vec!["Sparas".to_owned()]);
+    }
+}

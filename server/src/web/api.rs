@@ -1,0 +1,230 @@
+//! Handlers of the JSON API: enrolment, sync, health, metrics and the OpenAPI document.
+
+use super::auth::DeviceAuth;
+use crate::error::AppError;
+use crate::store::accounts;
+use crate::sync::{self, PushLimits, RawPullPage};
+use crate::{AppState, now_ms};
+use axum::Json;
+use axum::extract::{FromRequest, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+use std::time::Instant;
+use utoipa::OpenApi;
+use vaka_shared::sync::{
+    ApiError, EnrollRequest, EnrollResponse, Health, PushResult, SyncRequest, SyncResponse,
+};
+
+/// JSON in and out, with body errors turned into [`AppError`].
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+/// The OpenAPI document of the API.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Vaka sync API",
+        description = "Sync, enrolment and health of the Vaka server. See docs/protocol.md."
+    ),
+    paths(enroll, sync, healthz),
+    components(schemas(ApiError, SyncResponse))
+)]
+pub struct ApiDoc;
+
+/// `GET /`: a short page that says what this is.
+pub async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}
+
+/// Exchange a one-time enrolment code for a device token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/enroll",
+    request_body = EnrollRequest,
+    responses(
+        (status = 200, description = "The device is enrolled", body = EnrollResponse),
+        (status = 400, description = "Unknown, used or expired code (`invalid_enrollment_code`), or a bad body", body = ApiError),
+    )
+)]
+pub async fn enroll(
+    State(app): State<AppState>,
+    ApiJson(request): ApiJson<EnrollRequest>,
+) -> Result<ApiJson<EnrollResponse>, AppError> {
+    let name = request.device_name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 80 {
+        app.metrics.count_request("enroll", 400);
+        return Err(AppError::InvalidRequest(
+            "device_name must be 1 to 80 characters".into(),
+        ));
+    }
+    let now = now_ms();
+    let enrolled = app
+        .store
+        .write(move |conn| accounts::redeem_enrollment_code(conn, &request.code, &name, now))
+        .await?;
+    let Some(e) = enrolled else {
+        app.metrics.count_request("enroll", 400);
+        return Err(AppError::InvalidEnrollmentCode);
+    };
+    tracing::info!(device = %e.device_id, member = %e.member_id, "device enrolled");
+    app.metrics.count_request("enroll", 200);
+    Ok(ApiJson(EnrollResponse {
+        device_id: e.device_id,
+        token: e.token,
+        org_id: e.org_id,
+        org_name: e.org_name,
+        member_id: e.member_id,
+        member_name: e.member_name,
+        role: e.role,
+        server_time_ms: now_ms(),
+    }))
+}
+
+/// The answer to a sync; serialises like [`SyncResponse`].
+#[derive(Debug, Serialize)]
+pub struct SyncResponseBody {
+    server_time_ms: i64,
+    push: PushResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pull: Option<RawPullPage>,
+}
+
+/// Push a device's ops and pull the organisation's in one round trip.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync",
+    request_body = SyncRequest,
+    params(("Authorization" = String, Header, description = "`Bearer <device token>`")),
+    responses(
+        (status = 200, description = "Pushed ops acknowledged (or refused with reasons) and a page pulled", body = SyncResponse),
+        (status = 400, description = "Malformed or invalid body (`malformed_json`, `invalid_body`, `invalid_request`)", body = ApiError),
+        (status = 401, description = "Missing, unknown (`unauthorized`) or revoked (`token_revoked`) token", body = ApiError),
+        (status = 413, description = "Body too large (`payload_too_large`) or too many ops (`too_many_ops`)", body = ApiError),
+        (status = 507, description = "The server's disk is full (`storage_full`); nothing was stored", body = ApiError),
+    )
+)]
+pub async fn sync(
+    State(app): State<AppState>,
+    DeviceAuth(caller): DeviceAuth,
+    ApiJson(mut request): ApiJson<SyncRequest>,
+) -> Result<ApiJson<SyncResponseBody>, AppError> {
+    let started = Instant::now();
+    let result = sync_inner(&app, caller, &mut request).await;
+    app.metrics.observe_sync(started.elapsed());
+    let status = match &result {
+        Ok(_) => 200,
+        Err(e) => e.status_code(),
+    };
+    app.metrics.count_request("sync", status);
+    result.map(ApiJson)
+}
+
+async fn sync_inner(
+    app: &AppState,
+    caller: accounts::DeviceCaller,
+    request: &mut SyncRequest,
+) -> Result<SyncResponseBody, AppError> {
+    let config = &app.config;
+    if request.push.len() > config.max_push_ops {
+        return Err(AppError::TooManyOps {
+            count: request.push.len(),
+            max: config.max_push_ops,
+        });
+    }
+    let pull = match request.pull {
+        None => None,
+        Some(p) => {
+            let limit = p.limit.unwrap_or(config.default_pull_page);
+            if limit == 0 || limit > config.max_pull_page {
+                return Err(AppError::InvalidRequest(format!(
+                    "pull.limit must be between 1 and {}",
+                    config.max_pull_page
+                )));
+            }
+            Some((p.cursor, limit))
+        }
+    };
+    let mut ops = std::mem::take(&mut request.push);
+    ops.sort_by_key(|op| op.device_seq);
+    let limits = PushLimits {
+        max_clock_ahead_ms: config.max_clock_ahead_ms,
+    };
+    let now = now_ms();
+    let (push, counts) = app
+        .store
+        .write(move |conn| sync::push(conn, &caller, &ops, now, limits))
+        .await?;
+    app.metrics.count_ops("accepted", counts.accepted);
+    app.metrics.count_ops("duplicate", counts.duplicate);
+    app.metrics.count_ops("rejected", counts.rejected);
+    if push.stopped.is_some() {
+        app.metrics.count_ops("stopped", 1);
+    }
+    let pull = match pull {
+        None => None,
+        Some((cursor, limit)) => {
+            let page = app
+                .store
+                .read(move |conn| sync::pull(conn, &caller, cursor, limit))
+                .await?;
+            app.metrics.count_pulled(page.ops.len());
+            Some(page)
+        }
+    };
+    tracing::debug!(
+        device = %caller.device_id,
+        accepted = counts.accepted,
+        duplicate = counts.duplicate,
+        rejected = counts.rejected,
+        stopped = ?push.stopped.as_ref().map(|s| s.code),
+        pulled = pull.as_ref().map_or(0, |p| p.ops.len()),
+        "sync"
+    );
+    Ok(SyncResponseBody {
+        server_time_ms: now_ms(),
+        push,
+        pull,
+    })
+}
+
+/// Whether the server and its store answer.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+pub async fn healthz(State(app): State<AppState>) -> Result<ApiJson<Health>, AppError> {
+    let last_seq = app
+        .store
+        .read(|conn| Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM ops", [], |r| r.get(0))?))
+        .await?;
+    Ok(ApiJson(Health {
+        status: "ok".into(),
+        last_seq,
+    }))
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Any other path.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}

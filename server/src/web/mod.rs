@@ -1,0 +1,33 @@
+//! The HTTP surface: the JSON API under `/api/v1`, `/healthz`, `/metrics` and the OpenAPI
+//! document. Only this module (and `error`) knows axum.
+
+mod api;
+mod auth;
+
+use crate::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::trace::TraceLayer;
+
+pub use api::ApiDoc;
+
+/// The whole application's routes.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/", get(api::index))
+        .route("/api/v1/enroll", post(api::enroll))
+        .route("/api/v1/sync", post(api::sync))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
