@@ -1,0 +1,175 @@
+//! The sync client: rounds of push-and-pull against `POST /api/v1/sync` until the outbox is empty
+//! and the pull has caught up. Decisions live in [`plan`], the local effects of an answer in
+//! [`apply`], the wire in [`http`]; this file runs the rounds.
+
+pub(crate) mod apply;
+mod http;
+pub(crate) mod plan;
+
+pub(crate) use http::post_enroll;
+
+use super::Device;
+use super::error::{DeviceError, Result};
+use super::store::{self, OP_COLUMNS, i64_of, op_from_row};
+use vaka_shared::sync::{PullRequest, StopCode, SyncRequest, limits};
+
+/// Rounds in a row that may move neither the push nor the pull before sync gives up.
+const MAX_STUCK_ROUNDS: u32 = 3;
+
+/// Room left in a request body for everything around the ops, in bytes.
+const BODY_MARGIN: usize = 64 * 1024;
+
+/// What one [`Device::sync_once`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Round trips made.
+    pub rounds: u32,
+    /// Own ops the server acknowledged (accepted or rejected).
+    pub acked: u64,
+    /// Own ops the server refused.
+    pub rejected: usize,
+    /// Ops pulled.
+    pub pulled: usize,
+    /// Own ops re-stamped after the server found the phone's clock ahead.
+    pub restamped: usize,
+}
+
+/// A request ready to send.
+struct Prepared {
+    server_url: String,
+    token: String,
+    body: Vec<u8>,
+}
+
+impl Device {
+    /// Syncs until nothing is left to push and the pull has caught up. A network or server
+    /// error ends it with an error and changes nothing but the recorded last error; what the
+    /// rounds before it applied stays applied.
+    pub async fn sync_once(&self, http: &reqwest::Client) -> Result<SyncReport> {
+        let _one_at_a_time = self.inner.sync_lock.lock().await;
+        let result = self.sync_rounds(http).await;
+        let record = match &result {
+            Ok(_) => Ok(self.inner.wall.now_ms()),
+            Err(error) => Err(error.to_string()),
+        };
+        self.blocking(move |device| {
+            store::store_sync_outcome(
+                &device.conn(),
+                record.as_ref().map(|ms| *ms).map_err(String::as_str),
+            )
+        })
+        .await?;
+        result
+    }
+
+    async fn sync_rounds(&self, http: &reqwest::Client) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        let mut stuck = 0;
+        let mut position = None;
+        loop {
+            let prepared = self.blocking(Device::prepare_round).await?;
+            let sent_ms = self.inner.wall.now_ms();
+            let response =
+                http::post_sync(http, &prepared.server_url, &prepared.token, prepared.body).await?;
+            let received_ms = self.inner.wall.now_ms();
+            let outcome = self
+                .blocking(move |device| {
+                    device.write_tx(|tx| {
+                        apply::apply_response(
+                            tx,
+                            &device.inner.wall,
+                            &response,
+                            sent_ms,
+                            received_ms,
+                        )
+                    })
+                })
+                .await?;
+            report.rounds += 1;
+            report.acked += outcome.acked;
+            report.rejected += outcome.rejected;
+            report.pulled += outcome.pulled;
+            report.restamped += outcome.restamped;
+            if let Some(stop) = &outcome.stop {
+                tracing::warn!(at_seq = stop.at_seq, code = ?stop.code, "{}", stop.message);
+                if stop.code == StopCode::OpMismatch {
+                    return Err(DeviceError::PushStopped {
+                        at_seq: stop.at_seq,
+                        code: stop.code,
+                        message: stop.message.clone(),
+                    });
+                }
+            }
+            let nothing_to_push = outcome.push_from >= outcome.next_device_seq;
+            if nothing_to_push && !outcome.more_to_pull {
+                return Ok(report);
+            }
+            let now = (outcome.push_from, outcome.cursor);
+            if position == Some(now) {
+                stuck += 1;
+                if stuck >= MAX_STUCK_ROUNDS {
+                    return Err(DeviceError::NoProgress { rounds: stuck });
+                }
+            } else {
+                stuck = 0;
+            }
+            position = Some(now);
+        }
+    }
+
+    /// Plans the next round: the own ops to push (bounded in count and bytes) and the pull.
+    fn prepare_round(&self) -> Result<Prepared> {
+        let conn = self.conn();
+        let meta = store::load_meta(&conn)?;
+        let me = meta.enrolled()?;
+        let token = meta.token.clone().ok_or(DeviceError::NotEnrolled)?;
+        let mut push = Vec::new();
+        if let Some(range) =
+            plan::push_range(meta.push_from, meta.next_device_seq, limits::MAX_PUSH_OPS)
+        {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {OP_COLUMNS} FROM ops
+                 WHERE device_id = ?1 AND device_seq BETWEEN ?2 AND ?3 AND status != 'remote'
+                 ORDER BY device_seq"
+            ))?;
+            let mut rows = statement.query(rusqlite::params![
+                me.device_id.to_string(),
+                i64_of(*range.start()),
+                i64_of(*range.end()),
+            ])?;
+            while let Some(row) = rows.next()? {
+                push.push(op_from_row(row)?.0);
+            }
+            let expected = range.clone().count();
+            let contiguous = push.iter().zip(range).all(|(op, seq)| op.device_seq == seq);
+            if push.len() != expected || !contiguous {
+                return Err(DeviceError::damaged(
+                    "outbox",
+                    format!(
+                        "ops {} to {} are not all present",
+                        meta.push_from,
+                        meta.next_device_seq - 1
+                    ),
+                ));
+            }
+            let sizes = push
+                .iter()
+                .map(|op| serde_json::to_vec(op).map(|json| json.len()))
+                .collect::<serde_json::Result<Vec<_>>>()?;
+            let budget = limits::MAX_BODY_BYTES.saturating_sub(BODY_MARGIN);
+            push.truncate(plan::fit_batch(&sizes, budget));
+        }
+        let request = SyncRequest {
+            push,
+            pull: Some(PullRequest {
+                cursor: meta.cursor,
+                limit: None,
+            }),
+        };
+        Ok(Prepared {
+            server_url: me.server_url.clone(),
+            token,
+            body: http::encode_sync(&request)?,
+        })
+    }
+}
