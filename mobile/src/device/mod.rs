@@ -13,6 +13,8 @@ mod reads;
 mod schedule;
 mod store;
 mod sync;
+#[cfg(test)]
+mod test_support;
 mod writes;
 
 pub use clock::WallClock;

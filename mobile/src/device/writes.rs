@@ -219,3 +219,170 @@ fn expect_kind(tx: &Transaction<'_>, id: EntityId, kind: EntityKind) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::test_support::{T0, enrolled, incident, own_ops};
+    use crate::device::{EntryFields, SyncStatus};
+    use vaka_shared::model::{PatrolKind, ReviewStatus, Role, Severity};
+    use vaka_shared::policy::Refusal;
+    use vaka_shared::validate::Problem;
+
+    #[test]
+    fn a_write_stores_the_entity_and_its_op_together() {
+        let (_dir, device, me) = enrolled(Role::Volunteer);
+        let id = device.create_incident(incident(2)).expect("logs");
+
+        let ops = own_ops(&device);
+        let [(op, status)] = ops.as_slice() else {
+            panic!("one op expected: {ops:?}");
+        };
+        assert_eq!(status, "pending");
+        assert_eq!((op.device_seq, op.base_seq, op.entity_id), (1, 0, id));
+        assert_eq!(op.device_id, me.device_id);
+        assert_eq!(op.hlc.ms, T0 as u64);
+
+        let entity = device.entity(id).expect("reads").expect("exists");
+        assert_eq!(entity.author, me.member_id);
+        assert_eq!(entity.values["severity"], serde_json::json!(2));
+        assert_eq!(entity.status, SyncStatus::OnPhone);
+        assert_eq!(device.outbox_len().expect("counts"), 1);
+    }
+
+    #[test]
+    fn a_write_that_fails_validation_writes_nothing() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let error = device
+            .create_incident(incident(9))
+            .expect_err("severity 9 is out of range");
+        let DeviceError::Invalid(field) = error else {
+            panic!("validation error expected: {error:?}");
+        };
+        assert_eq!(field.field, "severity");
+        assert_eq!(field.problem, Problem::OutOfRange { min: 1, max: 4 });
+        assert!(own_ops(&device).is_empty());
+        assert!(device.entries().expect("lists").is_empty());
+
+        // The failed write used up no sequence number.
+        device.create_incident(incident(1)).expect("logs");
+        assert_eq!(own_ops(&device)[0].0.device_seq, 1);
+    }
+
+    #[test]
+    fn logging_needs_an_enrolled_device() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let device = Device::open(dir.path().join("d.db")).expect("opens");
+        let error = device.create_incident(incident(2)).expect_err("not enrolled");
+        assert!(matches!(error, DeviceError::NotEnrolled), "{error:?}");
+    }
+
+    #[test]
+    fn a_volunteer_cannot_write_review_fields() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let id = device.create_incident(incident(2)).expect("logs");
+        let review = OpBody::Incident(IncidentFields {
+            review_status: Some(ReviewStatus::Closed),
+            ..Default::default()
+        });
+        let error = device.edit(id, review).expect_err("refused");
+        assert!(
+            matches!(error, DeviceError::Refused(Refusal::ReviewField("review_status"))),
+            "{error:?}"
+        );
+        assert_eq!(own_ops(&device).len(), 1);
+    }
+
+    #[test]
+    fn edits_need_a_known_entity_and_comments_a_known_entry() {
+        let (_dir, device, _) = enrolled(Role::Coordinator);
+        let unknown = EntityId::new();
+        let error = device
+            .edit(unknown, OpBody::Incident(incident(2)))
+            .expect_err("unknown");
+        assert!(matches!(error, DeviceError::UnknownEntity(id) if id == unknown));
+        let error = device.add_comment(unknown, "Hej").expect_err("unknown");
+        assert!(matches!(error, DeviceError::UnknownEntity(_)), "{error:?}");
+        assert!(own_ops(&device).is_empty());
+    }
+
+    #[test]
+    fn a_patrol_starts_ends_and_collects_comments_and_track() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let patrol = device
+            .create_patrol(PatrolFields {
+                kind: Some(PatrolKind::NightWalk),
+                participant_count: Some(3),
+                ..Default::default()
+            })
+            .expect("starts");
+        device
+            .add_track_segment(
+                patrol,
+                vec![TrackPoint {
+                    at: Timestamp::from_unix_ms(T0).expect("in range"),
+                    lat: 59.33,
+                    lon: 18.06,
+                    accuracy_m: Some(8.0),
+                }],
+            )
+            .expect("tracks");
+        device
+            .end_patrol(
+                patrol,
+                PatrolSummary {
+                    youths_met: Some(12),
+                    all_home_safe: Some(true),
+                    ..Default::default()
+                },
+            )
+            .expect("ends");
+        device.add_comment(patrol, "Lugn kväll").expect("comments");
+
+        let entries = device.entries().expect("lists");
+        let [entry] = entries.as_slice() else {
+            panic!("one entry expected: {entries:?}");
+        };
+        let EntryFields::Patrol(fields) = &entry.fields else {
+            panic!("a patrol: {entry:?}");
+        };
+        assert_eq!(fields.participant_count, Some(3));
+        assert_eq!(fields.youths_met, Some(12));
+        assert_eq!(fields.all_home_safe, Some(true));
+        assert!(fields.ended_at.flatten().is_some());
+        assert!(entry.mine);
+
+        let comments = device.comments_for(patrol).expect("comments");
+        assert_eq!(comments.len(), 1);
+        assert_eq!(comments[0].body, "Lugn kväll");
+        assert_eq!(own_ops(&device).len(), 4);
+
+        // A comment cannot be retracted; an entry can.
+        let error = device.retract(comments[0].id).expect_err("not an entry");
+        assert!(matches!(error, DeviceError::WrongKind { .. }), "{error:?}");
+        device.retract(patrol).expect("retracts");
+    }
+
+    #[test]
+    fn edits_merge_into_the_entity_state() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let id = device.create_incident(incident(2)).expect("logs");
+        device
+            .edit(
+                id,
+                OpBody::Incident(IncidentFields {
+                    severity: Some(Severity(3)),
+                    ..Default::default()
+                }),
+            )
+            .expect("edits");
+        let entry = device.entry(id).expect("reads").expect("exists");
+        let EntryFields::Incident(fields) = entry.fields else {
+            panic!("an incident");
+        };
+        assert_eq!(fields.severity, Some(Severity(3)));
+        assert_eq!(fields.description.as_deref(), Some("Loud quarrel at the square"));
+        let ops = own_ops(&device);
+        assert!(ops[0].0.hlc < ops[1].0.hlc, "stamps increase");
+    }
+}
