@@ -1,1 +1,230 @@
-//! x
+//! The end-to-end test harness: a real `vaka-server` on `127.0.0.1:0` with a temporary store
+//! (in-process, or as a child process that can be killed), organisations and members to enrol,
+//! and a raw protocol client for testing the server's rules op by op.
+
+pub mod raw;
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use vaka_server::store::accounts::{self, NewMember};
+use vaka_server::{Config, Server, now_ms};
+use vaka_shared::model::Role;
+use vaka_shared::{MemberId, OrgId};
+
+/// An organisation set up for a test.
+#[derive(Debug, Clone)]
+pub struct TestOrg {
+    /// Its id.
+    pub id: OrgId,
+    /// A coordinator.
+    pub coordinator: MemberId,
+    /// Volunteers.
+    pub volunteers: Vec<MemberId>,
+}
+
+/// Admin operations straight on a server's store.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    server: Server,
+}
+
+impl Admin {
+    /// Creates an organisation with a coordinator and `volunteers` volunteers.
+    pub async fn org(&self, name: &str, volunteers: usize) -> anyhow::Result<TestOrg> {
+        let name = name.to_owned();
+        let org = self
+            .server
+            .store()
+            .write(move |conn| {
+                let now = now_ms();
+                let id = accounts::create_org(conn, &name, now)?;
+                let member = |name: &str, role| {
+                    accounts::create_member(
+                        conn,
+                        &NewMember { org: id, name, role, group: None, login: None, password_hash: None },
+                        now,
+                    )
+                };
+                let coordinator = member("Samordnare", Role::Coordinator)?;
+                let volunteers = (0..volunteers)
+                    .map(|i| member(&format!("Volontär {i}"), Role::Volunteer))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(TestOrg { id, coordinator, volunteers })
+            })
+            .await?;
+        Ok(org)
+    }
+
+    /// A one-time enrolment code for `member`.
+    pub async fn code(&self, member: MemberId) -> anyhow::Result<String> {
+        self.server
+            .store()
+            .write(move |conn| accounts::create_enrollment_code(conn, member, now_ms(), 3_600_000))
+            .await?
+            .context("no such member")
+    }
+
+    /// Revokes a device.
+    pub async fn revoke(&self, device: vaka_shared::DeviceId) -> anyhow::Result<bool> {
+        Ok(self
+            .server
+            .store()
+            .write(move |conn| accounts::revoke_device(conn, device, None, now_ms()))
+            .await?)
+    }
+
+    /// Sets whether volunteers of `org` see each other's entries.
+    pub async fn set_volunteers_see_all(&self, org: OrgId, see_all: bool) -> anyhow::Result<()> {
+        Ok(self
+            .server
+            .store()
+            .write(move |conn| accounts::set_volunteers_see_all(conn, org, see_all))
+            .await?)
+    }
+
+    /// Runs a read-only query on the store.
+    pub async fn query<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> anyhow::Result<R> {
+        Ok(self.server.store().read(move |conn| Ok(f(conn)?)).await?)
+    }
+}
+
+/// A real server in this process, on a loopback port, with a temporary store.
+#[derive(Debug)]
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Admin access to its store.
+    pub admin: Admin,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    dir: TempDir,
+}
+
+impl TestServer {
+    /// Starts a server with the default configuration.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed its configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let server = Server::open(config.clone())?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (shutdown, stop) = oneshot::channel();
+        let task = tokio::spawn(server.clone().serve(listener, async {
+            let _ = stop.await;
+        }));
+        Ok(Self { url, admin: Admin { server }, shutdown: Some(shutdown), task: Some(task), dir })
+    }
+
+    /// The folder of its store.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stops serving and waits until it has stopped.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A real `vaka-server` as a child process, so a test can kill it with SIGKILL.
+#[derive(Debug)]
+pub struct ServerProcess {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    child: Child,
+    data_dir: PathBuf,
+    port: u16,
+}
+
+impl ServerProcess {
+    /// Starts `vaka-server serve` on `data_dir` on a free loopback port and waits until
+    /// `/healthz` answers.
+    pub async fn start(binary: &Path, data_dir: &Path) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        Self::start_on(binary, data_dir, port).await
+    }
+
+    /// Starts it again on the same data folder and port (after a kill).
+    pub async fn restart(self, binary: &Path) -> anyhow::Result<Self> {
+        let (data_dir, port) = (self.data_dir.clone(), self.port);
+        drop(self);
+        Self::start_on(binary, &data_dir, port).await
+    }
+
+    async fn start_on(binary: &Path, data_dir: &Path, port: u16) -> anyhow::Result<Self> {
+        let child = Command::new(binary)
+            .args(["--data"])
+            .arg(data_dir)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let url = format!("http://127.0.0.1:{port}");
+        let process = Self { url, child, data_dir: data_dir.to_path_buf(), port };
+        wait_healthy(&process.url, Duration::from_secs(30)).await?;
+        Ok(process)
+    }
+
+    /// Kills the process with SIGKILL: no shutdown, no flushing.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `/healthz` until it answers or `deadline` passes.
+pub async fn wait_healthy(url: &str, within: Duration) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(response) = client.get(format!("{url}/healthz")).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "server at {url} did not become healthy");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
