@@ -82,6 +82,8 @@ pub(crate) fn response(
 pub(crate) fn apply(device: &Device, response: &SyncResponse) -> super::sync::apply::RoundOutcome {
     let now = device.inner.wall.now_ms();
     device
-        .write_tx(|tx| super::sync::apply::apply_response(tx, &device.inner.wall, response, now, now))
+        .write_tx(|tx| {
+            super::sync::apply::apply_response(tx, &device.inner.wall, response, now, now)
+        })
         .expect("applies")
 }

@@ -273,7 +273,9 @@ mod tests {
     fn logging_needs_an_enrolled_device() {
         let dir = tempfile::tempdir().expect("temp dir");
         let device = Device::open(dir.path().join("d.db")).expect("opens");
-        let error = device.create_incident(incident(2)).expect_err("not enrolled");
+        let error = device
+            .create_incident(incident(2))
+            .expect_err("not enrolled");
         assert!(matches!(error, DeviceError::NotEnrolled), "{error:?}");
     }
 
@@ -287,7 +289,10 @@ mod tests {
         });
         let error = device.edit(id, review).expect_err("refused");
         assert!(
-            matches!(error, DeviceError::Refused(Refusal::ReviewField("review_status"))),
+            matches!(
+                error,
+                DeviceError::Refused(Refusal::ReviewField("review_status"))
+            ),
             "{error:?}"
         );
         assert_eq!(own_ops(&device).len(), 1);
@@ -381,7 +386,10 @@ mod tests {
             panic!("an incident");
         };
         assert_eq!(fields.severity, Some(Severity(3)));
-        assert_eq!(fields.description.as_deref(), Some("Loud quarrel at the square"));
+        assert_eq!(
+            fields.description.as_deref(),
+            Some("Loud quarrel at the square")
+        );
         let ops = own_ops(&device);
         assert!(ops[0].0.hlc < ops[1].0.hlc, "stamps increase");
     }

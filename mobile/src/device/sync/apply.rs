@@ -211,3 +211,304 @@ fn restamp_from(
     );
     Ok(waiting.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::device::test_support::{
+        T0, apply, enrolled, enrolled_at, incident, own_ops, response,
+    };
+    use crate::device::{Device, EntryFields, SyncStatus, WallClock};
+    use vaka_shared::model::{
+        IncidentFields, ObservationCategory, ObservationFields, Role, Severity,
+    };
+    use vaka_shared::sync::{PushResult, PushStop, RejectCode, RejectedOp, ServerOp, StopCode};
+    use vaka_shared::{DeviceId, EntityId, Hlc, MemberId, Op, OpBody, OpId};
+
+    fn acked(through: u64) -> PushResult {
+        PushResult {
+            acked_through: through,
+            rejected: vec![],
+            stopped: None,
+        }
+    }
+
+    fn served(op: Op, seq: u64, author: MemberId) -> ServerOp {
+        ServerOp { seq, author, op }
+    }
+
+    fn remote_observation(at_ms: u64) -> (Op, MemberId) {
+        let device = DeviceId::new();
+        let op = Op {
+            op_id: OpId::new(),
+            device_id: device,
+            device_seq: 1,
+            hlc: Hlc {
+                ms: at_ms,
+                counter: 0,
+                device,
+            },
+            base_seq: 0,
+            entity_id: EntityId::new(),
+            body: OpBody::Observation(ObservationFields {
+                observed_at: vaka_shared::Timestamp::from_unix_ms(T0),
+                category: Some(ObservationCategory::Lighting),
+                ..Default::default()
+            }),
+        };
+        (op, MemberId::new())
+    }
+
+    fn stored_cursor_and_push_from(device: &Device) -> (u64, u64) {
+        let meta = crate::device::store::load_meta(&device.conn()).expect("meta");
+        (meta.cursor, meta.push_from)
+    }
+
+    #[test]
+    fn acknowledged_and_pulled_ops_are_applied_with_the_cursor() {
+        let (_dir, device, me) = enrolled(Role::Volunteer);
+        let ids: Vec<EntityId> = (1..=3)
+            .map(|s| device.create_incident(incident(s)).expect("logs"))
+            .collect();
+        let mine: Vec<Op> = own_ops(&device).into_iter().map(|(op, _)| op).collect();
+        let (theirs, author) = remote_observation(T0 as u64 + 5);
+        let mut pulled: Vec<ServerOp> = mine
+            .iter()
+            .enumerate()
+            .map(|(i, op)| served(op.clone(), 10 + i as u64, me.member_id))
+            .collect();
+        pulled.push(served(theirs.clone(), 13, author));
+
+        let outcome = apply(&device, &response(T0, acked(3), pulled, 13));
+        assert_eq!(
+            (outcome.acked, outcome.pulled, outcome.push_from),
+            (3, 4, 4)
+        );
+        assert_eq!(stored_cursor_and_push_from(&device), (13, 4));
+        assert_eq!(device.outbox_len().expect("counts"), 0);
+        assert!(own_ops(&device).iter().all(|(_, status)| status == "acked"));
+
+        let entries = device.entries().expect("lists");
+        assert_eq!(entries.len(), 4);
+        for id in &ids {
+            let entry = entries.iter().find(|e| e.id == *id).expect("listed");
+            assert_eq!(entry.status, SyncStatus::OnServer);
+            assert!(entry.mine);
+        }
+        let other = entries
+            .iter()
+            .find(|e| e.id == theirs.entity_id)
+            .expect("pulled entry listed");
+        assert!(!other.mine);
+        assert_eq!(other.author, author);
+        assert!(matches!(other.fields, EntryFields::Observation(_)));
+
+        // Applying the same page again changes nothing.
+        let before = device.state_snapshot().expect("snapshot");
+        let pulled_again = vec![served(theirs, 13, author)];
+        apply(&device, &response(T0, acked(3), pulled_again, 13));
+        assert_eq!(device.state_snapshot().expect("snapshot"), before);
+    }
+
+    #[test]
+    fn a_rejected_op_needs_attention_and_the_entity_is_rebuilt_without_it() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let id = device.create_incident(incident(2)).expect("logs");
+        device
+            .edit(
+                id,
+                OpBody::Incident(IncidentFields {
+                    severity: Some(Severity(4)),
+                    ..Default::default()
+                }),
+            )
+            .expect("edits");
+        let rejected = own_ops(&device)[1].0.clone();
+        let push = PushResult {
+            acked_through: 2,
+            rejected: vec![RejectedOp {
+                device_seq: 2,
+                op_id: rejected.op_id,
+                code: RejectCode::InvalidField,
+                message: "field `severity` is not allowed here".to_owned(),
+                field: Some("severity".to_owned()),
+            }],
+            stopped: None,
+        };
+        let outcome = apply(&device, &response(T0, push, vec![], 0));
+        assert_eq!((outcome.acked, outcome.rejected), (2, 1));
+
+        let entry = device.entry(id).expect("reads").expect("exists");
+        assert_eq!(
+            entry.status,
+            SyncStatus::NeedsAttention {
+                code: RejectCode::InvalidField,
+                message: "field `severity` is not allowed here".to_owned(),
+                field: Some("severity".to_owned()),
+            }
+        );
+        let EntryFields::Incident(fields) = entry.fields else {
+            panic!("an incident");
+        };
+        assert_eq!(
+            fields.severity,
+            Some(Severity(2)),
+            "the refused edit is undone"
+        );
+        let kept = device.rejected_ops().expect("lists");
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].op, rejected, "the refused op is kept as it was");
+        let state = device.sync_state().expect("state");
+        assert_eq!((state.pending, state.needs_attention), (0, 1));
+    }
+
+    #[test]
+    fn clock_ahead_restamps_waiting_ops_in_order_near_the_corrected_time() {
+        // The phone's clock is 10 minutes ahead of the server's.
+        let ahead = 10 * 60 * 1000;
+        let wall = WallClock::manual(T0 + ahead);
+        let (_dir, device, me) = enrolled_at(Role::Volunteer, wall.clone());
+        let first = device.create_incident(incident(1)).expect("logs");
+        let second = device.create_incident(incident(2)).expect("logs");
+        let old: Vec<Hlc> = own_ops(&device).iter().map(|(op, _)| op.hlc).collect();
+        assert!(old.iter().all(|h| h.ms == (T0 + ahead) as u64));
+
+        let push = PushResult {
+            acked_through: 0,
+            rejected: vec![],
+            stopped: Some(PushStop {
+                at_seq: 1,
+                code: StopCode::ClockAhead,
+                message: "clock ahead".to_owned(),
+            }),
+        };
+        let outcome = apply(&device, &response(T0, push, vec![], 0));
+        assert_eq!((outcome.restamped, outcome.push_from), (2, 1));
+
+        let ops = own_ops(&device);
+        let new: Vec<Hlc> = ops.iter().map(|(op, _)| op.hlc).collect();
+        assert!(new[0] < new[1], "order kept: {new:?}");
+        assert!(
+            new.iter().all(|h| h.ms.abs_diff(T0 as u64) < 1_000),
+            "{new:?}"
+        );
+        assert!(new.iter().all(|h| h.device == me.device_id));
+        assert!(ops.iter().all(|(_, status)| status == "pending"));
+
+        // The entities carry the new stamps, and later writes stamp with the corrected time.
+        for id in [first, second] {
+            let state = crate::device::entities::load(&device.conn(), id)
+                .expect("loads")
+                .expect("exists")
+                .state;
+            assert!(state.last_write().is_some_and(|h| new.contains(&h)));
+        }
+        device.create_incident(incident(3)).expect("logs");
+        let third = own_ops(&device)[2].0.hlc;
+        assert!(
+            third > new[1] && third.ms.abs_diff(T0 as u64) < 1_000,
+            "{third:?}"
+        );
+    }
+
+    #[test]
+    fn a_gap_sends_again_from_where_the_server_is() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        for s in 1..=3 {
+            device.create_incident(incident(s)).expect("logs");
+        }
+        apply(&device, &response(T0, acked(3), vec![], 0));
+        assert_eq!(device.outbox_len().expect("counts"), 0);
+
+        // The server lost ops 2 and 3 (restored from a backup): they wait again.
+        let push = PushResult {
+            acked_through: 1,
+            rejected: vec![],
+            stopped: Some(PushStop {
+                at_seq: 2,
+                code: StopCode::Gap,
+                message: "send from 2".to_owned(),
+            }),
+        };
+        let outcome = apply(&device, &response(T0, push, vec![], 0));
+        assert_eq!(outcome.push_from, 2);
+        assert_eq!(device.outbox_len().expect("counts"), 2);
+        let prepared = device.prepare_round().expect("plans");
+        let json = zstd::decode_all(prepared.body.as_slice()).expect("zstd");
+        let request: vaka_shared::sync::SyncRequest =
+            serde_json::from_slice(&json).expect("request");
+        let seqs: Vec<u64> = request.push.iter().map(|op| op.device_seq).collect();
+        assert_eq!(seqs, vec![2, 3]);
+    }
+
+    #[test]
+    fn the_next_push_starts_at_the_first_unacknowledged_op() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        for s in 1..=4 {
+            device.create_incident(incident(s % 4 + 1)).expect("logs");
+        }
+        apply(&device, &response(T0, acked(2), vec![], 0));
+        let prepared = device.prepare_round().expect("plans");
+        let json = zstd::decode_all(prepared.body.as_slice()).expect("zstd");
+        let request: vaka_shared::sync::SyncRequest =
+            serde_json::from_slice(&json).expect("request");
+        let seqs: Vec<u64> = request.push.iter().map(|op| op.device_seq).collect();
+        assert_eq!(seqs, vec![3, 4]);
+        assert_eq!(request.pull.map(|p| p.cursor), Some(0));
+    }
+
+    #[test]
+    fn entries_show_where_each_stands() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let on_server = device.create_incident(incident(1)).expect("logs");
+        let refused = device.create_incident(incident(2)).expect("logs");
+        let refused_op = own_ops(&device)[1].0.op_id;
+        let push = PushResult {
+            acked_through: 2,
+            rejected: vec![RejectedOp {
+                device_seq: 2,
+                op_id: refused_op,
+                code: RejectCode::NotAuthor,
+                message: "not yours".to_owned(),
+                field: None,
+            }],
+            stopped: None,
+        };
+        apply(&device, &response(T0, push, vec![], 0));
+        let on_phone = device.create_incident(incident(3)).expect("logs");
+
+        let status = |id| {
+            device
+                .entities_status()
+                .into_iter()
+                .find(|(e, _)| *e == id)
+                .map(|(_, s)| s)
+        };
+        assert_eq!(status(on_server), Some(SyncStatus::OnServer));
+        assert_eq!(status(on_phone), Some(SyncStatus::OnPhone));
+        assert!(matches!(
+            status(refused),
+            Some(SyncStatus::NeedsAttention {
+                code: RejectCode::NotAuthor,
+                ..
+            })
+        ));
+        // Newest first.
+        let order: Vec<EntityId> = device
+            .entries()
+            .expect("lists")
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(order[0], on_phone);
+    }
+
+    impl Device {
+        fn entities_status(&self) -> Vec<(EntityId, SyncStatus)> {
+            self.entries()
+                .expect("lists")
+                .into_iter()
+                .map(|e| (e.id, e.status))
+                .collect()
+        }
+    }
+}

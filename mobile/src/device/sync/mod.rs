@@ -173,3 +173,43 @@ impl Device {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::device::DeviceError;
+    use crate::device::test_support::{enrolled, incident, own_ops};
+    use vaka_shared::model::Role;
+
+    #[tokio::test]
+    async fn a_server_that_cannot_be_reached_changes_nothing_but_the_last_error() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        device.create_incident(incident(2)).expect("logs");
+        let before = (own_ops(&device), device.state_snapshot().expect("snapshot"));
+
+        // A port nothing listens on any more.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("binds")
+            .port();
+        device
+            .conn()
+            .execute(
+                "UPDATE meta SET server_url = ?1",
+                [format!("http://127.0.0.1:{port}")],
+            )
+            .expect("points at the port");
+
+        let error = device
+            .sync_once(&reqwest::Client::new())
+            .await
+            .expect_err("nobody answers");
+        assert!(matches!(error, DeviceError::Network(_)), "{error:?}");
+        assert_eq!(
+            (own_ops(&device), device.state_snapshot().expect("snapshot")),
+            before
+        );
+        let state = device.sync_state().expect("state");
+        assert_eq!(state.pending, 1);
+        assert!(state.last_error.is_some() && state.last_sync_ok_at.is_none());
+    }
+}
