@@ -2,6 +2,7 @@
 //! (in-process, or as a child process that can be killed), organisations and members to enrol,
 //! and a raw protocol client for testing the server's rules op by op.
 
+pub mod proxy;
 pub mod raw;
 
 use anyhow::Context;
