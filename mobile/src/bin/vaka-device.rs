@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use vaka_mobile::{
     Device, Entry, EntryFields, PatrolSummary, SchedulerConfig, SyncScheduler, SyncStatus,
+    WallClock,
 };
 use vaka_shared::model::{
     CategoryCode, IncidentFields, Location, ObservationCategory, ObservationFields, PatrolFields,
@@ -19,6 +20,10 @@ struct Cli {
     /// The device's database file (created if missing).
     #[arg(long, env = "VAKA_DEVICE_DB")]
     db: PathBuf,
+    /// Pretend this phone's clock is off by this many milliseconds (for trying clock
+    /// correction).
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    clock_skew_ms: Option<i64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -180,7 +185,10 @@ async fn run() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let device = Device::open(&cli.db)
+    let wall = cli
+        .clock_skew_ms
+        .map_or(WallClock::System, WallClock::Skewed);
+    let device = Device::open_with_clock(&cli.db, wall)
         .with_context(|| format!("could not open the device database {}", cli.db.display()))?;
     let http = reqwest::Client::new();
     match cli.command {

@@ -91,7 +91,7 @@ impl Device {
             report.pulled += outcome.pulled;
             report.restamped += outcome.restamped;
             if let Some(stop) = &outcome.stop {
-                tracing::warn!(at_seq = stop.at_seq, code = ?stop.code, "{}", stop.message);
+                tracing::info!(at_seq = stop.at_seq, code = ?stop.code, "{}", stop.message);
                 if stop.code == StopCode::OpMismatch {
                     return Err(DeviceError::PushStopped {
                         at_seq: stop.at_seq,
