@@ -55,15 +55,18 @@ pub fn check_write(
         if written.is_create_once() {
             return Err(Refusal::CreateOnce(written));
         }
-        if !role.reviews() && existing.author != caller {
-            return Err(Refusal::NotAuthor);
-        }
     }
     if !role.reviews() && written.has_review_fields() {
         let fields = body.field_map();
         if let Some(field) = REVIEW_FIELDS.iter().find(|f| fields.contains_key(**f)) {
             return Err(Refusal::ReviewField(field));
         }
+    }
+    if let Some(existing) = existing
+        && !role.reviews()
+        && existing.author != caller
+    {
+        return Err(Refusal::NotAuthor);
     }
     Ok(())
 }
@@ -108,6 +111,12 @@ mod tests {
         Role::Volunteer,
         review_op(),
         Some(1),
+        Err(Refusal::ReviewField("review_status"))
+    )]
+    #[case::volunteer_reviews_others(
+        Role::Volunteer,
+        review_op(),
+        Some(2),
         Err(Refusal::ReviewField("review_status"))
     )]
     #[case::coordinator_reviews(Role::Coordinator, review_op(), Some(2), Ok(()))]

@@ -14,8 +14,20 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use vaka_server::store::accounts::{self, NewMember};
 use vaka_server::{Config, Server, now_ms};
+use vaka_shared::merge::EntityState;
 use vaka_shared::model::Role;
-use vaka_shared::{MemberId, OrgId};
+use vaka_shared::{EntityId, EntityKind, MemberId, OrgId};
+
+/// Entity id to kind and current field values: what a replica holds.
+pub type Snapshot =
+    std::collections::BTreeMap<EntityId, (EntityKind, serde_json::Map<String, serde_json::Value>)>;
+
+/// `PRAGMA integrity_check` of an SQLite file: `ok` when sound.
+pub fn integrity(path: &Path) -> anyhow::Result<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+}
 
 /// An organisation set up for a test.
 #[derive(Debug, Clone)]
@@ -47,7 +59,14 @@ impl Admin {
                 let member = |name: &str, role| {
                     accounts::create_member(
                         conn,
-                        &NewMember { org: id, name, role, group: None, login: None, password_hash: None },
+                        &NewMember {
+                            org: id,
+                            name,
+                            role,
+                            group: None,
+                            login: None,
+                            password_hash: None,
+                        },
                         now,
                     )
                 };
@@ -55,7 +74,11 @@ impl Admin {
                 let volunteers = (0..volunteers)
                     .map(|i| member(&format!("Volontär {i}"), Role::Volunteer))
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok(TestOrg { id, coordinator, volunteers })
+                Ok(TestOrg {
+                    id,
+                    coordinator,
+                    volunteers,
+                })
             })
             .await?;
         Ok(org)
@@ -86,6 +109,41 @@ impl Admin {
             .store()
             .write(move |conn| accounts::set_volunteers_see_all(conn, org, see_all))
             .await?)
+    }
+
+    /// Changes a member's role (as an admin would in the dashboard).
+    pub async fn set_role(&self, member: MemberId, role: Role) -> anyhow::Result<()> {
+        self.server
+            .store()
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE members SET role = ?2 WHERE id = ?1",
+                    rusqlite::params![member.to_string(), role.as_str()],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The merged state of every entity of `org`, in the same shape as a device's snapshot.
+    pub async fn snapshot(&self, org: OrgId) -> anyhow::Result<Snapshot> {
+        let rows: Vec<(String, String, String)> = self
+            .query(move |c| {
+                let mut stmt =
+                    c.prepare("SELECT id, kind, state FROM entities WHERE org_id = ?1")?;
+                let rows =
+                    stmt.query_map([org.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(id, kind, state)| {
+                let state: EntityState = serde_json::from_str(&state)?;
+                let kind = EntityKind::from_wire(&kind).context("entity kind")?;
+                Ok((id.parse()?, (kind, state.values())))
+            })
+            .collect()
     }
 
     /// Runs a read-only query on the store.
@@ -131,7 +189,13 @@ impl TestServer {
         let task = tokio::spawn(server.clone().serve(listener, async {
             let _ = stop.await;
         }));
-        Ok(Self { url, admin: Admin { server }, shutdown: Some(shutdown), task: Some(task), dir })
+        Ok(Self {
+            url,
+            admin: Admin { server },
+            shutdown: Some(shutdown),
+            task: Some(task),
+            dir,
+        })
     }
 
     /// The folder of its store.
@@ -173,7 +237,9 @@ impl ServerProcess {
     /// Starts `vaka-server serve` on `data_dir` on a free loopback port and waits until
     /// `/healthz` answers.
     pub async fn start(binary: &Path, data_dir: &Path) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         Self::start_on(binary, data_dir, port).await
     }
 
@@ -195,7 +261,12 @@ impl ServerProcess {
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         let url = format!("http://127.0.0.1:{port}");
-        let process = Self { url, child, data_dir: data_dir.to_path_buf(), port };
+        let process = Self {
+            url,
+            child,
+            data_dir: data_dir.to_path_buf(),
+            port,
+        };
         wait_healthy(&process.url, Duration::from_secs(30)).await?;
         Ok(process)
     }
@@ -225,7 +296,10 @@ pub async fn wait_healthy(url: &str, within: Duration) -> anyhow::Result<()> {
         {
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "server at {url} did not become healthy");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "server at {url} did not become healthy"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

@@ -68,14 +68,19 @@ fn current(fault: &Mutex<Fault>) -> Fault {
     *fault.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn relay(client: TcpStream, upstream: SocketAddr, fault: Arc<Mutex<Fault>>) -> std::io::Result<()> {
+async fn relay(
+    client: TcpStream,
+    upstream: SocketAddr,
+    fault: Arc<Mutex<Fault>>,
+) -> std::io::Result<()> {
     if current(&fault) == Fault::Refuse {
         return Ok(());
     }
     let server = TcpStream::connect(upstream).await?;
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
-    let requests = tokio::spawn(async move { tokio::io::copy(&mut client_read, &mut server_write).await });
+    let requests =
+        tokio::spawn(async move { tokio::io::copy(&mut client_read, &mut server_write).await });
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         let n = server_read.read(&mut buffer).await?;

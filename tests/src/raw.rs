@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use vaka_shared::model::{CategoryCode, IncidentFields, Severity};
 use vaka_shared::op::{Op, OpBody};
-use vaka_shared::sync::{ApiError, EnrollRequest, EnrollResponse, PullRequest, SyncRequest, SyncResponse};
+use vaka_shared::sync::{
+    ApiError, EnrollRequest, EnrollResponse, PullRequest, SyncRequest, SyncResponse,
+};
 use vaka_shared::{DeviceId, EntityId, HlcClock, OpId, Timestamp};
 
 /// An enrolled device driven by hand.
@@ -32,12 +34,25 @@ impl RawDevice {
         let http = reqwest::Client::new();
         let response = http
             .post(format!("{url}/api/v1/enroll"))
-            .json(&EnrollRequest { code: code.to_owned(), device_name: "Testtelefon".into() })
+            .json(&EnrollRequest {
+                code: code.to_owned(),
+                device_name: "Testtelefon".into(),
+            })
             .send()
             .await?;
-        anyhow::ensure!(response.status().is_success(), "enrol failed: {}", response.text().await?);
+        anyhow::ensure!(
+            response.status().is_success(),
+            "enrol failed: {}",
+            response.text().await?
+        );
         let enrolled: EnrollResponse = response.json().await?;
-        Ok(Self { url: url.to_owned(), clock: HlcClock::new(enrolled.device_id), enrolled, seq: 0, http })
+        Ok(Self {
+            url: url.to_owned(),
+            clock: HlcClock::new(enrolled.device_id),
+            enrolled,
+            seq: 0,
+            http,
+        })
     }
 
     /// The device id.
@@ -66,13 +81,25 @@ impl RawDevice {
     }
 
     /// Pushes `ops` and pulls from `cursor` (if given).
-    pub async fn sync(&self, ops: Vec<Op>, cursor: Option<u64>, limit: Option<u32>) -> anyhow::Result<Answer<SyncResponse>> {
-        let request = SyncRequest { push: ops, pull: cursor.map(|cursor| PullRequest { cursor, limit }) };
+    pub async fn sync(
+        &self,
+        ops: Vec<Op>,
+        cursor: Option<u64>,
+        limit: Option<u32>,
+    ) -> anyhow::Result<Answer<SyncResponse>> {
+        let request = SyncRequest {
+            push: ops,
+            pull: cursor.map(|cursor| PullRequest { cursor, limit }),
+        };
         self.post_json("/api/v1/sync", &request).await
     }
 
     /// Posts any JSON body with this device's token.
-    pub async fn post_json<T: serde::de::DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Answer<T>> {
+    pub async fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> anyhow::Result<Answer<T>> {
         let response = self
             .http
             .post(format!("{}{path}", self.url))
@@ -84,8 +111,17 @@ impl RawDevice {
     }
 
     /// Posts raw bytes with this device's token and the given headers.
-    pub async fn post_raw(&self, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> anyhow::Result<Answer<serde_json::Value>> {
-        let mut request = self.http.post(format!("{}{path}", self.url)).bearer_auth(&self.enrolled.token).body(body);
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Answer<serde_json::Value>> {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.enrolled.token)
+            .body(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -93,11 +129,18 @@ impl RawDevice {
     }
 
     /// Pulls everything from `cursor` on, page by page; returns the ops and the final cursor.
-    pub async fn pull_all(&self, mut cursor: u64, limit: u32) -> anyhow::Result<(Vec<vaka_shared::sync::ServerOp>, u64, usize)> {
+    pub async fn pull_all(
+        &self,
+        mut cursor: u64,
+        limit: u32,
+    ) -> anyhow::Result<(Vec<vaka_shared::sync::ServerOp>, u64, usize)> {
         let mut ops = Vec::new();
         let mut pages = 0;
         loop {
-            let response = self.sync(Vec::new(), Some(cursor), Some(limit)).await?.map_err(|(s, e)| anyhow::anyhow!("{s}: {e:?}"))?;
+            let response = self
+                .sync(Vec::new(), Some(cursor), Some(limit))
+                .await?
+                .map_err(|(s, e)| anyhow::anyhow!("{s}: {e:?}"))?;
             let page = response.pull.context("pull page")?;
             pages += 1;
             anyhow::ensure!(page.ops.len() <= limit as usize, "page larger than asked");
@@ -110,13 +153,18 @@ impl RawDevice {
     }
 }
 
-async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> anyhow::Result<Answer<T>> {
+async fn answer<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> anyhow::Result<Answer<T>> {
     let status = response.status();
     let text = response.text().await?;
     if status.is_success() {
-        Ok(Ok(serde_json::from_str(&text).with_context(|| format!("parsing {text}"))?))
+        Ok(Ok(
+            serde_json::from_str(&text).with_context(|| format!("parsing {text}"))?
+        ))
     } else {
-        let error: ApiError = serde_json::from_str(&text).with_context(|| format!("error body of {status}: {text}"))?;
+        let error: ApiError = serde_json::from_str(&text)
+            .with_context(|| format!("error body of {status}: {text}"))?;
         Ok(Err((status, error)))
     }
 }

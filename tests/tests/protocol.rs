@@ -1,10 +1,10 @@
 //! The server's push and pull rules, op by op, against a real server on loopback.
 
 use reqwest::StatusCode;
+use vaka_shared::EntityId;
 use vaka_shared::model::{IncidentFields, ReviewStatus, Severity};
 use vaka_shared::op::OpBody;
 use vaka_shared::sync::{ErrorCode, RejectCode, StopCode, SyncResponse};
-use vaka_shared::EntityId;
 use vaka_tests::raw::{Answer, RawDevice, new_incident};
 use vaka_tests::{TestOrg, TestServer};
 
@@ -24,13 +24,18 @@ fn ok(answer: Answer<SyncResponse>) -> SyncResponse {
 }
 
 async fn count(server: &TestServer, sql: &'static str) -> anyhow::Result<i64> {
-    server.admin.query(move |c| c.query_row(sql, [], |r| r.get(0))).await
+    server
+        .admin
+        .query(move |c| c.query_row(sql, [], |r| r.get(0)))
+        .await
 }
 
 #[tokio::test]
 async fn a_batch_sent_again_after_a_lost_response_is_applied_once() -> anyhow::Result<()> {
     let (server, _org, mut device) = setup().await?;
-    let ops: Vec<_> = (0..3).map(|_| device.op(EntityId::new(), new_incident("alcohol", 2), 0)).collect();
+    let ops: Vec<_> = (0..3)
+        .map(|_| device.op(EntityId::new(), new_incident("alcohol", 2), 0))
+        .collect();
     let first = ok(device.sync(ops.clone(), None, None).await?);
     assert_eq!(first.push.acked_through, 3);
     // The device never saw that answer and sends the same batch again.
@@ -60,7 +65,9 @@ async fn a_different_op_under_a_seen_number_is_refused() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_gap_stops_the_push_and_says_where_to_resume() -> anyhow::Result<()> {
     let (server, _org, mut device) = setup().await?;
-    let ops: Vec<_> = (0..5).map(|_| device.op(EntityId::new(), new_incident("traffic", 1), 0)).collect();
+    let ops: Vec<_> = (0..5)
+        .map(|_| device.op(EntityId::new(), new_incident("traffic", 1), 0))
+        .collect();
     ok(device.sync(ops[..2].to_vec(), None, None).await?);
     let response = ok(device.sync(ops[3..].to_vec(), None, None).await?);
     let stop = response.push.stopped.expect("stopped at the gap");
@@ -77,7 +84,9 @@ async fn a_gap_stops_the_push_and_says_where_to_resume() -> anyhow::Result<()> {
 #[tokio::test]
 async fn ops_sent_out_of_order_in_one_batch_are_applied_in_device_order() -> anyhow::Result<()> {
     let (server, _org, mut device) = setup().await?;
-    let mut ops: Vec<_> = (0..4).map(|_| device.op(EntityId::new(), new_incident("traffic", 1), 0)).collect();
+    let mut ops: Vec<_> = (0..4)
+        .map(|_| device.op(EntityId::new(), new_incident("traffic", 1), 0))
+        .collect();
     ops.reverse();
     let response = ok(device.sync(ops, None, None).await?);
     assert_eq!(response.push.acked_through, 4);
@@ -94,44 +103,80 @@ async fn ops_sent_out_of_order_in_one_batch_are_applied_in_device_order() -> any
 }
 
 #[tokio::test]
-async fn invalid_and_forbidden_ops_are_rejected_with_reasons_and_the_queue_moves_on() -> anyhow::Result<()> {
+async fn invalid_and_forbidden_ops_are_rejected_with_reasons_and_the_queue_moves_on()
+-> anyhow::Result<()> {
     let (server, _org, mut device) = setup().await?;
     let incident = EntityId::new();
     let create = device.op(incident, new_incident("vandalism", 2), 0);
     let review = device.op(
         incident,
-        OpBody::Incident(IncidentFields { review_status: Some(ReviewStatus::Closed), ..Default::default() }),
+        OpBody::Incident(IncidentFields {
+            review_status: Some(ReviewStatus::Closed),
+            ..Default::default()
+        }),
         0,
     );
     let invalid = device.op(
         incident,
-        OpBody::Incident(IncidentFields { severity: Some(Severity(9)), ..Default::default() }),
+        OpBody::Incident(IncidentFields {
+            severity: Some(Severity(9)),
+            ..Default::default()
+        }),
         0,
     );
     let edit = device.op(
         incident,
-        OpBody::Incident(IncidentFields { severity: Some(Severity(3)), ..Default::default() }),
+        OpBody::Incident(IncidentFields {
+            severity: Some(Severity(3)),
+            ..Default::default()
+        }),
         0,
     );
-    let response = ok(device.sync(vec![create, review, invalid, edit], None, None).await?);
-    assert_eq!(response.push.acked_through, 4, "rejected ops are acknowledged too");
-    let reasons: Vec<_> = response.push.rejected.iter().map(|r| (r.device_seq, r.code, r.field.clone())).collect();
+    let response = ok(device
+        .sync(vec![create, review, invalid, edit], None, None)
+        .await?);
+    assert_eq!(
+        response.push.acked_through, 4,
+        "rejected ops are acknowledged too"
+    );
+    let reasons: Vec<_> = response
+        .push
+        .rejected
+        .iter()
+        .map(|r| (r.device_seq, r.code, r.field.clone()))
+        .collect();
     assert_eq!(
         reasons,
         vec![
-            (2, RejectCode::ReviewFieldForbidden, Some("review_status".to_owned())),
+            (
+                2,
+                RejectCode::ReviewFieldForbidden,
+                Some("review_status".to_owned())
+            ),
             (3, RejectCode::InvalidField, Some("severity".to_owned())),
         ]
     );
     assert!(response.push.rejected.iter().all(|r| !r.message.is_empty()));
     let state: String = server
         .admin
-        .query(move |c| c.query_row("SELECT state FROM entities WHERE id = ?1", [incident.to_string()], |r| r.get(0)))
+        .query(move |c| {
+            c.query_row(
+                "SELECT state FROM entities WHERE id = ?1",
+                [incident.to_string()],
+                |r| r.get(0),
+            )
+        })
         .await?;
     let state: serde_json::Value = serde_json::from_str(&state)?;
-    assert_eq!(state["severity"]["v"], 3, "the op behind the refused ones went through");
+    assert_eq!(
+        state["severity"]["v"], 3,
+        "the op behind the refused ones went through"
+    );
     assert!(state.get("review_status").is_none());
-    assert_eq!(count(&server, "SELECT COUNT(*) FROM rejected_ops").await?, 2);
+    assert_eq!(
+        count(&server, "SELECT COUNT(*) FROM rejected_ops").await?,
+        2
+    );
     Ok(())
 }
 
@@ -145,7 +190,10 @@ async fn a_clock_far_ahead_is_refused_with_the_servers_time() -> anyhow::Result<
     assert_eq!((stop.code, stop.at_seq), (StopCode::ClockAhead, 1));
     assert_eq!(response.push.acked_through, 0);
     let skew = day_ahead as i64 - response.server_time_ms;
-    assert!((skew - 24 * 3600 * 1000).abs() < 60_000, "server time is the real time: {skew}");
+    assert!(
+        (skew - 24 * 3600 * 1000).abs() < 60_000,
+        "server time is the real time: {skew}"
+    );
     assert_eq!(count(&server, "SELECT COUNT(*) FROM ops").await?, 0);
     Ok(())
 }
@@ -153,13 +201,16 @@ async fn a_clock_far_ahead_is_refused_with_the_servers_time() -> anyhow::Result<
 #[tokio::test]
 async fn pages_end_exactly_at_multiples_of_the_page_size() -> anyhow::Result<()> {
     let (server, org, mut writer) = setup().await?;
-    let reader = RawDevice::enroll(&server.url, &server.admin.code(org.volunteers[1]).await?).await?;
+    let reader =
+        RawDevice::enroll(&server.url, &server.admin.code(org.volunteers[1]).await?).await?;
     let page = 5u32;
     let mut pushed = 0;
     // k×page ops come in exactly k pages (the last one says nothing more waits); one more op
     // needs one more page.
     for (total, expected_pages) in [(10usize, 2usize), (11, 3)] {
-        let ops: Vec<_> = (pushed..total).map(|_| writer.op(EntityId::new(), new_incident("other", 1), 0)).collect();
+        let ops: Vec<_> = (pushed..total)
+            .map(|_| writer.op(EntityId::new(), new_incident("other", 1), 0))
+            .collect();
         ok(writer.sync(ops, None, None).await?);
         pushed = total;
         let (ops, cursor, pages) = reader.pull_all(0, page).await?;
@@ -187,12 +238,19 @@ async fn another_organisation_sees_nothing_and_cannot_write_into_this_one() -> a
     ok(device.sync(vec![op], None, None).await?);
 
     let other = server.admin.org("Grannsamverkan Annanstad", 1).await?;
-    let mut outsider = RawDevice::enroll(&server.url, &server.admin.code(other.coordinator).await?).await?;
+    let mut outsider =
+        RawDevice::enroll(&server.url, &server.admin.code(other.coordinator).await?).await?;
     let (seen, _, _) = outsider.pull_all(0, 100).await?;
-    assert!(seen.is_empty(), "a coordinator of another organisation pulled {seen:?}");
+    assert!(
+        seen.is_empty(),
+        "a coordinator of another organisation pulled {seen:?}"
+    );
     let overwrite = outsider.op(
         incident,
-        OpBody::Incident(IncidentFields { severity: Some(Severity(1)), ..Default::default() }),
+        OpBody::Incident(IncidentFields {
+            severity: Some(Severity(1)),
+            ..Default::default()
+        }),
         0,
     );
     let response = ok(outsider.sync(vec![overwrite], None, None).await?);
@@ -202,18 +260,33 @@ async fn another_organisation_sees_nothing_and_cannot_write_into_this_one() -> a
 }
 
 #[tokio::test]
-async fn volunteers_see_only_their_own_entries_when_the_organisation_says_so() -> anyhow::Result<()> {
+async fn volunteers_see_only_their_own_entries_when_the_organisation_says_so() -> anyhow::Result<()>
+{
     let (server, org, mut first) = setup().await?;
-    let mut second = RawDevice::enroll(&server.url, &server.admin.code(org.volunteers[1]).await?).await?;
-    let coordinator = RawDevice::enroll(&server.url, &server.admin.code(org.coordinator).await?).await?;
+    let mut second =
+        RawDevice::enroll(&server.url, &server.admin.code(org.volunteers[1]).await?).await?;
+    let coordinator =
+        RawDevice::enroll(&server.url, &server.admin.code(org.coordinator).await?).await?;
     server.admin.set_volunteers_see_all(org.id, false).await?;
     let op = first.op(EntityId::new(), new_incident("alcohol", 2), 0);
     ok(first.sync(vec![op], None, None).await?);
     let op = second.op(EntityId::new(), new_incident("alcohol", 2), 0);
     ok(second.sync(vec![op], None, None).await?);
-    assert_eq!(second.pull_all(0, 100).await?.0.len(), 1, "only its own entry");
-    assert_eq!(first.pull_all(0, 100).await?.0.len(), 1, "only its own entry");
-    assert_eq!(coordinator.pull_all(0, 100).await?.0.len(), 2, "the coordinator sees both");
+    assert_eq!(
+        second.pull_all(0, 100).await?.0.len(),
+        1,
+        "only its own entry"
+    );
+    assert_eq!(
+        first.pull_all(0, 100).await?.0.len(),
+        1,
+        "only its own entry"
+    );
+    assert_eq!(
+        coordinator.pull_all(0, 100).await?.0.len(),
+        2,
+        "the coordinator sees both"
+    );
     Ok(())
 }
 
@@ -221,10 +294,20 @@ async fn volunteers_see_only_their_own_entries_when_the_organisation_says_so() -
 async fn compressed_request_bodies_are_accepted() -> anyhow::Result<()> {
     let (server, _org, mut device) = setup().await?;
     let op = device.op(EntityId::new(), new_incident("alcohol", 2), 0);
-    let body = serde_json::to_vec(&vaka_shared::sync::SyncRequest { push: vec![op], pull: None })?;
+    let body = serde_json::to_vec(&vaka_shared::sync::SyncRequest {
+        push: vec![op],
+        pull: None,
+    })?;
     let compressed = zstd::encode_all(body.as_slice(), 3)?;
     let answer = device
-        .post_raw("/api/v1/sync", compressed, &[("content-type", "application/json"), ("content-encoding", "zstd")])
+        .post_raw(
+            "/api/v1/sync",
+            compressed,
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", "zstd"),
+            ],
+        )
         .await?;
     let response = answer.map_err(|(s, e)| anyhow::anyhow!("{s} {e:?}"))?;
     assert_eq!(response["push"]["acked_through"], 1);
@@ -236,12 +319,17 @@ async fn compressed_request_bodies_are_accepted() -> anyhow::Result<()> {
 async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()> {
     let server = TestServer::start_with(|c| c.max_body_bytes = 512 * 1024).await?;
     let org = server.admin.org("Nattvandrarna Testby", 1).await?;
-    let mut device = RawDevice::enroll(&server.url, &server.admin.code(org.volunteers[0]).await?).await?;
+    let mut device =
+        RawDevice::enroll(&server.url, &server.admin.code(org.volunteers[0]).await?).await?;
     let op = device.op(EntityId::new(), new_incident("alcohol", 2), 0);
     ok(device.sync(vec![op], None, None).await?);
     let before = server
         .admin
-        .query(|c| c.query_row("SELECT group_concat(state, '|') FROM entities", [], |r| r.get::<_, String>(0)))
+        .query(|c| {
+            c.query_row("SELECT group_concat(state, '|') FROM entities", [], |r| {
+                r.get::<_, String>(0)
+            })
+        })
         .await?;
 
     let json = [("content-type", "application/json")];
@@ -252,15 +340,53 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()
         serde_json::to_vec(&serde_json::json!({"push": [op]})).expect("json")
     };
     let cases: Vec<(&str, Vec<u8>, &[(&str, &str)], StatusCode, ErrorCode)> = vec![
-        ("malformed json", b"{\"push\": [".to_vec(), &json, StatusCode::BAD_REQUEST, ErrorCode::MalformedJson),
-        ("unknown entity kind", with(&|op| op["entity"] = "weather".into()), &json, StatusCode::BAD_REQUEST, ErrorCode::InvalidBody),
-        ("unknown field", with(&|op| op["fields"]["name"] = "Kalle".into()), &json, StatusCode::BAD_REQUEST, ErrorCode::InvalidBody),
-        ("wrong type", with(&|op| op["fields"]["severity"] = "high".into()), &json, StatusCode::BAD_REQUEST, ErrorCode::InvalidBody),
-        ("bad clock stamp", with(&|op| op["hlc"] = "yesterday".into()), &json, StatusCode::BAD_REQUEST, ErrorCode::InvalidBody),
-        ("not json", b"push".to_vec(), &[("content-type", "text/plain")], StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType),
+        (
+            "malformed json",
+            b"{\"push\": [".to_vec(),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedJson,
+        ),
+        (
+            "unknown entity kind",
+            with(&|op| op["entity"] = "weather".into()),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+        ),
+        (
+            "unknown field",
+            with(&|op| op["fields"]["name"] = "Kalle".into()),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+        ),
+        (
+            "wrong type",
+            with(&|op| op["fields"]["severity"] = "high".into()),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+        ),
+        (
+            "bad clock stamp",
+            with(&|op| op["hlc"] = "yesterday".into()),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+        ),
+        (
+            "not json",
+            b"push".to_vec(),
+            &[("content-type", "text/plain")],
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+        ),
         (
             "oversized body",
-            serde_json::to_vec(&serde_json::json!({"push": [], "padding": "x".repeat(600 * 1024)}))?,
+            serde_json::to_vec(
+                &serde_json::json!({"push": [], "padding": "x".repeat(600 * 1024)}),
+            )?,
             &json,
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::PayloadTooLarge,
@@ -272,19 +398,33 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::TooManyOps,
         ),
-        ("pull limit zero", br#"{"pull": {"cursor": 0, "limit": 0}}"#.to_vec(), &json, StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest),
+        (
+            "pull limit zero",
+            br#"{"pull": {"cursor": 0, "limit": 0}}"#.to_vec(),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+        ),
     ];
     for (name, body, headers, status, code) in cases {
         let answer = device.post_raw("/api/v1/sync", body, headers).await?;
         let (got_status, error) = answer.expect_err(name);
-        assert_eq!((got_status, error.code), (status, code), "{name}: {}", error.message);
+        assert_eq!(
+            (got_status, error.code),
+            (status, code),
+            "{name}: {}",
+            error.message
+        );
         assert!(!error.message.is_empty(), "{name}");
     }
 
     // Tokens.
     let http = reqwest::Client::new();
     let sync_url = format!("{}/api/v1/sync", server.url);
-    for (name, token) in [("missing token", None), ("wrong token", Some("not-a-token"))] {
+    for (name, token) in [
+        ("missing token", None),
+        ("wrong token", Some("not-a-token")),
+    ] {
         let mut request = http.post(&sync_url).json(&serde_json::json!({}));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -307,16 +447,30 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()
     assert_eq!(error.code, ErrorCode::InvalidEnrollmentCode);
     let code = server.admin.code(org.volunteers[0]).await?;
     assert!(enroll(code.clone()).await?.status().is_success());
-    assert_eq!(enroll(code).await?.status(), StatusCode::BAD_REQUEST, "a code works once");
+    assert_eq!(
+        enroll(code).await?.status(),
+        StatusCode::BAD_REQUEST,
+        "a code works once"
+    );
 
     // A revoked device is locked out.
     assert!(server.admin.revoke(device.id()).await?);
-    let (status, error) = device.sync(Vec::new(), Some(0), None).await?.expect_err("revoked");
-    assert_eq!((status, error.code), (StatusCode::UNAUTHORIZED, ErrorCode::TokenRevoked));
+    let (status, error) = device
+        .sync(Vec::new(), Some(0), None)
+        .await?
+        .expect_err("revoked");
+    assert_eq!(
+        (status, error.code),
+        (StatusCode::UNAUTHORIZED, ErrorCode::TokenRevoked)
+    );
 
     let after = server
         .admin
-        .query(|c| c.query_row("SELECT group_concat(state, '|') FROM entities", [], |r| r.get::<_, String>(0)))
+        .query(|c| {
+            c.query_row("SELECT group_concat(state, '|') FROM entities", [], |r| {
+                r.get::<_, String>(0)
+            })
+        })
         .await?;
     assert_eq!(before, after, "nothing stored changed");
     assert_eq!(count(&server, "SELECT COUNT(*) FROM ops").await?, 1);
