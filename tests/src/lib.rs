@@ -47,6 +47,12 @@ pub struct Admin {
 }
 
 impl Admin {
+    /// Opens the store in `data_dir` in this process (for checks after a server process ended).
+    pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
+        let config = Config { data_dir: data_dir.to_path_buf(), ..Config::default() };
+        Ok(Self { server: Server::open(config)? })
+    }
+
     /// Creates an organisation with a coordinator and `volunteers` volunteers.
     pub async fn org(&self, name: &str, volunteers: usize) -> anyhow::Result<TestOrg> {
         let name = name.to_owned();
@@ -284,6 +290,17 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs the server's command line (`binary --data DIR ARGS…`) and returns what it printed.
+pub fn cli(binary: &Path, data_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(binary).arg("--data").arg(data_dir).args(args).output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }
 
 /// Polls `/healthz` until it answers or `deadline` passes.
