@@ -49,8 +49,13 @@ pub struct Admin {
 impl Admin {
     /// Opens the store in `data_dir` in this process (for checks after a server process ended).
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
-        let config = Config { data_dir: data_dir.to_path_buf(), ..Config::default() };
-        Ok(Self { server: Server::open(config)? })
+        let config = Config {
+            data_dir: data_dir.to_path_buf(),
+            ..Config::default()
+        };
+        Ok(Self {
+            server: Server::open(config)?,
+        })
     }
 
     /// Creates an organisation with a coordinator and `volunteers` volunteers.
@@ -294,7 +299,11 @@ impl Drop for ServerProcess {
 
 /// Runs the server's command line (`binary --data DIR ARGS…`) and returns what it printed.
 pub fn cli(binary: &Path, data_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new(binary).arg("--data").arg(data_dir).args(args).output()?;
+    let output = Command::new(binary)
+        .arg("--data")
+        .arg(data_dir)
+        .args(args)
+        .output()?;
     anyhow::ensure!(
         output.status.success(),
         "{args:?} failed: {}",
