@@ -315,6 +315,15 @@ async fn compressed_request_bodies_are_accepted() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A request body, its headers, and the status and code it must get.
+type BadRequest<'a> = (
+    &'a str,
+    Vec<u8>,
+    &'a [(&'a str, &'a str)],
+    StatusCode,
+    ErrorCode,
+);
+
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()> {
     let server = TestServer::start_with(|c| c.max_body_bytes = 512 * 1024).await?;
@@ -339,7 +348,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()
         change(&mut op);
         serde_json::to_vec(&serde_json::json!({"push": [op]})).expect("json")
     };
-    let cases: Vec<(&str, Vec<u8>, &[(&str, &str)], StatusCode, ErrorCode)> = vec![
+    let cases: Vec<BadRequest> = vec![
         (
             "malformed json",
             b"{\"push\": [".to_vec(),

@@ -152,7 +152,7 @@ mod tests {
         let store =
             Store::open(&dir.path().join("db.sqlite3"), 2, 16, Arc::default()).expect("open");
         let id = store
-            .write(|conn| Ok(accounts::create_org(conn, "Nattvandrarna Testby", 0)?))
+            .write(|conn| accounts::create_org(conn, "Nattvandrarna Testby", 0))
             .await
             .expect("write");
         let name: String = store
@@ -177,7 +177,7 @@ mod tests {
             accounts::create_org(conn, "Rullas tillbaka", 0)?;
             Err::<(), _>(StoreError::WriterGone)
         });
-        let kept = store.write(|conn| Ok(accounts::create_org(conn, "Sparas", 0)?));
+        let kept = store.write(|conn| accounts::create_org(conn, "Sparas", 0));
         let (failing, kept) = tokio::join!(failing, kept);
         assert!(failing.is_err());
         kept.expect("the other job commits");
