@@ -37,9 +37,27 @@ pub enum AppError {
     /// No such route or thing.
     #[error("not found")]
     NotFound,
+    /// A blob chunk did not start where the stored part ends.
+    #[error("blob chunk at the wrong offset; resume at {received}")]
+    BlobOffsetMismatch {
+        /// Bytes stored so far.
+        received: u64,
+    },
+    /// A blob's bytes did not match its SHA-256.
+    #[error("blob content does not match its hash")]
+    BlobHashMismatch,
+    /// A blob larger than the server takes.
+    #[error("blob larger than {max} bytes")]
+    BlobTooLarge {
+        /// The limit.
+        max: u64,
+    },
     /// The store failed.
     #[error("store failure")]
     Store(#[from] StoreError),
+    /// A response the HTTP layers made without a body (wrong method, unknown encoding…).
+    #[error("HTTP {0}")]
+    Http(StatusCode),
 }
 
 impl AppError {
@@ -82,6 +100,17 @@ impl AppError {
             Self::TooManyOps { .. } => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooManyOps, self.to_string()),
             Self::InvalidRequest(message) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message.clone()),
             Self::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such resource".into()),
+            Self::BlobOffsetMismatch { received } => (
+                StatusCode::CONFLICT,
+                ErrorCode::BlobOffsetMismatch,
+                format!("the server holds {received} bytes of this blob; send the next chunk from offset {received}"),
+            ),
+            Self::BlobHashMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::BlobHashMismatch,
+                "the bytes do not hash to the blob's name; the upload was discarded, start again".into(),
+            ),
+            Self::BlobTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, self.to_string()),
             Self::Store(e) if e.is_disk_full() => (
                 StatusCode::INSUFFICIENT_STORAGE,
                 ErrorCode::StorageFull,
@@ -97,6 +126,26 @@ impl AppError {
                 ErrorCode::Internal,
                 "the server failed; nothing was stored, try again later".into(),
             ),
+            Self::Http(status) => {
+                let (code, message) = match *status {
+                    StatusCode::METHOD_NOT_ALLOWED => {
+                        (ErrorCode::InvalidRequest, "this method is not allowed here")
+                    }
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                        ErrorCode::UnsupportedMediaType,
+                        "send JSON, uncompressed or with Content-Encoding gzip or zstd",
+                    ),
+                    StatusCode::PAYLOAD_TOO_LARGE => {
+                        (ErrorCode::PayloadTooLarge, "the body is too large")
+                    }
+                    StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such resource"),
+                    s if s.is_server_error() => {
+                        (ErrorCode::Internal, "the server failed; try again later")
+                    }
+                    _ => (ErrorCode::InvalidRequest, "the request was not understood"),
+                };
+                (*status, code, message.into())
+            }
         }
     }
 }

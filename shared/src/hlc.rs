@@ -77,7 +77,15 @@ impl FromStr for Hlc {
         let ms = parts.next().ok_or_else(bad)?;
         let counter = parts.next().ok_or_else(bad)?;
         let device = parts.next().ok_or_else(bad)?;
-        if ms.len() != 13 || counter.len() != 4 {
+        // Lowercase hex only, so that the text form sorts like the stamp.
+        let lowercase_hex = counter
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if ms.len() != 13
+            || !ms.bytes().all(|b| b.is_ascii_digit())
+            || counter.len() != 4
+            || !lowercase_hex
+        {
             return Err(bad());
         }
         Ok(Self {

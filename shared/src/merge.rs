@@ -104,7 +104,9 @@ impl EntityState {
                     }
                 }
                 Some(current) => {
-                    let concurrent = current.stamp.concurrent_with(&stamp);
+                    // Two devices writing the same value do not disagree.
+                    let concurrent =
+                        current.stamp.concurrent_with(&stamp) && current.value != incoming.value;
                     if stamp.hlc > current.stamp.hlc {
                         let loser = std::mem::replace(current, incoming);
                         if current.value != loser.value {
@@ -208,6 +210,14 @@ mod tests {
         };
         assert_eq!(conflict.winner.value, json!(4));
         assert_eq!(conflict.loser.value, json!(1));
+    }
+
+    #[test]
+    fn concurrent_writes_of_the_same_value_are_no_conflict() {
+        let mut state = EntityState::default();
+        state.apply(stamp(30, 1, 5, 0), &fields(&[("severity", json!(4))]));
+        let applied = state.apply(stamp(20, 2, 6, 0), &fields(&[("severity", json!(4))]));
+        assert!(applied.conflicts.is_empty());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// A point in time, serialised as RFC 3339 (`2026-11-21T22:14:05.120Z`).
+/// A point in time, serialised as RFC 3339 (`2026-11-21T22:14:05.12Z`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, format = DateTime))]
 pub struct Timestamp(OffsetDateTime);

@@ -132,9 +132,8 @@ async fn invalid_and_forbidden_ops_are_rejected_with_reasons_and_the_queue_moves
         }),
         0,
     );
-    let response = ok(device
-        .sync(vec![create, review, invalid, edit], None, None)
-        .await?);
+    let batch = vec![create, review, invalid, edit];
+    let response = ok(device.sync(batch.clone(), None, None).await?);
     assert_eq!(
         response.push.acked_through, 4,
         "rejected ops are acknowledged too"
@@ -157,6 +156,10 @@ async fn invalid_and_forbidden_ops_are_rejected_with_reasons_and_the_queue_moves
         ]
     );
     assert!(response.push.rejected.iter().all(|r| !r.message.is_empty()));
+    // The answer is lost and the batch sent again: the refusals are reported again.
+    let again = ok(device.sync(batch, None, None).await?);
+    assert_eq!(again.push.acked_through, 4);
+    assert_eq!(again.push.rejected, response.push.rejected);
     let state: String = server
         .admin
         .query(move |c| {
@@ -426,6 +429,30 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()
         );
         assert!(!error.message.is_empty(), "{name}");
     }
+
+    // Errors made by the HTTP layers get the same JSON body.
+    let (status, error) = device
+        .post_raw(
+            "/api/v1/sync",
+            b"{}".to_vec(),
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", "br"),
+            ],
+        )
+        .await?
+        .expect_err("unknown encoding");
+    assert_eq!(
+        (status, error.code),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType
+        )
+    );
+    let response = reqwest::get(format!("{}/api/v1/sync", server.url)).await?;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let error: vaka_shared::sync::ApiError = response.json().await?;
+    assert_eq!(error.code, ErrorCode::InvalidRequest);
 
     // Tokens.
     let http = reqwest::Client::new();

@@ -118,11 +118,24 @@ pub fn push(
 
     for op in ops {
         if op.device_seq <= held {
-            if stored_op_id(conn, &device, op.device_seq)?
-                .is_some_and(|id| id == op.op_id.to_string())
-            {
-                counts.duplicate += 1;
-                continue;
+            match stored_op(conn, &device, op.device_seq)? {
+                Some(StoredOp::Accepted { op_id }) if op_id == op.op_id.to_string() => {
+                    counts.duplicate += 1;
+                    continue;
+                }
+                // Reported again: the answer that carried the refusal may have been lost.
+                Some(StoredOp::Rejected { op_id, rejection }) if op_id == op.op_id.to_string() => {
+                    counts.duplicate += 1;
+                    rejected.push(RejectedOp {
+                        device_seq: op.device_seq,
+                        op_id: op.op_id,
+                        code: rejection.code,
+                        message: rejection.message,
+                        field: rejection.field,
+                    });
+                    continue;
+                }
+                _ => {}
             }
             stopped = Some(PushStop {
                 at_seq: op.device_seq,
@@ -184,22 +197,44 @@ pub fn push(
     ))
 }
 
-fn stored_op_id(
+/// An op a device sent before, as the server holds it.
+enum StoredOp {
+    Accepted { op_id: String },
+    Rejected { op_id: String, rejection: Rejection },
+}
+
+fn stored_op(
     conn: &Connection,
     device: &str,
     device_seq: u64,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<StoredOp>, StoreError> {
     let accepted: Option<String> = conn
         .prepare_cached("SELECT op_id FROM ops WHERE device_id = ?1 AND device_seq = ?2")?
         .query_row(params![device, device_seq], |r| r.get(0))
         .optional()?;
-    if accepted.is_some() {
-        return Ok(accepted);
+    if let Some(op_id) = accepted {
+        return Ok(Some(StoredOp::Accepted { op_id }));
     }
-    Ok(conn
-        .prepare_cached("SELECT op_id FROM rejected_ops WHERE device_id = ?1 AND device_seq = ?2")?
-        .query_row(params![device, device_seq], |r| r.get(0))
-        .optional()?)
+    let rejected = conn
+        .prepare_cached(
+            "SELECT op_id, code, message, field FROM rejected_ops WHERE device_id = ?1 AND device_seq = ?2",
+        )?
+        .query_row(params![device, device_seq], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+        })
+        .optional()?;
+    let Some((op_id, code, message, field)) = rejected else {
+        return Ok(None);
+    };
+    let code: RejectCode = serde_json::from_value(serde_json::Value::String(code))?;
+    Ok(Some(StoredOp::Rejected {
+        op_id,
+        rejection: Rejection {
+            code,
+            message,
+            field,
+        },
+    }))
 }
 
 /// Checks and merges one op. `Ok(Err(_))` is a refusal to record; `Err(_)` a store failure.
@@ -356,6 +391,7 @@ fn apply(
                 ])?;
         }
     }
+    crate::store::entries::project(conn, op.entity_id, now_ms)?;
     Ok(Ok(()))
 }
 

@@ -224,6 +224,25 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
+/// Gives error responses that the HTTP layers made without a body (wrong method, unknown
+/// content encoding) the API's JSON error body, on API paths.
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if api && (status.is_client_error() || status.is_server_error()) && !is_json {
+        return AppError::Http(status).into_response();
+    }
+    response
+}
+
 /// Any other path.
 pub async fn not_found() -> AppError {
     AppError::NotFound
