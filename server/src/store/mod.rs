@@ -3,6 +3,7 @@
 //! connections of their own. Migrations are numbered SQL files applied on open.
 
 pub mod accounts;
+pub mod blobs;
 pub mod entries;
 pub mod reports;
 pub mod sessions;
@@ -21,6 +22,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_init.sql")),
         M::up(include_str!("../../migrations/0002_dashboard.sql")),
+        M::up(include_str!("../../migrations/0003_blobs.sql")),
     ])
 });
 
