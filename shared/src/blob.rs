@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 
 /// Limits of the blob API.
 pub mod limits {
-    /// The largest blob the server accepts, in bytes (a photo shrunk on the phone is far less).
-    pub const MAX_BLOB_BYTES: u64 = 10 * 1024 * 1024;
+    /// The largest blob the server accepts, in bytes, as for an attachment's `size` (a photo
+    /// shrunk on the phone is far less).
+    pub const MAX_BLOB_BYTES: u64 = 20 * 1024 * 1024;
+    /// The media types a blob may have.
+    pub const CONTENT_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
     /// The largest chunk in one `PUT`, in bytes.
     pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
 }

@@ -1,4 +1,5 @@
-//! `vaka-app`: the Vaka app in a phone-sized window (desktop) — the same code as on the phone.
+//! `vaka-app`: the Vaka app in a phone-sized window (`desktop` feature) or on a phone (`mobile`
+//! feature) — the same code.
 
 use anyhow::Context;
 use clap::Parser;
@@ -41,6 +42,16 @@ fn parse_location(text: &str) -> Result<Location, String> {
     })
 }
 
+#[cfg(not(any(feature = "desktop", feature = "mobile")))]
+fn main() {
+    let _ = (Args::parse, parse_location, launch_config);
+    eprintln!(
+        "vaka-app was built without a renderer: build it with --features desktop (or mobile)"
+    );
+    std::process::exit(2);
+}
+
+#[cfg(any(feature = "desktop", feature = "mobile"))]
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -48,10 +59,15 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "warn,vaka_mobile=info".into()),
         )
         .init();
-    let args = Args::parse();
+    vaka_mobile::app::launch(launch_config(Args::parse())?);
+    Ok(())
+}
+
+/// The app's configuration from the command line.
+fn launch_config(args: Args) -> anyhow::Result<AppConfig> {
     let device =
         Device::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
-    let config = AppConfig {
+    Ok(AppConfig {
         device,
         default_server: args.server,
         device_name: args.device_name,
@@ -63,7 +79,5 @@ fn main() -> anyhow::Result<()> {
             ..SchedulerConfig::default()
         },
         metered: false,
-    };
-    vaka_mobile::app::launch(config);
-    Ok(())
+    })
 }

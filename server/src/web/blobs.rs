@@ -72,8 +72,12 @@ pub async fn put_chunk(
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .filter(|t| t.starts_with("image/") && t.len() <= 100)
-        .ok_or_else(|| AppError::InvalidRequest("a blob's Content-Type must be image/…".into()))?
+        .filter(|t| limits::CONTENT_TYPES.contains(t))
+        .ok_or_else(|| {
+            AppError::InvalidRequest(
+                "a blob's Content-Type must be image/jpeg, image/png or image/webp".into(),
+            )
+        })?
         .to_owned();
     let chunk = Chunk {
         org_id: caller.org_id,
