@@ -73,8 +73,11 @@ CREATE TABLE entries (
     attachments         INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX entries_org_created ON entries(org_id, created_seq);
-CREATE INDEX entries_org_occurred ON entries(org_id, occurred_at_ms);
+CREATE INDEX entries_org_occurred ON entries(org_id, occurred_at_ms, created_seq);
 CREATE INDEX entries_org_status ON entries(org_id, review_status, created_seq);
+-- Covers the inbox's filters, so its counts per status read only this index.
+CREATE INDEX entries_org_status_cover ON entries(org_id, review_status, occurred_at_ms, kind,
+    severity, area_id, category, author_group, author, id);
 
 -- Comments by the entry they belong to, for an entry's thread.
 CREATE INDEX entities_comment_entry ON entities(json_extract(state, '$.entry.v.id'))

@@ -36,7 +36,7 @@ enum Command {
         #[arg(long, env = "VAKA_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
-    /// Serve with a demo organisation: areas, a coordinator, volunteers and two weeks of entries.
+    /// Serve with a demo organisation: areas, a coordinator, volunteers and four weeks of entries.
     Demo {
         /// Address to listen on.
         #[arg(long, env = "VAKA_LISTEN", default_value = "127.0.0.1:8080")]

@@ -81,7 +81,7 @@ async fn server_status(
     let sha256 = sha256.to_owned();
     server
         .admin
-        .query(move |conn| Ok(blobs::status_of(conn, org, &sha256)?))
+        .query(move |conn| blobs::status_of(conn, org, &sha256))
         .await
 }
 
@@ -156,7 +156,7 @@ async fn an_upload_cut_off_half_way_resumes_from_where_it_stopped() -> anyhow::R
     let sha = photo.sha256.clone();
     let content = server
         .admin
-        .query(move |conn| Ok(blobs::content(conn, org, &sha)?))
+        .query(move |conn| blobs::content(conn, org, &sha))
         .await?
         .expect("complete");
     assert_eq!(content.0, "image/jpeg");
@@ -228,11 +228,11 @@ async fn server_member(
     let id: String = server
         .admin
         .query(move |conn| {
-            Ok(conn.query_row(
+            conn.query_row(
                 "SELECT id FROM members WHERE org_id = ?1 AND role = 'coordinator'",
                 [org.to_string()],
                 |r| r.get(0),
-            )?)
+            )
         })
         .await?;
     Ok(id.parse()?)

@@ -47,13 +47,18 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
     }
 }
 
-fn set_cookie(app: &AppState, name: &str, value: &str, max_age_s: i64) -> String {
+/// A `Set-Cookie` value; without `max_age_s` the cookie lasts until the browser closes (the
+/// server enforces a session's expiry itself).
+fn set_cookie(app: &AppState, name: &str, value: &str, max_age_s: Option<i64>) -> String {
     let secure = if app.config.secure_cookies {
         "; Secure"
     } else {
         ""
     };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}")
+    let max_age = max_age_s
+        .map(|s| format!("; Max-Age={s}"))
+        .unwrap_or_default();
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{max_age}{secure}")
 }
 
 /// Equal without an early exit.
@@ -140,7 +145,7 @@ fn login_form(app: &AppState, lang: Lang, status: StatusCode, message: Option<&s
         }
     };
     let mut response = (status, layout::page(lang, None, t.sign_in, body)).into_response();
-    if let Ok(value) = set_cookie(app, LOGIN_CSRF_COOKIE, &csrf, 3600).parse() {
+    if let Ok(value) = set_cookie(app, LOGIN_CSRF_COOKIE, &csrf, Some(3600)).parse() {
         response.headers_mut().append(SET_COOKIE, value);
     }
     response
@@ -234,8 +239,8 @@ pub async fn login(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
             tracing::info!(login = %login, "dashboard sign-in");
             let mut response = see_other("/inbox");
             for value in [
-                set_cookie(&app, SESSION_COOKIE, &session.token, ttl_ms / 1000),
-                set_cookie(&app, LOGIN_CSRF_COOKIE, "", 0),
+                set_cookie(&app, SESSION_COOKIE, &session.token, None),
+                set_cookie(&app, LOGIN_CSRF_COOKIE, "", Some(0)),
             ] {
                 if let Ok(value) = value.parse() {
                     response.headers_mut().append(SET_COOKIE, value);
@@ -266,7 +271,7 @@ pub async fn logout(
             .map_err(|e| LangError(signed.lang, e.into()))?;
     }
     let mut response = see_other("/login");
-    if let Ok(value) = set_cookie(&app, SESSION_COOKIE, "", 0).parse() {
+    if let Ok(value) = set_cookie(&app, SESSION_COOKIE, "", Some(0)).parse() {
         response.headers_mut().append(SET_COOKIE, value);
     }
     Ok(response)
@@ -288,7 +293,7 @@ pub async fn switch_language(State(app): State<AppState>, Query(q): Query<LangQu
         .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
         .unwrap_or_else(|| "/inbox".to_owned());
     let mut response = see_other(&back);
-    if let Ok(value) = set_cookie(&app, LANG_COOKIE, lang, 365 * 24 * 3600).parse() {
+    if let Ok(value) = set_cookie(&app, LANG_COOKIE, lang, Some(365 * 24 * 3600)).parse() {
         response.headers_mut().append(SET_COOKIE, value);
     }
     response

@@ -194,7 +194,14 @@ pub fn geojson_value(report: &Report, rows: &[EntryRow]) -> Value {
     }
     json!({
         "type": "FeatureCollection",
-        "properties": {"from": report.query.from.to_string(), "to": report.query.to.to_string()},
+        "properties": {
+            "from": report.query.from.to_string(),
+            "to": report.query.to.to_string(),
+            "incidents": report.incidents.now,
+            "observations": report.observations.now,
+            "patrols": report.patrols.now,
+            "incidents_without_area": report.by_area.get("").map_or(0, |a| a.incidents.now),
+        },
         "features": features,
     })
 }

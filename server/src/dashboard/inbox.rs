@@ -94,6 +94,7 @@ pub fn filter_of(q: &Pairs) -> (InboxFilter, Option<Date>, Option<Date>) {
         status: q.get("status").map(str::to_owned),
         group: q.get("group").map(str::to_owned),
         author: q.get("author").map(str::to_owned),
+        conflicts_only: q.get("conflicts") == Some("1"),
     };
     (filter, from, to)
 }
@@ -214,14 +215,14 @@ fn counts(lang: Lang, q: &Pairs, r: &InboxPage, conflicts: i64) -> Markup {
     let t = i18n::texts(lang);
     html! {
         p.counts {
-            strong data-testid="total" { (r.total) } " " (t.matching) " · "
+            strong data-testid="total" { (r.total) @if r.capped { "+" } } " " (t.matching) " · "
             @for status in ReviewStatus::ALL {
                 @let n = r.by_status.iter().find(|(s, _)| s == status.as_str()).map(|(_, n)| *n).unwrap_or(0);
                 a href={ "/inbox?" (with(q, "status", status.as_str())) } {
-                    span class={ "badge status-" (status.as_str()) } { (status.label(lang)) ": " (n) }
+                    span class={ "badge status-" (status.as_str()) } { (status.label(lang)) ": " (n) @if n >= entries::COUNT_CAP { "+" } }
                 }
             }
-            @if conflicts > 0 { span.error { (conflicts) " " (t.open_conflicts) } }
+            @if conflicts > 0 { a.error href="/inbox?from=&conflicts=1" { (conflicts) " " (t.open_conflicts) } }
         }
     }
 }

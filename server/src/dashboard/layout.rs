@@ -71,6 +71,7 @@ th { font-weight:600; background:#eef2f6; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 .filters { display:flex; flex-wrap:wrap; gap:.6rem; align-items:flex-end; background:#fff; padding:.8rem; border:1px solid var(--line); border-radius:6px; }
 .filters label { display:flex; flex-direction:column; font-size:.85rem; color:var(--muted); }
+fieldset { border:1px solid var(--line); border-radius:4px; } fieldset label, .filters fieldset label { display:inline-flex; flex-direction:row; gap:.3rem; margin-right:.8rem; color:var(--ink); font-size:.9rem; }
 input, select, textarea { font:inherit; padding:.3rem .4rem; border:1px solid #b9c3cf; border-radius:4px; background:#fff; }
 button { font:inherit; padding:.35rem .9rem; border-radius:4px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; }
 button.secondary { background:#fff; color:var(--accent); }

@@ -193,6 +193,8 @@ pub struct InboxFilter {
     pub group: Option<String>,
     /// Author's member id.
     pub author: Option<String>,
+    /// Only entries with unsettled conflicts.
+    pub conflicts_only: bool,
 }
 
 impl InboxFilter {
@@ -233,19 +235,32 @@ impl InboxFilter {
         if let Some(v) = &self.author {
             add("x.author = ?", SqlValue::Text(v.clone()));
         }
+        if self.conflicts_only {
+            add(
+                "x.id IN (SELECT entity_id FROM conflicts WHERE org_id = ? AND resolved_seq IS NULL)",
+                SqlValue::Text(org.to_owned()),
+            );
+        }
         (sql, params)
     }
 }
+
+/// Counts stop at this many entries (shown as "1000+"), so that a page costs the same however
+/// many entries the filter matches.
+pub const COUNT_CAP: i64 = 1_000;
 
 /// One page of the inbox and the counts of the whole filtered set.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InboxPage {
     /// The entries of the page, newest first (by arrival at the server).
     pub entries: Vec<EntryRow>,
-    /// Entries matching every filter.
+    /// Entries matching every filter (at most the sum of the capped counts).
     pub total: i64,
-    /// Entries matching every filter but the status, per review status.
+    /// Entries matching every filter but the status, per review status, each at most
+    /// [`COUNT_CAP`].
     pub by_status: Vec<(String, i64)>,
+    /// Whether a count reached [`COUNT_CAP`] (the real number is higher).
+    pub capped: bool,
 }
 
 /// A page of `org`'s inbox: newest first, `limit` entries after skipping `offset`.
@@ -256,30 +271,52 @@ pub fn inbox(
     offset: i64,
     limit: i64,
 ) -> Result<InboxPage, StoreError> {
+    // Per status, from the covering index only, each count stopping at the cap.
+    let (clause, values) = filter.clause(org, false);
+    let mut count = conn.prepare_cached(&format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM entries x INDEXED BY entries_org_status_cover
+         WHERE {clause} AND x.review_status = ? LIMIT ?)"
+    ))?;
+    let mut by_status = Vec::new();
+    let mut capped = false;
+    for status in vaka_shared::model::ReviewStatus::ALL {
+        let mut v = values.clone();
+        v.push(SqlValue::Text(status.as_str().to_owned()));
+        v.push(SqlValue::Integer(COUNT_CAP));
+        let n: i64 = count.query_row(params_from_iter(v.iter()), |r| r.get(0))?;
+        capped |= n >= COUNT_CAP;
+        by_status.push((status.as_str().to_owned(), n));
+    }
+    let total = match &filter.status {
+        Some(s) => by_status
+            .iter()
+            .find(|(status, _)| status == s)
+            .map_or(0, |(_, n)| *n),
+        None => by_status.iter().map(|(_, n)| n).sum(),
+    };
+    // First the page's rows from the indexes alone, then only those rows in full.
     let (clause, mut values) = filter.clause(org, true);
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM entries x WHERE {clause}"))?
-        .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
     values.push(SqlValue::Integer(limit));
     values.push(SqlValue::Integer(offset));
-    let entries = conn
+    let rowids: Vec<i64> = conn
         .prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_JOINS} WHERE {clause}
+            "SELECT x.rowid FROM entries x WHERE {clause}
              ORDER BY x.created_seq DESC LIMIT ? OFFSET ?"
         ))?
-        .query_map(params_from_iter(values.iter()), EntryRow::from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    let (clause, values) = filter.clause(org, false);
-    let by_status = conn
+        .query_map(params_from_iter(values.iter()), |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let entries = conn
         .prepare_cached(&format!(
-            "SELECT x.review_status, COUNT(*) FROM entries x WHERE {clause} GROUP BY x.review_status"
+            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_JOINS}
+             WHERE x.rowid IN (SELECT value FROM json_each(?1)) ORDER BY x.created_seq DESC"
         ))?
-        .query_map(params_from_iter(values.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([serde_json::to_string(&rowids)?], EntryRow::from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(InboxPage {
         entries,
         total,
         by_status,
+        capped,
     })
 }
 
@@ -501,4 +538,56 @@ pub fn in_period(
         ))?
         .query_map(params![org, start_ms, end_ms], EntryRow::from_row)?
         .collect::<Result<Vec<_>, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn migration_0002_projects_the_entities_stored_before_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("db.sqlite3");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(include_str!("../../migrations/0001_init.sql"))
+                .expect("version 1");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+            conn.execute_batch(
+                r#"
+                INSERT INTO orgs (id, name, created_at_ms) VALUES ('o', 'Org', 0);
+                INSERT INTO members (id, org_id, display_name, role, member_group, created_at_ms)
+                    VALUES ('m', 'o', 'Ali', 'volunteer', 'Nattvandrarna', 0);
+                INSERT INTO ops (org_id, scope_member, author, op_id, device_id, device_seq, hlc,
+                                 base_seq, entity_kind, entity_id, fields, received_at_ms)
+                    VALUES ('o', 'm', 'm', 'op', 'd', 1, 'h', 0, 'incident', 'e', '{}', 1234);
+                INSERT INTO entities (id, org_id, kind, author, scope_member, state, created_seq, updated_seq)
+                    VALUES ('e', 'o', 'incident', 'm', 'm',
+                    '{"occurred_at":{"v":"2026-11-21T19:00:00.5Z","h":"h","b":0,"s":1},
+                      "severity":{"v":3,"h":"h","b":0,"s":1},
+                      "category":{"v":"disturbance","h":"h","b":0,"s":1},
+                      "location":{"v":{"lat":59.6,"lon":16.5},"h":"h","b":0,"s":1},
+                      "police_contacted_at":{"v":null,"h":"h","b":0,"s":1}}', 1, 1);
+                "#,
+            )
+            .expect("data of version 1");
+        }
+        let store = Store::open(&path, 1, 4, Arc::default()).expect("migrates");
+        let row = store
+            .read(|conn| entry(conn, "o", "e"))
+            .await
+            .expect("read")
+            .expect("projected");
+        assert_eq!(row.kind, "incident");
+        assert_eq!(row.occurred_at_ms, Some(1_795_287_600_500));
+        assert_eq!(row.received_at_ms, 1234);
+        assert_eq!(row.severity, Some(3));
+        assert_eq!(row.review_status, "new");
+        assert_eq!(row.author_group.as_deref(), Some("Nattvandrarna"));
+        assert_eq!((row.lat, row.lon), (Some(59.6), Some(16.5)));
+        assert_eq!(row.police_contacted_ms, None);
+    }
 }
