@@ -10,16 +10,18 @@ use super::{
     LangError, PageError, PageResult, Pairs, WithLang, category_label, fmt_time, i18n, kind_label,
     ops,
 };
+use crate::store::blobs;
 use crate::store::entries::{self, CommentRow, ConflictRow, EntryRow, HistoryItem};
 use crate::store::reports::area_shapes;
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::http::header::LOCATION;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
 use serde_json::{Map, Value};
+use vaka_shared::blob::{BlobState, is_sha256_hex};
 use vaka_shared::model::{
     Agency, CommentFields, EntryRef, IncidentFields, Lang, ObservationFields, ReviewStatus,
 };
@@ -67,6 +69,21 @@ pub async fn page(
     let Some((row, values, history, conflicts, comments, choices, shapes)) = loaded else {
         return Err(LangError(lang, PageError::NotFound));
     };
+    let hashes = photo_hashes(&values);
+    let org_id = signed.user.org_id;
+    let photo_states = app
+        .store
+        .read(move |conn| {
+            let mut states = Vec::new();
+            for sha in hashes {
+                let complete = blobs::status_of(conn, org_id, &sha)?
+                    .is_some_and(|s| s.state == BlobState::Complete);
+                states.push((sha, complete));
+            }
+            Ok(states)
+        })
+        .await
+        .lang(lang)?;
     let t = i18n::texts(lang);
     let q = Pairs::parse(query.unwrap_or_default().as_bytes());
     let title = format!(
@@ -98,7 +115,7 @@ pub async fn page(
                     _ => p.muted { (t.no_location) }
                 }
                 h2 { (t.photos) }
-                (photos(lang, &values))
+                (photos(lang, &photo_states))
             }
         }
         @if row.kind != "patrol" {
@@ -154,20 +171,62 @@ fn fields(lang: Lang, e: &EntryRow) -> Markup {
     }
 }
 
-fn photos(lang: Lang, values: &Map<String, Value>) -> Markup {
-    let t = i18n::texts(lang);
-    let list: Vec<&Value> = values
+/// The SHA-256 of each photo of an entry.
+fn photo_hashes(values: &Map<String, Value>) -> Vec<String> {
+    values
         .get("attachments")
         .and_then(Value::as_array)
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p.get("sha256").and_then(Value::as_str))
+                .filter(|s| is_sha256_hex(s))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn photos(lang: Lang, photos: &[(String, bool)]) -> Markup {
+    let t = i18n::texts(lang);
     html! {
-        @if list.is_empty() { p.muted { "–" } }
-        @for a in list {
-            p { code { (a.get("sha256").and_then(Value::as_str).map(|s| &s[..s.len().min(12)]).unwrap_or("")) }
-                " · " (a.get("type").and_then(Value::as_str).unwrap_or("")) " · " span.muted { (t.photo_pending) } }
+        @if photos.is_empty() { p.muted { "–" } }
+        @for (sha, complete) in photos {
+            @if *complete {
+                a href={ "/photos/" (sha) } { img.photo src={ "/photos/" (sha) } alt=(t.photos) width="240"; }
+            } @else {
+                p { code { (&sha[..12]) } " · " span.muted { (t.photo_pending) } }
+            }
         }
     }
+}
+
+/// `GET /photos/{sha256}`: a complete photo of the signed-in member's organisation.
+pub async fn photo(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path(sha): Path<String>,
+) -> PageResult {
+    let lang = signed.lang;
+    if !is_sha256_hex(&sha) {
+        return Err(LangError(lang, PageError::NotFound));
+    }
+    let org = signed.user.org_id;
+    let found = app
+        .store
+        .read(move |conn| Ok(blobs::content(conn, org, &sha)?))
+        .await
+        .lang(lang)?;
+    let Some((content_type, bytes)) = found else {
+        return Err(LangError(lang, PageError::NotFound));
+    };
+    Ok((
+        [
+            (CONTENT_TYPE, content_type),
+            (CACHE_CONTROL, "private, max-age=86400".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 fn review_form(

@@ -94,7 +94,7 @@ section.login label { display:flex; flex-direction:column; margin:.6rem 0; }
 .kpi b { display:block; font-size:1.6rem; }
 .up { color:var(--warn); } .down { color:#1d6b2a; }
 svg { max-width:100%; height:auto; background:#fff; }
-.qr svg { width:240px; height:240px; }
+.qr svg { width:240px; height:240px; } img.photo { border-radius:4px; margin:.2rem; }
 code.code { font-size:1.8rem; letter-spacing:.1em; }
 @media print { header.top, form, .no-print { display:none; } }
 "#;

@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/entries/{id}/review", post(entry::review))
         .route("/entries/{id}/comments", post(entry::comment))
         .route("/conflicts/{id}/settle", post(entry::settle))
+        .route("/photos/{sha256}", get(entry::photo))
         .route("/people", get(people::page))
         .route("/people/{member}/code", post(people::enrolment_code))
         .route("/devices/{id}/revoke", post(people::revoke))
