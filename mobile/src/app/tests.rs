@@ -240,3 +240,43 @@ fn a_device_without_enrolment_starts_on_the_enrolment_screen() {
     };
     assert_eq!(app_route, "Enroll");
 }
+
+#[test]
+fn the_common_incident_is_three_intents_and_no_typing() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    let setup = Setup {
+        config: config(&device),
+        route: Route::Home,
+        lang: Lang::Sv,
+    };
+    let mut dom = VirtualDom::new(Root).with_root_context(setup);
+    dom.rebuild_in_place();
+    dom.in_scope(ScopeId::APP, || {
+        let app = consume_context::<AppState>();
+        // Tap 1: "Logga händelse". Tap 2: a category (what its button does). Tap 3: "Spara".
+        app.open_incident(None);
+        let mut draft = app.incident;
+        draft.write().category = Some("alcohol".into());
+        app.save_incident();
+        assert_eq!(*app.route.read(), Route::Home);
+    });
+    let entries = device.entries().expect("reads");
+    let [entry] = entries.as_slice() else {
+        panic!("one entry: {entries:?}");
+    };
+    let crate::device::EntryFields::Incident(fields) = &entry.fields else {
+        panic!("an incident: {entry:?}");
+    };
+    assert_eq!(
+        fields.category.as_ref().map(|c| c.0.as_str()),
+        Some("alcohol")
+    );
+    assert_eq!(fields.severity.map(|s| s.0), Some(2));
+    assert!(fields.occurred_at.is_some(), "stamped now");
+    let fix = fields.location.flatten().expect("the position of the fix");
+    assert_eq!((fix.lat, fix.lon), (59.3293, 18.0686));
+    dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    let html = dioxus_ssr::render(&dom);
+    assert!(html.contains("Sparad på telefonen"), "{html}");
+    assert!(html.contains("1 väntar på att skickas"));
+}
