@@ -473,3 +473,67 @@ async fn the_report_and_its_exports_count_what_the_store_holds() -> anyhow::Resu
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_photo_shows_on_the_entry_once_uploaded_and_only_in_its_organisation()
+-> anyhow::Result<()> {
+    const PHOTO: &str = "inte riktigt en jpeg, men bytes som hashas";
+    let (server, org, mut browser) = setup().await?;
+    let author = phone(&server, org.volunteers[0]).await?;
+    let sha = vaka_server::secrets::hash_token(PHOTO);
+    let id = author.device.create_incident(IncidentFields {
+        attachments: Some(vec![vaka_shared::model::AttachmentRef {
+            sha256: sha.clone(),
+            size: PHOTO.len() as u64,
+            content_type: "image/jpeg".into(),
+        }]),
+        ..incident(2, "Klotter på skolans vägg.", 1)
+    })?;
+    author.device.sync_once(&http()).await?;
+
+    browser.sign_in("samordnare-a", PASSWORD).await?;
+    let (_, page) = browser.get(&format!("/entries/{id}")).await?;
+    assert!(
+        page.contains("foto väntar på uppladdning"),
+        "pending before upload"
+    );
+    assert_eq!(
+        browser.get(&format!("/photos/{sha}")).await?.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let code = server.admin.code(org.volunteers[0]).await?;
+    let uploader = vaka_tests::raw::RawDevice::enroll(&server.url, &code).await?;
+    let put = http()
+        .put(format!(
+            "{}/api/v1/blobs/{sha}?offset=0&size={}",
+            server.url,
+            PHOTO.len()
+        ))
+        .bearer_auth(&uploader.enrolled.token)
+        .header(CONTENT_TYPE, "image/jpeg")
+        .body(PHOTO)
+        .send()
+        .await?;
+    assert!(put.status().is_success(), "{}", put.status());
+
+    let (_, page) = browser.get(&format!("/entries/{id}")).await?;
+    assert!(page.contains(&format!("src=\"/photos/{sha}\"")));
+    let (status, kind, bytes) = browser.get_bytes(&format!("/photos/{sha}")).await?;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/jpeg"));
+    assert_eq!(bytes, PHOTO.as_bytes());
+
+    // A coordinator of another organisation cannot fetch it by its hash.
+    let other = server.admin.org("Annan förening", 0).await?;
+    server
+        .admin
+        .set_login(other.coordinator, "samordnare-b", PASSWORD)
+        .await?;
+    let mut stranger = Browser::new(&server.url);
+    stranger.sign_in("samordnare-b", PASSWORD).await?;
+    assert_eq!(
+        stranger.get(&format!("/photos/{sha}")).await?.0,
+        StatusCode::NOT_FOUND
+    );
+    Ok(())
+}
