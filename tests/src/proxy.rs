@@ -99,7 +99,11 @@ impl FaultProxy {
         let shared = plan.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                if shared.lock().unwrap_or_else(|e| e.into_inner()).refuses_next_connection() {
+                if shared
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .refuses_next_connection()
+                {
                     drop(client);
                     continue;
                 }
@@ -174,7 +178,9 @@ async fn serve_connection(
             upstream_stream.write_all(request).await?;
             read_message(upstream_stream, from_server, true)
                 .await?
-                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "server closed"))
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "server closed")
+                })
         };
         let mut response = exchange(&request).await?;
         if fault == Fault::Duplicate {
@@ -198,19 +204,26 @@ async fn read_message(
     buffer: &mut Vec<u8>,
     is_response: bool,
 ) -> std::io::Result<Option<Vec<u8>>> {
-    let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     // Headers.
     let (head_len, framing) = loop {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let parsed = if is_response {
             let mut response = httparse::Response::new(&mut headers);
-            match response.parse(buffer).map_err(|_| invalid("malformed HTTP response"))? {
+            match response
+                .parse(buffer)
+                .map_err(|_| invalid("malformed HTTP response"))?
+            {
                 httparse::Status::Complete(n) => Some((n, framing_of(response.headers))),
                 httparse::Status::Partial => None,
             }
         } else {
             let mut request = httparse::Request::new(&mut headers);
-            match request.parse(buffer).map_err(|_| invalid("malformed HTTP request"))? {
+            match request
+                .parse(buffer)
+                .map_err(|_| invalid("malformed HTTP request"))?
+            {
                 httparse::Status::Complete(n) => Some((n, framing_of(request.headers))),
                 httparse::Status::Partial => None,
             }
@@ -219,7 +232,11 @@ async fn read_message(
             break done;
         }
         if fill(stream, buffer).await? == 0 {
-            return if buffer.is_empty() { Ok(None) } else { Err(invalid("message cut short")) };
+            return if buffer.is_empty() {
+                Ok(None)
+            } else {
+                Err(invalid("message cut short"))
+            };
         }
     };
     // Body.
@@ -243,9 +260,11 @@ async fn read_message(
                         return Err(invalid("chunk cut short"));
                     }
                 };
-                let size_text = std::str::from_utf8(&buffer[at..line_end]).map_err(|_| invalid("chunk size"))?;
-                let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                let size_text = std::str::from_utf8(&buffer[at..line_end])
                     .map_err(|_| invalid("chunk size"))?;
+                let size =
+                    usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                        .map_err(|_| invalid("chunk size"))?;
                 let chunk_end = line_end + 2 + size + 2;
                 while buffer.len() < chunk_end {
                     if fill(stream, buffer).await? == 0 {
@@ -272,7 +291,9 @@ enum Framing {
 fn framing_of(headers: &[httparse::Header<'_>]) -> Framing {
     for header in headers {
         if header.name.eq_ignore_ascii_case("transfer-encoding")
-            && String::from_utf8_lossy(header.value).to_ascii_lowercase().contains("chunked")
+            && String::from_utf8_lossy(header.value)
+                .to_ascii_lowercase()
+                .contains("chunked")
         {
             return Framing::Chunked;
         }
@@ -285,7 +306,10 @@ fn framing_of(headers: &[httparse::Header<'_>]) -> Framing {
     Framing::Length(length)
 }
 
-async fn fill(stream: &mut (impl AsyncRead + Unpin), buffer: &mut Vec<u8>) -> std::io::Result<usize> {
+async fn fill(
+    stream: &mut (impl AsyncRead + Unpin),
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<usize> {
     let mut chunk = [0u8; 16 * 1024];
     let n = stream.read(&mut chunk).await?;
     buffer.extend_from_slice(&chunk[..n]);
