@@ -18,6 +18,12 @@ struct Cli {
     /// Folder holding the SQLite store.
     #[arg(long, global = true, env = "VAKA_DATA", default_value = "vaka-data")]
     data: PathBuf,
+    /// Mark dashboard cookies Secure; set this when users reach the server over HTTPS.
+    #[arg(long, global = true, env = "VAKA_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// How long a dashboard sign-in lasts, in seconds.
+    #[arg(long, global = true, env = "VAKA_SESSION_TTL_SECS", default_value_t = 8 * 60 * 60)]
+    session_ttl_secs: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,7 +36,7 @@ enum Command {
         #[arg(long, env = "VAKA_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
-    /// Serve with a demo organisation: areas, a coordinator, volunteers and two weeks of entries.
+    /// Serve with a demo organisation: areas, a coordinator, volunteers and four weeks of entries.
     Demo {
         /// Address to listen on.
         #[arg(long, env = "VAKA_LISTEN", default_value = "127.0.0.1:8080")]
@@ -133,6 +139,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let config = Config {
         data_dir: cli.data.clone(),
+        secure_cookies: cli.secure_cookies,
+        session_ttl: std::time::Duration::from_secs(cli.session_ttl_secs),
         ..Config::default()
     };
     runtime.block_on(async move {

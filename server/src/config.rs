@@ -28,6 +28,10 @@ pub struct Config {
     pub max_group_commit: usize,
     /// Read connections in the pool.
     pub read_connections: u32,
+    /// How long a dashboard session lasts after sign-in.
+    pub session_ttl: Duration,
+    /// Mark the dashboard's cookies `Secure` (set when the server is reached over TLS).
+    pub secure_cookies: bool,
 }
 
 impl Default for Config {
@@ -43,6 +47,8 @@ impl Default for Config {
             enrollment_code_ttl: Duration::from_secs(7 * 24 * 60 * 60),
             max_group_commit: 256,
             read_connections: 8,
+            session_ttl: Duration::from_secs(8 * 60 * 60),
+            secure_cookies: false,
         }
     }
 }

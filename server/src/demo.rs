@@ -1,4 +1,4 @@
-//! `vaka-server demo`: a demo organisation with areas, a coordinator, volunteers and two weeks of
+//! `vaka-server demo`: a demo organisation with areas, a coordinator, volunteers and four weeks of
 //! realistic synthetic patrols, incidents and observations. Everything is written as ops from
 //! enrolled synthetic devices through the same push path as real phones.
 
@@ -441,7 +441,8 @@ fn create(
     let day_ms = 24 * 3600 * 1000;
     let today_start = now_ms - now_ms.rem_euclid(day_ms);
     let mut incidents: Vec<(EntityId, usize, u8)> = Vec::new();
-    for days_ago in (0..14).rev() {
+    // Four weeks, so that a two-week report has a previous period to compare with.
+    for days_ago in (0..28).rev() {
         let day = today_start - days_ago * day_ms;
         // 1970-01-01 was a Thursday: 1 = Friday, 2 = Saturday.
         let weekday = (day / day_ms).rem_euclid(7);

@@ -5,6 +5,7 @@
 //! This crate does no I/O. The device and the server both run its merge, so they cannot disagree
 //! on the state that a set of ops produces.
 
+pub mod blob;
 pub mod hlc;
 pub mod ids;
 pub mod merge;

@@ -239,6 +239,10 @@ pub enum ErrorCode {
     Unavailable,
     /// Something failed on the server; nothing was stored.
     Internal,
+    /// A blob chunk did not start where the stored part ends; resume at the server's offset.
+    BlobOffsetMismatch,
+    /// A blob's bytes did not hash to the SHA-256 it was sent under; it was discarded.
+    BlobHashMismatch,
 }
 
 impl ErrorCode {
@@ -259,6 +263,8 @@ impl ErrorCode {
             Self::StorageFull => "storage_full",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::BlobOffsetMismatch => "blob_offset_mismatch",
+            Self::BlobHashMismatch => "blob_hash_mismatch",
         }
     }
 }

@@ -137,6 +137,40 @@ impl Admin {
         Ok(())
     }
 
+    /// Gives `member` a dashboard sign-in name and password.
+    pub async fn set_login(
+        &self,
+        member: MemberId,
+        login: &str,
+        password: &str,
+    ) -> anyhow::Result<()> {
+        let hash = vaka_server::secrets::hash_password(password)
+            .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+        let login = login.to_owned();
+        self.server
+            .store()
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE members SET login = ?2, password_hash = ?3 WHERE id = ?1",
+                    rusqlite::params![member.to_string(), login, hash],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Makes every dashboard session of `member` expire now.
+    pub async fn expire_sessions(&self, member: MemberId) -> anyhow::Result<()> {
+        self.server
+            .store()
+            .write(move |conn| {
+                vaka_server::store::sessions::expire_sessions(conn, member, now_ms())
+            })
+            .await?;
+        Ok(())
+    }
+
     /// The merged state of every entity of `org`, in the same shape as a device's snapshot.
     pub async fn snapshot(&self, org: OrgId) -> anyhow::Result<Snapshot> {
         let rows: Vec<(String, String, String)> = self

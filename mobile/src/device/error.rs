@@ -83,6 +83,9 @@ pub enum DeviceError {
         /// Rounds tried.
         rounds: u32,
     },
+    /// A photo could not be read.
+    #[error(transparent)]
+    Photo(#[from] super::photos::PhotoError),
     /// A background task panicked or was cancelled.
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),

@@ -5,18 +5,21 @@
 //! updates the entity; an own op leaves the outbox only when the server acknowledged it; the
 //! pull cursor is stored in the transaction that applies the pulled ops.
 
+mod blobs;
 mod clock;
 mod enroll;
 mod entities;
 mod error;
+pub mod photos;
 mod reads;
 mod schedule;
 mod store;
 mod sync;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 mod writes;
 
+pub use blobs::{DEFAULT_CHUNK_BYTES, PendingPhoto, PhotoStatus, UploadReport};
 pub use clock::WallClock;
 pub use error::{DeviceError, Result};
 pub use reads::{
@@ -74,7 +77,7 @@ impl Device {
         Ok(store::load_meta(&self.conn())?.identity)
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while the lock was held rolled back its transaction on unwind, so the
         // connection is still usable.
         self.inner

@@ -10,7 +10,10 @@ use vaka_shared::sync::RejectCode;
 use vaka_shared::{DeviceId, EntityId, EntityKind, Hlc, MemberId, Op, OpBody, OpId, OrgId};
 
 /// The migrations, in order; `PRAGMA user_version` counts how many were applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_blobs_settings.sql"),
+];
 
 /// Opens (or creates) the database file and brings its schema up to date.
 pub(crate) fn open(path: &Path) -> Result<Connection> {

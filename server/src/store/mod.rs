@@ -3,6 +3,10 @@
 //! connections of their own. Migrations are numbered SQL files applied on open.
 
 pub mod accounts;
+pub mod blobs;
+pub mod entries;
+pub mod reports;
+pub mod sessions;
 mod writer;
 
 use crate::metrics::Metrics;
@@ -14,8 +18,13 @@ use std::sync::{Arc, LazyLock};
 pub use writer::Writer;
 
 /// The numbered migrations, oldest first. A shipped migration is never edited.
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/0001_init.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/0001_init.sql")),
+        M::up(include_str!("../../migrations/0002_dashboard.sql")),
+        M::up(include_str!("../../migrations/0003_blobs.sql")),
+    ])
+});
 
 /// Brings `conn`'s database to the latest schema (used on open, and by benchmarks that compare
 /// against plain SQLite on the same schema).

@@ -3,11 +3,12 @@
 
 mod api;
 mod auth;
+mod blobs;
 
 use crate::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
@@ -21,9 +22,15 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(api::index))
         .route("/api/v1/enroll", post(api::enroll))
         .route("/api/v1/sync", post(api::sync))
+        .route(
+            "/api/v1/blobs/{sha256}",
+            get(blobs::status).merge(put(blobs::put_chunk)),
+        )
+        .route("/api/v1/blobs/{sha256}/content", get(blobs::content))
         .route("/api/openapi.json", get(api::openapi))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
+        .merge(crate::dashboard::router())
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestDecompressionLayer::new())

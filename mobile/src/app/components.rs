@@ -1,0 +1,252 @@
+//! Reusable parts of the screens. They render what they are given and report taps; none of
+//! them decides anything.
+
+use super::i18n::{Text, reason};
+use super::state::{Flash, Route, use_app};
+use super::theme::swedish;
+use crate::device::{PhotoStatus, SyncStatus};
+use dioxus::prelude::*;
+use vaka_shared::Timestamp;
+use vaka_shared::model::AttachmentRef;
+
+/// `HH:MM` in Swedish time.
+pub fn clock_time(at: Timestamp) -> String {
+    let local = swedish(at.datetime());
+    format!("{:02}:{:02}", local.hour(), local.minute())
+}
+
+/// `H:MM:SS` of a duration in milliseconds.
+pub fn duration_text(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    format!(
+        "{}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+/// The call buttons for 112 and 114 14, on every screen.
+#[component]
+pub fn CallBar() -> Element {
+    let app = use_app();
+    rsx! {
+        nav { class: "calls",
+            a { class: "c112", href: "tel:112", "data-test": "call-112",
+                "{app.t(Text::Call112)}"
+                small { "{app.t(Text::Emergency)}" }
+            }
+            a { class: "c11414", href: "tel:11414", "data-test": "call-11414",
+                "{app.t(Text::Call11414)}"
+                small { "{app.t(Text::NonEmergency)}" }
+            }
+        }
+    }
+}
+
+/// The title bar, with a back button to `back` when given.
+#[component]
+pub fn TopBar(title: Text, back: Option<Route>) -> Element {
+    let app = use_app();
+    let who = app
+        .snapshot
+        .read()
+        .identity
+        .as_ref()
+        .map(|i| i.member_name.clone())
+        .unwrap_or_default();
+    rsx! {
+        header { class: "top",
+            if let Some(route) = back {
+                button { class: "back", "data-test": "back", "aria-label": app.t(Text::Back),
+                    onclick: move |_| app.go(route), "←"
+                }
+            }
+            h1 { "{app.t(title)}" }
+            span { class: "who", "{who}" }
+        }
+    }
+}
+
+/// The message of the last action, if any.
+#[component]
+pub fn FlashMessage() -> Element {
+    let app = use_app();
+    let flash = app.flash.read().clone();
+    match flash {
+        Some(Flash::Done(text)) => {
+            rsx! { div { class: "flash", "data-test": "flash", "✓ {app.t(text)}" } }
+        }
+        Some(Flash::Failed(words)) => {
+            rsx! { div { class: "error", "data-test": "error", "{words}" } }
+        }
+        None => rsx! {},
+    }
+}
+
+/// The sync indicator: when the last sync succeeded and what waits.
+#[component]
+pub fn SyncCard() -> Element {
+    let app = use_app();
+    let lang = app.lang();
+    let snapshot = app.snapshot.read();
+    let Some(sync) = snapshot.sync.clone() else {
+        return rsx! {};
+    };
+    let last = match sync.last_sync_ok_at {
+        Some(at) => Text::LastSynced.fill(lang, &[("time", &clock_time(at))]),
+        None => Text::NeverSynced.get(lang).to_owned(),
+    };
+    let waiting = if sync.pending > 0 {
+        Text::Waiting.fill(lang, &[("n", &sync.pending.to_string())])
+    } else {
+        Text::AllSent.get(lang).to_owned()
+    };
+    let dot = if sync.needs_attention > 0 {
+        "dot bad"
+    } else if sync.pending > 0 || snapshot.photos_waiting > 0 {
+        "dot wait"
+    } else {
+        "dot ok"
+    };
+    let photos = snapshot.photos_waiting;
+    rsx! {
+        div { class: "card", "data-test": "sync-card",
+            div { class: "sync",
+                span { class: dot }
+                div {
+                    div { "data-test": "sync-waiting", "{waiting}" }
+                    div { class: "muted", "data-test": "sync-last", "{last}" }
+                    if sync.needs_attention > 0 {
+                        div { class: "muted",
+                            {Text::NeedsAttentionCount.fill(lang, &[("n", &sync.needs_attention.to_string())])}
+                        }
+                    }
+                    if photos > 0 {
+                        div { class: "muted", {Text::PhotosWaiting.fill(lang, &[("n", &photos.to_string())])} }
+                    }
+                    if sync.last_error.is_some() {
+                        div { class: "muted", "{app.t(Text::SyncFailed)}" }
+                    }
+                }
+            }
+            button { "data-test": "sync-now", onclick: move |_| app.nudge(), "⟳ {app.t(Text::SyncNow)}" }
+        }
+    }
+}
+
+/// Where an entry stands, in words, with the reason when the server refused it.
+#[component]
+pub fn StatusBadge(status: SyncStatus) -> Element {
+    let app = use_app();
+    match status {
+        SyncStatus::OnPhone => rsx! {
+            span { class: "badge on-phone", "data-test": "status", "📱 {app.t(Text::StatusOnPhone)}" }
+        },
+        SyncStatus::OnServer => rsx! {
+            span { class: "badge on-server", "data-test": "status", "✓ {app.t(Text::StatusOnServer)}" }
+        },
+        SyncStatus::NeedsAttention { code, field, .. } => {
+            let field = field.unwrap_or_default();
+            let why = reason(code).fill(app.lang(), &[("field", &field)]);
+            rsx! {
+                span { class: "badge attention", "data-test": "status", "⚠ {app.t(Text::StatusNeedsAttention)}" }
+                div { class: "muted", "data-test": "reason", "{why}" }
+            }
+        }
+    }
+}
+
+/// A number with − and + buttons.
+#[component]
+pub fn Stepper(
+    label: Text,
+    value: u32,
+    max: u32,
+    test: String,
+    on_change: EventHandler<u32>,
+) -> Element {
+    let app = use_app();
+    rsx! {
+        div {
+            label { "{app.t(label)}" }
+            div { class: "stepper",
+                button { "data-test": "{test}-minus", onclick: move |_| on_change.call(value.saturating_sub(1)), "−" }
+                span { class: "value", "data-test": "{test}-value", "{value}" }
+                button { "data-test": "{test}-plus", onclick: move |_| on_change.call((value + 1).min(max)), "+" }
+            }
+        }
+    }
+}
+
+/// The photo button (the camera on a phone) and the photos added so far.
+#[component]
+pub fn PhotoPicker(photos: Vec<AttachmentRef>) -> Element {
+    let app = use_app();
+    let count = photos.len();
+    rsx! {
+        div {
+            label { "{app.t(Text::Photos)}" }
+            div { class: "row",
+                label { class: "button", "data-test": "add-photo",
+                    input {
+                        r#type: "file",
+                        accept: "image/*",
+                        "capture": "environment",
+                        onchange: move |event: FormEvent| async move {
+                            for file in event.files() {
+                                if let Ok(bytes) = file.read_bytes().await {
+                                    app.add_photo(&bytes);
+                                }
+                            }
+                        },
+                    }
+                    "📷 {app.t(Text::AddPhoto)}"
+                }
+                if count > 0 {
+                    span { "data-test": "photo-count", "{count} × 📷" }
+                }
+            }
+        }
+    }
+}
+
+/// Where a photo stands, in words.
+pub fn photo_status_text(status: PhotoStatus, lang: vaka_shared::model::Lang) -> String {
+    match status {
+        PhotoStatus::OnServer => Text::PhotoOnServer.get(lang).to_owned(),
+        PhotoStatus::OnPhone { uploaded: 0, .. } | PhotoStatus::Elsewhere => {
+            Text::PhotoOnPhone.get(lang).to_owned()
+        }
+        PhotoStatus::OnPhone { uploaded, size } => {
+            let pct = (uploaded * 100 / size.max(1)).to_string();
+            Text::PhotoUploading.fill(lang, &[("pct", &pct)])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vaka_shared::model::Lang;
+
+    #[test]
+    fn durations_read_as_hours_minutes_seconds() {
+        assert_eq!(duration_text(0), "0:00:00");
+        assert_eq!(duration_text(3_723_000), "1:02:03");
+        assert_eq!(duration_text(-5), "0:00:00");
+    }
+
+    #[test]
+    fn photo_status_reads_in_plain_words() {
+        let half = PhotoStatus::OnPhone {
+            uploaded: 50,
+            size: 100,
+        };
+        assert_eq!(photo_status_text(half, Lang::Sv), "Foto skickas (50 %)");
+        assert_eq!(
+            photo_status_text(PhotoStatus::OnServer, Lang::En),
+            "Photo on the server"
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! Every text of the app, in Swedish and English. Components name a [`Text`]; the table below
+//! gives its words. A key without both languages does not compile, and a test checks that no
+//! text is empty and that both languages use the same placeholders.
+
+use vaka_shared::model::Lang;
+use vaka_shared::sync::RejectCode;
+
+macro_rules! texts {
+    ($($key:ident => $sv:literal, $en:literal;)+) => {
+        /// A text of the app.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Text { $($key,)+ }
+
+        impl Text {
+            /// Every text.
+            pub const ALL: &'static [Text] = &[$(Text::$key,)+];
+
+            /// The words in `lang`.
+            pub fn get(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((Text::$key, Lang::Sv) => $sv, (Text::$key, Lang::En) => $en,)+
+                }
+            }
+        }
+    };
+}
+
+texts! {
+    AppName => "Vaka", "Vaka";
+    Call112 => "Ring 112", "Call 112";
+    Call11414 => "Ring 114 14", "Call 114 14";
+    Emergency => "Nöd", "Emergency";
+    NonEmergency => "Polisen, ej akut", "Police, non-urgent";
+    StartPatrol => "Starta patrull", "Start patrol";
+    ActivePatrol => "Pågående patrull", "Patrol under way";
+    LogIncident => "Logga händelse", "Log incident";
+    LogObservation => "Logga iakttagelse", "Log observation";
+    MyEntries => "Mina poster", "My entries";
+    Settings => "Inställningar", "Settings";
+    Back => "Tillbaka", "Back";
+    Save => "Spara", "Save";
+    Saved => "Sparad på telefonen", "Saved on the phone";
+    SyncNow => "Synka nu", "Sync now";
+    LastSynced => "Senast synkad {time}", "Last synced {time}";
+    NeverSynced => "Inte synkad ännu", "Not synced yet";
+    Waiting => "{n} väntar på att skickas", "{n} waiting to be sent";
+    AllSent => "Allt är skickat", "Everything is sent";
+    NeedsAttentionCount => "{n} behöver åtgärd", "{n} need attention";
+    PhotosWaiting => "{n} foton väntar", "{n} photos waiting";
+    SyncFailed => "Ingen kontakt med servern – allt finns kvar på telefonen", "No contact with the server – everything stays on the phone";
+    StatusOnPhone => "På telefonen", "On the phone";
+    StatusOnServer => "På servern", "On the server";
+    StatusNeedsAttention => "Behöver åtgärd", "Needs attention";
+    PatrolKind => "Typ av patrull", "Kind of patrol";
+    Walkers => "Antal vandrare", "Walkers";
+    Start => "Starta", "Start";
+    Elapsed => "Tid ute", "Time out";
+    QuickLog => "Snabblogga", "Quick log";
+    EndPatrol => "Avsluta patrull", "End patrol";
+    Summary => "Sammanfattning", "Summary";
+    YouthsMet => "Unga vi mötte", "Youths met";
+    AdultsMet => "Vuxna vi mötte", "Adults met";
+    Conversations => "Samtal", "Conversations";
+    AllHomeSafe => "Alla har kommit hem i säkerhet", "Everyone got home safe";
+    ConfirmEnd => "Avsluta och spara", "End and save";
+    Note => "Anteckning", "Note";
+    Category => "Kategori", "Category";
+    Severity => "Allvar", "Severity";
+    When => "När", "When";
+    Now => "Nu", "Now";
+    MinutesAgo => "för {n} min sedan", "{n} min ago";
+    Place => "Plats", "Place";
+    PlaceFromGps => "GPS: {lat}, {lon} (±{acc} m)", "GPS: {lat}, {lon} (±{acc} m)";
+    NoFix => "Ingen GPS-position – skriv platsen", "No GPS fix – type the place";
+    LocationOff => "Plats är avstängd – skriv platsen", "Location is off – type the place";
+    PlaceHint => "T.ex. Storgatan vid busshållplatsen", "E.g. Main Street by the bus stop";
+    WhatHappened => "Vad hände?", "What happened?";
+    PrivacyHint => "Beskriv händelsen, inte personer – skriv inga namn.", "Describe the event, not people – write no names.";
+    PeopleInvolved => "Inblandade personer", "People involved";
+    MinorsInvolved => "Varav minderåriga", "Of whom minors";
+    Police => "Polis", "Police";
+    PoliceNotCalled => "Ej kontaktad", "Not contacted";
+    PoliceCame => "Polisen kom", "Police came";
+    EventNumber => "Händelsenummer", "Event number";
+    Photos => "Foton", "Photos";
+    AddPhoto => "Ta foto", "Take photo";
+    PhotoOnPhone => "Foto på telefonen", "Photo on the phone";
+    PhotoUploading => "Foto skickas ({pct} %)", "Photo uploading ({pct} %)";
+    PhotoOnServer => "Foto på servern", "Photo on the server";
+    PhotoFailed => "Fotot kunde inte läsas", "The photo could not be read";
+    ObservationAbout => "Vad gäller det?", "What is it about?";
+    WhatDidYouSee => "Vad såg ni?", "What did you see?";
+    NoEntries => "Inga poster ännu", "No entries yet";
+    Retracted => "Återkallad", "Retracted";
+    FromCoordinator => "Samordnare", "Coordinator";
+    You => "Du", "You";
+    Language => "Språk", "Language";
+    Theme => "Tema", "Theme";
+    ThemeAuto => "Natt efter solnedgång", "Night after sunset";
+    ThemeNight => "Natt", "Night";
+    ThemeDay => "Dag", "Day";
+    Location => "Platstjänst", "Location";
+    PhotosWifiOnly => "Skicka foton bara via wifi", "Send photos over Wi-Fi only";
+    On => "På", "On";
+    Off => "Av", "Off";
+    Server => "Server", "Server";
+    EnrolledAs => "Ansluten som {name}, {org}", "Enrolled as {name}, {org}";
+    Welcome => "Välkommen till Vaka", "Welcome to Vaka";
+    EnrollIntro => "Skriv in serverns adress och koden du fått av din samordnare.", "Enter the server's address and the code your coordinator gave you.";
+    EnrollCode => "Anslutningskod", "Enrolment code";
+    DeviceName => "Telefonens namn", "Phone's name";
+    Enroll => "Anslut", "Enrol";
+    Enrolling => "Ansluter …", "Enrolling …";
+    EnrollFailed => "Det gick inte att ansluta: {reason}", "Could not enrol: {reason}";
+    Patrol => "Patrull", "Patrol";
+    Incident => "Händelse", "Incident";
+    Observation => "Iakttagelse", "Observation";
+    Ended => "Avslutad", "Ended";
+    ReasonInvalidField => "Servern godtog inte ett värde ({field}). Rätta posten.", "The server did not accept a value ({field}). Correct the entry.";
+    ReasonReviewField => "Bara samordnare får ändra granskningen.", "Only coordinators may change the review.";
+    ReasonNotAuthor => "Du kan bara ändra dina egna poster.", "You can only change your own entries.";
+    ReasonCreateOnce => "Det här kan inte ändras efteråt.", "This cannot be changed afterwards.";
+    ReasonKindMismatch => "Posten blandades ihop med en annan sorts post.", "The entry was mixed up with another kind of entry.";
+    ReasonUnknownEntry => "Posten som det gäller finns inte på servern.", "The entry it refers to is not on the server.";
+    ReasonDeviceMismatch => "Telefonen är inte ansluten som den enhet som skrev posten.", "The phone is not enrolled as the device that wrote the entry.";
+    CouldNotSave => "Kunde inte spara: {reason}", "Could not save: {reason}";
+}
+
+impl Text {
+    /// The words with each `{name}` replaced by its value.
+    pub fn fill(self, lang: Lang, values: &[(&str, &str)]) -> String {
+        let mut text = self.get(lang).to_owned();
+        for (name, value) in values {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+}
+
+/// The plain-language reason for a refusal by the server.
+pub fn reason(code: RejectCode) -> Text {
+    match code {
+        RejectCode::InvalidField => Text::ReasonInvalidField,
+        RejectCode::ReviewFieldForbidden => Text::ReasonReviewField,
+        RejectCode::NotAuthor => Text::ReasonNotAuthor,
+        RejectCode::CreateOnce => Text::ReasonCreateOnce,
+        RejectCode::KindMismatch => Text::ReasonKindMismatch,
+        RejectCode::UnknownEntry => Text::ReasonUnknownEntry,
+        RejectCode::DeviceMismatch => Text::ReasonDeviceMismatch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn placeholders(text: &str) -> BTreeSet<String> {
+        text.split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_text_exists_in_swedish_and_english_with_the_same_placeholders() {
+        for text in Text::ALL {
+            let (sv, en) = (text.get(Lang::Sv), text.get(Lang::En));
+            assert!(!sv.trim().is_empty(), "{text:?} has no Swedish");
+            assert!(!en.trim().is_empty(), "{text:?} has no English");
+            assert_eq!(placeholders(sv), placeholders(en), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        let text = Text::Waiting.fill(Lang::Sv, &[("n", "3")]);
+        assert_eq!(text, "3 väntar på att skickas");
+    }
+}

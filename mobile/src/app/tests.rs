@@ -1,0 +1,242 @@
+//! Component tests: every screen rendered through a VirtualDom to HTML (no window, no GTK), in
+//! Swedish and English, and the statuses of entries as a field user reads them.
+
+use super::Shell;
+use super::i18n::Text;
+use super::location::LocationSource;
+use super::state::{AppConfig, AppState, Route};
+use crate::device::test_support::{enrolled, incident};
+use crate::device::{Device, SchedulerConfig};
+use dioxus::prelude::*;
+use vaka_shared::model::{Lang, Location, PatrolFields, PatrolKind, Role};
+
+/// What a rendering starts from.
+#[derive(Clone)]
+struct Setup {
+    config: AppConfig,
+    route: Route,
+    lang: Lang,
+}
+
+fn config(device: &Device) -> AppConfig {
+    AppConfig {
+        device: device.clone(),
+        default_server: "http://127.0.0.1:8080".into(),
+        device_name: "test".into(),
+        location: LocationSource::Fixed(Location {
+            lat: 59.3293,
+            lon: 18.0686,
+            accuracy_m: Some(6.0),
+        }),
+        sync: SchedulerConfig::default(),
+        metered: false,
+    }
+}
+
+#[allow(non_snake_case)]
+fn Root() -> Element {
+    let setup = use_context::<Setup>();
+    use_context_provider(move || {
+        let mut app = AppState::new(setup.config.clone());
+        app.route.set(setup.route);
+        let mut prefs = app.prefs;
+        prefs.write().lang = setup.lang;
+        app
+    });
+    rsx! { Shell {} }
+}
+
+fn render(device: &Device, route: Route, lang: Lang) -> String {
+    let setup = Setup {
+        config: config(device),
+        route,
+        lang,
+    };
+    let mut dom = VirtualDom::new(Root).with_root_context(setup);
+    dom.rebuild_in_place();
+    dioxus_ssr::render(&dom)
+}
+
+/// The heading each screen shows.
+fn title(route: Route) -> Text {
+    match route {
+        Route::Enroll => Text::Welcome,
+        Route::Home => Text::AppName,
+        Route::StartPatrol => Text::StartPatrol,
+        Route::Patrol => Text::ActivePatrol,
+        Route::EndPatrol => Text::EndPatrol,
+        Route::Incident => Text::Incident,
+        Route::Observation => Text::Observation,
+        Route::Entries => Text::MyEntries,
+        Route::Settings => Text::Settings,
+    }
+}
+
+const ROUTES: &[Route] = &[
+    Route::Enroll,
+    Route::Home,
+    Route::StartPatrol,
+    Route::Patrol,
+    Route::EndPatrol,
+    Route::Incident,
+    Route::Observation,
+    Route::Entries,
+    Route::Settings,
+];
+
+fn with_patrol(device: &Device) {
+    device
+        .create_patrol(PatrolFields {
+            kind: Some(PatrolKind::NightWalk),
+            participant_count: Some(3),
+            ..Default::default()
+        })
+        .expect("starts");
+}
+
+#[test]
+fn every_screen_renders_in_swedish_and_in_english_with_the_call_buttons() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    with_patrol(&device);
+    device.create_incident(incident(2)).expect("logs");
+    for &route in ROUTES {
+        for (lang, other) in [(Lang::Sv, Lang::En), (Lang::En, Lang::Sv)] {
+            let html = render(&device, route, lang);
+            let heading = title(route).get(lang);
+            assert!(
+                html.contains(heading),
+                "{route:?} {lang:?}: no {heading:?}\n{html}"
+            );
+            assert!(
+                html.contains(Text::Call112.get(lang)),
+                "{route:?} {lang:?}: no 112"
+            );
+            assert!(
+                html.contains(Text::Call11414.get(lang)),
+                "{route:?} {lang:?}: no 114 14"
+            );
+            assert!(html.contains("href=\"tel:112\"") && html.contains("href=\"tel:11414\""));
+            // Nothing of the other language leaks in.
+            let stray = Text::Call112.get(other);
+            assert!(!html.contains(stray), "{route:?} {lang:?}: {stray:?} shown");
+        }
+    }
+}
+
+#[test]
+fn home_shows_what_waits_and_offers_the_three_big_actions() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    device.create_incident(incident(2)).expect("logs");
+    let html = render(&device, Route::Home, Lang::Sv);
+    assert!(html.contains("1 väntar på att skickas"), "{html}");
+    assert!(html.contains("Inte synkad ännu"));
+    for test in [
+        "start-patrol",
+        "log-incident",
+        "log-observation",
+        "sync-now",
+    ] {
+        assert!(html.contains(&format!("data-test=\"{test}\"")), "{test}");
+    }
+}
+
+#[test]
+fn the_patrol_screen_offers_quick_log_buttons_and_the_timer() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    with_patrol(&device);
+    let html = render(&device, Route::Patrol, Lang::Sv);
+    assert!(html.contains("data-test=\"timer\""));
+    assert!(html.contains("0:00:00"), "the clock has not moved: {html}");
+    for code in ["disturbance", "alcohol", "youth_at_risk"] {
+        assert!(html.contains(&format!("quick-{code}")), "{code}");
+    }
+    assert!(html.contains("Nattvandring"));
+    let home = render(&device, Route::Home, Lang::En);
+    assert!(
+        home.contains("Patrol under way"),
+        "home leads back to the patrol"
+    );
+}
+
+#[test]
+fn the_incident_form_shows_every_category_and_the_fixed_position() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    let html = render(&device, Route::Incident, Lang::Sv);
+    for category in vaka_shared::model::DEFAULT_CATEGORIES {
+        assert!(html.contains(category.sv), "{}", category.code);
+        assert!(html.contains(category.icon), "{}", category.code);
+    }
+    assert!(html.contains("GPS: 59.32930, 18.06860 (±6 m)"), "{html}");
+    assert!(
+        html.contains("skriv inga namn"),
+        "the privacy hint is shown"
+    );
+    assert!(html.contains("Ta foto") && html.contains("capture=\"environment\""));
+}
+
+#[test]
+fn entries_show_on_phone_on_server_and_needs_attention_with_the_reason() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    let waiting = device.create_incident(incident(1)).expect("logs");
+    let sent = device.create_incident(incident(2)).expect("logs");
+    let refused = device.create_incident(incident(3)).expect("logs");
+    {
+        let conn = device.conn();
+        conn.execute(
+            "UPDATE ops SET status = 'acked' WHERE entity_id = ?1",
+            [sent.to_string()],
+        )
+        .expect("acks");
+        conn.execute(
+            "UPDATE ops SET status = 'rejected', reject_code = 'invalid_field',
+             reject_message = 'occurred_at: in the future', reject_field = 'occurred_at'
+             WHERE entity_id = ?1",
+            [refused.to_string()],
+        )
+        .expect("rejects");
+    }
+    let _ = waiting;
+    let html = render(&device, Route::Entries, Lang::Sv);
+    assert!(html.contains("På telefonen"), "{html}");
+    assert!(html.contains("På servern"));
+    assert!(html.contains("Behöver åtgärd"));
+    assert!(html.contains("Servern godtog inte ett värde (occurred_at). Rätta posten."));
+    assert_eq!(html.matches("data-test=\"entry\"").count(), 3);
+    let english = render(&device, Route::Entries, Lang::En);
+    assert!(english.contains("On the phone") && english.contains("On the server"));
+    assert!(english.contains("Needs attention"));
+}
+
+#[test]
+fn a_coordinators_comment_shows_under_the_entry() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    let id = device.create_incident(incident(2)).expect("logs");
+    device
+        .add_comment(id, "Tack, vidarebefordrat")
+        .expect("comments");
+    let html = render(&device, Route::Entries, Lang::Sv);
+    assert!(html.contains("Tack, vidarebefordrat"), "{html}");
+}
+
+#[test]
+fn a_device_without_enrolment_starts_on_the_enrolment_screen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let device = Device::open(dir.path().join("d.db")).expect("opens");
+    let app_route = {
+        let setup = Setup {
+            config: config(&device),
+            route: Route::Home,
+            lang: Lang::Sv,
+        };
+        let mut dom = VirtualDom::new(|| {
+            let config = use_context::<AppConfig>();
+            let app = super::state::use_app_provider(config);
+            let route = *app.route.read();
+            rsx! { "{route:?}" }
+        })
+        .with_root_context(setup.config);
+        dom.rebuild_in_place();
+        dioxus_ssr::render(&dom)
+    };
+    assert_eq!(app_route, "Enroll");
+}

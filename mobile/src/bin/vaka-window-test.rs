@@ -1,0 +1,251 @@
+//! `vaka-window-test`: the real-window test of the app. It opens the desktop build (run it
+//! under Xvfb) against a real vaka-server, and walks a volunteer's evening through the real
+//! WebKit DOM: enrol with a code, start a patrol, log an incident in three taps (and one more
+//! from the patrol's quick-log buttons), end the patrol with "all home safe", let background sync
+//! send everything, and check in the server's own database that it holds the patrol and the
+//! incidents. It exits 0 when all of that held, 1 otherwise.
+//!
+//! How it drives the window: the app's root component is wrapped in a harness that runs script in
+//! the webview with `document::eval` — query, click, type, read — as a user's taps would. This
+//! was chosen because it needs nothing patched and goes through the real event handlers: the
+//! WebKitGTK WebDriver cannot attach to this webview (dioxus-desktop offers no switch to allow
+//! automation), and xdotool works only with brittle screen coordinates.
+//!
+//! With `--screenshots DIR` it saves home, the patrol, the incident form and "my entries" as PNG
+//! files (ImageMagick's `import` on the X display).
+
+use anyhow::{Context, ensure};
+use clap::Parser;
+use dioxus::prelude::*;
+use rusqlite::OpenFlags;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use vaka_mobile::app::location::LocationSource;
+use vaka_mobile::app::state::AppConfig;
+use vaka_mobile::app::{App, harness};
+use vaka_mobile::{Device, EntryFields, SchedulerConfig};
+use vaka_shared::model::Location;
+
+#[derive(Debug, Clone, Parser)]
+struct Args {
+    /// The server's address.
+    #[arg(long)]
+    server: String,
+    /// A one-time enrolment code for a volunteer.
+    #[arg(long)]
+    code: String,
+    /// The server's SQLite file, read (only) to check what arrived.
+    #[arg(long)]
+    server_db: PathBuf,
+    /// Where to save screenshots.
+    #[arg(long)]
+    screenshots: Option<PathBuf>,
+    /// The phone's database (a new file).
+    #[arg(long)]
+    db: PathBuf,
+}
+
+/// How long any one step may take.
+const STEP: Duration = Duration::from_secs(30);
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let device = Device::open(&args.db).context("opening the phone's database")?;
+    let config = AppConfig {
+        device,
+        default_server: String::new(),
+        device_name: "window test".into(),
+        location: LocationSource::Fixed(Location {
+            lat: 59.3293,
+            lon: 18.0686,
+            accuracy_m: Some(6.0),
+        }),
+        sync: SchedulerConfig {
+            interval: Duration::from_secs(2),
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(4),
+        },
+        metered: false,
+    };
+    vaka_mobile::app::launch_with(config, Harness, |launch| launch.with_context(args));
+    Ok(())
+}
+
+#[allow(non_snake_case)]
+fn Harness() -> Element {
+    let config = use_context::<AppConfig>();
+    let args = use_context::<Args>();
+    use_hook(move || {
+        spawn(async move {
+            let started = Instant::now();
+            let code = match walk(&args, &config.device).await {
+                Ok(()) => {
+                    println!(
+                        "window test passed in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                    0
+                }
+                Err(error) => {
+                    eprintln!("window test FAILED: {error:#}");
+                    if let Ok(text) = harness::run("return document.body.innerText").await {
+                        eprintln!("the window showed:\n{}", text.as_str().unwrap_or_default());
+                    }
+                    1
+                }
+            };
+            std::process::exit(code);
+        });
+    });
+    rsx! { App {} }
+}
+
+/// Waits for the element named `name`.
+async fn wait_for(name: &str) -> anyhow::Result<()> {
+    harness::wait_for(&harness::test_id(name), STEP, Duration::from_millis(50)).await?;
+    Ok(())
+}
+
+/// Taps the element named `name`.
+async fn tap(name: &str) -> anyhow::Result<()> {
+    harness::tap(name, STEP)
+        .await
+        .with_context(|| format!("tapping {name}"))
+}
+
+/// Types into the input named `name`.
+async fn type_into(name: &str, text: &str) -> anyhow::Result<()> {
+    harness::type_into(name, text, STEP).await?;
+    Ok(())
+}
+
+/// The text of the element named `name`.
+async fn text_of(name: &str) -> anyhow::Result<String> {
+    Ok(harness::text_of(name).await?)
+}
+
+/// Waits until the element named `name` says `needle`.
+async fn wait_text(name: &str, needle: &str) -> anyhow::Result<()> {
+    harness::wait_text(name, needle, STEP).await?;
+    Ok(())
+}
+
+async fn screenshot(args: &Args, name: &str) -> anyhow::Result<()> {
+    let Some(dir) = &args.screenshots else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir)?;
+    // Let the frame settle after the last change.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let path = dir.join(format!("{name}.png"));
+    let status = tokio::process::Command::new("import")
+        .args(["-window", "root", "-crop", "390x844+0+0", "+repage"])
+        .arg(&path)
+        .status()
+        .await
+        .context("running ImageMagick's import")?;
+    ensure!(status.success(), "import failed for {name}");
+    Ok(())
+}
+
+async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
+    // First start: enrolment.
+    wait_for("enroll").await?;
+    type_into("server", &args.server).await?;
+    type_into("code", &args.code).await?;
+    tap("enroll-button").await?;
+    wait_for("home")
+        .await
+        .context("enrolment did not lead home")?;
+    ensure!(device.identity()?.is_some(), "the device is not enrolled");
+
+    // Start a patrol: night walk, four walkers.
+    tap("start-patrol").await?;
+    tap("kind-night_walk").await?;
+    tap("walkers-plus").await?;
+    tap("start").await?;
+    wait_for("patrol").await?;
+    wait_text("patrol-walkers-value", "4").await?;
+    screenshot(args, "patrol").await?;
+
+    // The common case from home, three taps: "log incident", a category, "save".
+    tap("back").await?;
+    wait_for("home").await?;
+    let before = device.entries()?.len();
+    tap("log-incident").await?;
+    tap("category-alcohol").await?;
+    screenshot(args, "incident").await?;
+    tap("save").await?;
+    wait_for("patrol").await?;
+    ensure!(
+        device.entries()?.len() == before + 1,
+        "three taps did not store an incident"
+    );
+
+    // From the patrol, a quick-log button and "save": two taps.
+    tap("quick-disturbance").await?;
+    wait_for("incident-form").await?;
+    tap("save").await?;
+    wait_for("patrol").await?;
+    ensure!(
+        device.entries()?.len() == before + 2,
+        "quick log did not store an incident"
+    );
+
+    // End the patrol with a summary and "all home safe".
+    tap("end-patrol").await?;
+    tap("youths-plus").await?;
+    tap("youths-plus").await?;
+    tap("conversations-plus").await?;
+    tap("all-home-safe").await?;
+    tap("confirm-end").await?;
+    wait_for("home").await?;
+
+    // Background sync sends everything; the indicator says so.
+    wait_text("sync-waiting", "Allt är skickat").await?;
+    screenshot(args, "home").await?;
+
+    // My entries: all on the server.
+    tap("my-entries").await?;
+    wait_for("entries").await?;
+    let mine: Vec<_> = device.entries()?.into_iter().filter(|e| e.mine).collect();
+    ensure!(
+        mine.len() == 3,
+        "expected a patrol and two incidents, found {}",
+        mine.len()
+    );
+    let listed = text_of("entries").await?;
+    ensure!(
+        listed.matches("På servern").count() == 3,
+        "not every entry shows as on the server: {listed}"
+    );
+    screenshot(args, "entries").await?;
+
+    // The server's own database holds them, the patrol ended and home safe.
+    let server =
+        rusqlite::Connection::open_with_flags(&args.server_db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    for entry in &mine {
+        let state: Option<String> = server
+            .query_row(
+                "SELECT state FROM entities WHERE id = ?1",
+                [entry.id.to_string()],
+                |r| r.get(0),
+            )
+            .ok();
+        let state = state
+            .with_context(|| format!("the server lacks {} {}", entry.kind.as_str(), entry.id))?;
+        if let EntryFields::Patrol(_) = entry.fields {
+            ensure!(
+                state.contains("ended_at"),
+                "the server's patrol has not ended: {state}"
+            );
+            ensure!(
+                state.contains("all_home_safe"),
+                "no all_home_safe on the server: {state}"
+            );
+        }
+    }
+    tap("back").await?;
+    wait_for("home").await?;
+    Ok(())
+}

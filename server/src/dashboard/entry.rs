@@ -1,0 +1,497 @@
+//! One entry: every field, the map point, photos, the history from the op log, conflicts side by
+//! side with an action to settle them, the review form and the comment thread. Every change made
+//! here is an op written through the push path (see `ops`), so phones pull it.
+
+use super::auth::{CSRF_FIELD, Signed};
+use super::charts;
+use super::inbox::choices;
+use super::layout;
+use super::{
+    LangError, PageError, PageResult, Pairs, WithLang, category_label, fmt_time, i18n, kind_label,
+    ops,
+};
+use crate::store::entries::{self, CommentRow, ConflictRow, EntryRow, HistoryItem};
+use crate::store::reports::area_shapes;
+use crate::{AppState, now_ms};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, PreEscaped, html};
+use serde_json::{Map, Value};
+use vaka_shared::model::{
+    Agency, CommentFields, EntryRef, IncidentFields, Lang, ObservationFields, ReviewStatus,
+};
+use vaka_shared::op::{EntityKind, OpBody};
+use vaka_shared::{EntityId, MemberId, Timestamp};
+
+fn see_other(to: String) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response()
+}
+
+/// The id in a path, or 404.
+fn entity_id(text: &str, lang: Lang) -> Result<EntityId, LangError> {
+    text.parse()
+        .map_err(|_| LangError(lang, PageError::NotFound))
+}
+
+/// `GET /entries/{id}`.
+pub async fn page(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> PageResult {
+    let lang = signed.lang;
+    let id = entity_id(&id, lang)?.to_string();
+    let org = signed.org();
+    let loaded = app
+        .store
+        .read(move |conn| {
+            let Some(row) = entries::entry(conn, &org, &id)? else {
+                return Ok(None);
+            };
+            Ok(Some((
+                row,
+                entries::state_values(conn, &org, &id)?.unwrap_or_default(),
+                entries::history(conn, &org, &id)?,
+                entries::conflicts(conn, &org, &id)?,
+                entries::comments(conn, &org, &id)?,
+                choices(conn, &org)?,
+                area_shapes(conn, &org)?,
+            )))
+        })
+        .await
+        .lang(lang)?;
+    let Some((row, values, history, conflicts, comments, choices, shapes)) = loaded else {
+        return Err(LangError(lang, PageError::NotFound));
+    };
+    let t = i18n::texts(lang);
+    let q = Pairs::parse(query.unwrap_or_default().as_bytes());
+    let title = format!(
+        "{}: {}",
+        kind_label(&row.kind, lang),
+        row.category
+            .as_deref()
+            .map(|c| category_label(&row.kind, c, lang))
+            .unwrap_or_default()
+    );
+    let area_shape: Vec<_> = shapes
+        .into_iter()
+        .filter(|s| Some(&s.id) == row.area_id.as_ref())
+        .collect();
+    let body = html! {
+        p { a href="/inbox" { "← " (t.inbox) } }
+        h1 { (title) }
+        @if q.get("saved").is_some() { p.ok role="status" { (t.saved) } }
+        div.grid {
+            div.card { h2 { (t.fields) } (fields(lang, &row)) }
+            div.card {
+                h2 { (t.map_point) }
+                @match (row.lat, row.lon) {
+                    (Some(lat), Some(lon)) => {
+                        (PreEscaped(charts::map(&area_shape, &[crate::store::reports::MapPoint {
+                            lat, lon, kind: row.kind.clone(), severity: row.severity }], 360.0, 260.0).svg()))
+                        p.muted { (format!("{lat:.5}, {lon:.5}")) }
+                    }
+                    _ => p.muted { (t.no_location) }
+                }
+                h2 { (t.photos) }
+                (photos(lang, &values))
+            }
+        }
+        @if row.kind != "patrol" {
+            (review_form(lang, &signed, &row, &choices.members))
+        }
+        (conflicts_section(lang, &signed, &conflicts))
+        (comments_section(lang, &signed, &row, &comments))
+        (history_section(lang, &history))
+    };
+    Ok(layout::page(lang, Some(&signed), &title, body).into_response())
+}
+
+/// Unix ms of an RFC 3339 text.
+fn rfc3339_ms(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+fn yes_no(lang: Lang, value: bool) -> &'static str {
+    let t = i18n::texts(lang);
+    if value { t.yes } else { t.no }
+}
+
+fn fields(lang: Lang, e: &EntryRow) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        dl.fields {
+            dt { (t.kind) } dd { (kind_label(&e.kind, lang)) }
+            dt { (t.occurred) } dd { (e.occurred_at_ms.map(fmt_time).unwrap_or_default()) }
+            @if let Some(end) = e.ended_at_ms { dt { (t.ended) } dd { (fmt_time(end)) } }
+            dt { (t.received) } dd { (fmt_time(e.received_at_ms)) }
+            dt { (t.category) } dd { (e.category.as_deref().map(|c| category_label(&e.kind, c, lang)).unwrap_or_default()) }
+            @if let Some(s) = e.severity { dt { (t.severity) } dd { span class={ "sev sev-" (s) } { (s) " · " (vaka_shared::model::Severity(s as u8).label(lang)) } } }
+            dt { (t.area) } dd { (e.area_name.clone().unwrap_or_else(|| t.no_area.to_owned())) }
+            @if let Some(p) = &e.place { dt { (t.place) } dd { (p) } }
+            dt { (t.description) } dd { (e.description.clone().unwrap_or_default()) }
+            @if let Some(n) = e.participants { dt { (t.participants) } dd { (n) } }
+            @if let Some(n) = e.people_involved { dt { (t.people_involved) } dd { (n) " (" (e.minors_involved.unwrap_or(0)) ")" } }
+            @if e.kind == "incident" {
+                dt { (t.police_line) } dd { (e.police_line.as_deref().map(|l| if l == "112" { "112" } else { "114 14" }).unwrap_or("–")) }
+                dt { (t.police_contacted) } dd { (e.police_contacted_ms.map(fmt_time).unwrap_or_else(|| t.no.to_owned())) }
+                dt { (t.police_attended) } dd { (e.police_attended_ms.map(fmt_time).unwrap_or_else(|| t.no.to_owned())) }
+                @if let Some(n) = &e.police_event_number { dt { (t.police_event) } dd { (n) } }
+            }
+            dt { (t.author) } dd { (e.author_name) @if let Some(g) = &e.author_group { " · " (g) } }
+            dt { (t.status) } dd { span class={ "badge status-" (e.review_status) } { (ReviewStatus::from_wire(&e.review_status).map(|s| s.label(lang)).unwrap_or(&e.review_status)) } }
+            @if !e.tags.is_empty() { dt { "Taggar / tags" } dd { (e.tags.join(", ")) } }
+            @if !e.forwarded_to.is_empty() { dt { (t.forwarded_to) } dd { (e.forwarded_to.iter().filter_map(|a| Agency::from_wire(a)).map(|a| a.label(lang)).collect::<Vec<_>>().join(", ")) } }
+            @if let Some(d) = &e.duplicate_of { dt { (t.duplicate_of) } dd { a href={ "/entries/" (d) } { (d) } } }
+            @if e.retracted { dt { (t.retracted) } dd { (yes_no(lang, true)) } }
+        }
+    }
+}
+
+fn photos(lang: Lang, values: &Map<String, Value>) -> Markup {
+    let t = i18n::texts(lang);
+    let list: Vec<&Value> = values
+        .get("attachments")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    html! {
+        @if list.is_empty() { p.muted { "–" } }
+        @for a in list {
+            p { code { (a.get("sha256").and_then(Value::as_str).map(|s| &s[..s.len().min(12)]).unwrap_or("")) }
+                " · " (a.get("type").and_then(Value::as_str).unwrap_or("")) " · " span.muted { (t.photo_pending) } }
+        }
+    }
+}
+
+fn review_form(
+    lang: Lang,
+    signed: &Signed,
+    e: &EntryRow,
+    members: &[(String, String, String)],
+) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        section.card {
+            h2 { (t.review) }
+            form id="review" method="post" action={ "/entries/" (e.id) "/review" } {
+                input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                div.filters {
+                    label { (t.status) select name="review_status" {
+                        @for s in ReviewStatus::ALL { option value=(s.as_str()) selected[e.review_status == s.as_str()] { (s.label(lang)) } }
+                    } }
+                    label { (t.assignee) select name="assignee" {
+                        option value="" { (t.nobody) }
+                        @for (id, name, role) in members {
+                            @if role != "volunteer" { option value=(id) selected[e.assignee.as_deref() == Some(id.as_str())] { (name) } }
+                        }
+                    } }
+                    label { (t.tags) input name="tags" value=(e.tags.join(", ")); }
+                    label { (t.duplicate_of) input name="duplicate_of" size="38" value=(e.duplicate_of.clone().unwrap_or_default()); }
+                }
+                fieldset {
+                    legend { (t.forwarded_to) }
+                    @for a in [Agency::Police, Agency::SocialServices, Agency::TechnicalOffice, Agency::RescueService, Agency::School, Agency::PropertyOwner, Agency::Other] {
+                        label { input type="checkbox" name="forwarded_to" value=(a.as_str()) checked[e.forwarded_to.iter().any(|f| f == a.as_str())]; " " (a.label(lang)) " " }
+                    }
+                }
+                p { button type="submit" { (t.save) } }
+            }
+        }
+    }
+}
+
+fn value_text(json: &str) -> String {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::String(s)) => s,
+        Ok(Value::Null) => "–".to_owned(),
+        Ok(other) => other.to_string(),
+        Err(_) => json.to_owned(),
+    }
+}
+
+fn conflicts_section(lang: Lang, signed: &Signed, conflicts: &[ConflictRow]) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        @if !conflicts.is_empty() {
+            section.card id="conflicts" {
+                h2 { (t.conflicts) }
+                p.muted { (t.conflicts_text) }
+                @for c in conflicts {
+                    h3 { code { (c.field) } @if c.resolved_seq.is_some() { " " span.badge { (t.settled) } } }
+                    div.conflict {
+                        @for (label, value, author, choice) in [(t.kept_value, &c.winner_value, &c.winner_author, "winner"), (t.lost_value, &c.loser_value, &c.loser_author, "loser")] {
+                            div {
+                                strong { (label) } " · " span.muted { (author) }
+                                p { (value_text(value)) }
+                                @if c.resolved_seq.is_none() {
+                                    form method="post" action={ "/conflicts/" (c.id) "/settle" } {
+                                        input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                                        input type="hidden" name="choice" value=(choice);
+                                        button.secondary type="submit" data-choice=(choice) { (t.keep_this) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn comments_section(lang: Lang, signed: &Signed, e: &EntryRow, comments: &[CommentRow]) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        section.card id="comments" {
+            h2 { (t.comments) }
+            @if comments.is_empty() { p.muted { (t.no_comments) } }
+            @for c in comments {
+                div.comment {
+                    strong { (c.author_name) } " "
+                    span.muted { (c.written_at.as_deref().and_then(rfc3339_ms).map(fmt_time).unwrap_or_default()) }
+                    p { (c.body) }
+                }
+            }
+            form method="post" action={ "/entries/" (e.id) "/comments" } {
+                input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                label.stack { (t.write_comment) textarea name="body" rows="3" maxlength="2000" required {} }
+                p.muted { (t.comment_hint) }
+                button type="submit" { (t.send) }
+            }
+        }
+    }
+}
+
+fn history_section(lang: Lang, history: &[HistoryItem]) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        section.card id="history" {
+            h2 { (t.history) }
+            p.muted { (t.history_text) }
+            table {
+                thead { tr { th { (t.received) } th { (t.changed_by) } th { (t.device) } th { (t.fields) } } }
+                tbody {
+                    @for h in history {
+                        tr {
+                            td { (fmt_time(h.received_at_ms)) }
+                            td { (h.author_name) }
+                            td.muted { (h.device_name) }
+                            td { @for (name, value) in &h.fields {
+                                code { (name) } " = " (super::inbox::short(&value_text(&value.to_string()), 80)) br;
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes `body` as the signed-in coordinator and goes back to the entry.
+async fn write_and_return(
+    app: &AppState,
+    signed: &Signed,
+    entity: EntityId,
+    back_to: EntityId,
+    body: OpBody,
+    settle: Option<i64>,
+) -> PageResult {
+    let member: MemberId = signed.user.member_id;
+    let now = now_ms();
+    let result = app
+        .store
+        .write(move |conn| {
+            let written = ops::write(conn, member, entity, body, now)?;
+            if let (Ok(seq), Some(conflict)) = (&written, settle) {
+                entries::mark_settled(conn, conflict, *seq)?;
+            }
+            Ok(written)
+        })
+        .await
+        .lang(signed.lang)?;
+    match result {
+        Ok(_) => Ok(see_other(format!("/entries/{back_to}?saved=1"))),
+        Err(message) => Err(LangError(signed.lang, PageError::Refused(message))),
+    }
+}
+
+/// `POST /entries/{id}/review`: the review fields that changed, as one op.
+pub async fn review(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let lang = signed.lang;
+    let form = Pairs::parse(&body);
+    signed.check_csrf(&form)?;
+    let entity = entity_id(&id, lang)?;
+    let org = signed.org();
+    let duplicate: Option<EntityId> = match form.get("duplicate_of") {
+        None => None,
+        Some(text) => Some(text.parse().map_err(|_| {
+            LangError(
+                lang,
+                PageError::Refused(format!("{}: {text}", i18n::texts(lang).duplicate_of)),
+            )
+        })?),
+    };
+    let assignee: Option<MemberId> = form.get("assignee").and_then(|a| a.parse().ok());
+    let (row, duplicate_found, assignee_ok) = {
+        let org = org.clone();
+        app.store
+            .read(move |conn| {
+                let row = entries::entry(conn, &org, &entity.to_string())?;
+                let dup = match duplicate {
+                    Some(d) => entries::entry(conn, &org, &d.to_string())?.is_some(),
+                    None => true,
+                };
+                let assignee_ok = match assignee {
+                    Some(a) => choices(conn, &org)?
+                        .members
+                        .iter()
+                        .any(|(id, _, role)| *id == a.to_string() && role != "volunteer"),
+                    None => true,
+                };
+                Ok((row, dup, assignee_ok))
+            })
+            .await
+            .lang(lang)?
+    };
+    let Some(row) = row.filter(|r| r.kind != "patrol") else {
+        return Err(LangError(lang, PageError::NotFound));
+    };
+    if !duplicate_found || !assignee_ok {
+        return Err(LangError(lang, PageError::NotFound));
+    }
+    let status = form
+        .get("review_status")
+        .and_then(ReviewStatus::from_wire)
+        .filter(|s| s.as_str() != row.review_status);
+    let tags: Vec<String> = form
+        .get("tags")
+        .unwrap_or_default()
+        .split(',')
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let tags = (tags != row.tags).then_some(tags);
+    let forwarded: Vec<Agency> = form
+        .all("forwarded_to")
+        .iter()
+        .filter_map(|a| Agency::from_wire(a))
+        .collect();
+    let forwarded_wire: Vec<String> = forwarded.iter().map(|a| a.as_str().to_owned()).collect();
+    let forwarded = (forwarded_wire != row.forwarded_to).then_some(forwarded);
+    let duplicate = (duplicate.map(|d| d.to_string()) != row.duplicate_of).then_some(duplicate);
+    let assignee = (assignee.map(|a| a.to_string()) != row.assignee).then_some(assignee);
+    if status.is_none()
+        && tags.is_none()
+        && forwarded.is_none()
+        && duplicate.is_none()
+        && assignee.is_none()
+    {
+        return Ok(see_other(format!("/entries/{entity}")));
+    }
+    let body = if row.kind == "incident" {
+        OpBody::Incident(IncidentFields {
+            review_status: status,
+            tags,
+            forwarded_to: forwarded,
+            duplicate_of: duplicate,
+            assignee,
+            ..Default::default()
+        })
+    } else {
+        OpBody::Observation(ObservationFields {
+            review_status: status,
+            tags,
+            forwarded_to: forwarded,
+            duplicate_of: duplicate,
+            assignee,
+            ..Default::default()
+        })
+    };
+    write_and_return(&app, &signed, entity, entity, body, None).await
+}
+
+/// `POST /entries/{id}/comments`: a comment, written as a create-once op.
+pub async fn comment(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let lang = signed.lang;
+    let form = Pairs::parse(&body);
+    signed.check_csrf(&form)?;
+    let entity = entity_id(&id, lang)?;
+    let org = signed.org();
+    let row = app
+        .store
+        .read(move |conn| entries::entry(conn, &org, &entity.to_string()))
+        .await
+        .lang(lang)?
+        .ok_or(LangError(lang, PageError::NotFound))?;
+    let text = form.get("body").unwrap_or_default().to_owned();
+    let kind = EntityKind::from_wire(&row.kind).unwrap_or(EntityKind::Incident);
+    let body = OpBody::Comment(CommentFields {
+        entry: Some(EntryRef { kind, id: entity }),
+        body: Some(text),
+        written_at: Some(Timestamp::now_utc()),
+    });
+    write_and_return(&app, &signed, EntityId::new(), entity, body, None).await
+}
+
+/// `POST /conflicts/{id}/settle`: writes the chosen value of the field again, as an op made with
+/// knowledge of both writes, and marks the conflict settled by it.
+pub async fn settle(
+    State(app): State<AppState>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> PageResult {
+    let lang = signed.lang;
+    let form = Pairs::parse(&body);
+    signed.check_csrf(&form)?;
+    let org = signed.org();
+    let found = {
+        let org = org.clone();
+        app.store
+            .read(move |conn| {
+                let Some((entity, conflict)) = entries::conflict(conn, &org, id)? else {
+                    return Ok(None);
+                };
+                let kind = entries::entry(conn, &org, &entity)?.map(|r| r.kind);
+                Ok(Some((entity, conflict, kind)))
+            })
+            .await
+            .lang(lang)?
+    };
+    let Some((entity, conflict, Some(kind))) = found else {
+        return Err(LangError(lang, PageError::NotFound));
+    };
+    let entity: EntityId = entity_id(&entity, lang)?;
+    if conflict.resolved_seq.is_some() {
+        return Ok(see_other(format!("/entries/{entity}")));
+    }
+    let chosen = match form.get("choice") {
+        Some("loser") => &conflict.loser_value,
+        _ => &conflict.winner_value,
+    };
+    let value: Value = serde_json::from_str(chosen)
+        .map_err(|_| LangError(lang, PageError::Refused("stored value unreadable".into())))?;
+    let mut map = Map::new();
+    map.insert(conflict.field.clone(), value);
+    let kind = EntityKind::from_wire(&kind).unwrap_or(EntityKind::Incident);
+    let body = OpBody::from_field_map(kind, map)
+        .map_err(|e| LangError(lang, PageError::Refused(e.to_string())))?;
+    write_and_return(&app, &signed, entity, entity, body, Some(id)).await
+}

@@ -1,0 +1,171 @@
+//! The dashboard's words in Swedish (the default) and English. One line per text with both
+//! languages, so neither table can miss a text.
+
+use vaka_shared::model::Lang;
+
+macro_rules! texts {
+    ($($key:ident: $sv:literal, $en:literal;)+) => {
+        /// Every text of the dashboard in one language.
+        #[derive(Debug)]
+        pub struct Texts {
+            $(#[doc = $en] pub $key: &'static str,)+
+        }
+
+        /// Svenska.
+        pub const SV: Texts = Texts { $($key: $sv,)+ };
+        /// English.
+        pub const EN: Texts = Texts { $($key: $en,)+ };
+    };
+}
+
+texts! {
+    lang_code: "sv", "en";
+    other_lang: "English", "Svenska";
+    other_lang_code: "en", "sv";
+    app_name: "Vaka", "Vaka";
+    tagline: "Samordnarens översikt", "Coordinator's dashboard";
+    sign_in: "Logga in", "Sign in";
+    sign_out: "Logga ut", "Sign out";
+    login_name: "Användarnamn", "Sign-in name";
+    password: "Lösenord", "Password";
+    wrong_password: "Fel användarnamn eller lösenord.", "Wrong sign-in name or password.";
+    too_many_attempts: "För många misslyckade försök. Vänta en kvart och försök igen.", "Too many failed attempts. Wait a quarter of an hour and try again.";
+    session_expired: "Din inloggning har gått ut. Logga in igen.", "Your session has expired. Please sign in again.";
+    csrf_failed: "Formuläret kunde inte verifieras (CSRF). Ladda om sidan och försök igen.", "The form could not be verified (CSRF). Reload the page and try again.";
+    not_found: "Hittades inte", "Not found";
+    not_found_text: "Det finns ingen sådan sida i din organisation.", "There is no such page in your organisation.";
+    bad_request: "Det gick inte", "That did not work";
+    server_error: "Något gick fel på servern. Inget sparades; försök igen.", "The server failed. Nothing was saved; try again.";
+    inbox: "Inkorg", "Inbox";
+    entry: "Händelse", "Entry";
+    people: "Personer och enheter", "People and devices";
+    areas: "Områden", "Areas";
+    report: "Lägesbild", "Situation report";
+    filter: "Filtrera", "Filter";
+    clear: "Rensa", "Clear";
+    period_from: "Från", "From";
+    period_to: "Till", "To";
+    area: "Område", "Area";
+    all: "Alla", "All";
+    kind: "Typ", "Kind";
+    category: "Kategori", "Category";
+    severity: "Allvarlighet", "Severity";
+    status: "Status", "Status";
+    group: "Grupp", "Group";
+    author: "Rapporterad av", "Logged by";
+    occurred: "Inträffade", "Happened";
+    received: "Mottagen", "Received";
+    place: "Plats", "Place";
+    description: "Beskrivning", "Description";
+    matching: "träffar", "matching";
+    open_conflicts: "olösta konflikter", "unsettled conflicts";
+    no_entries: "Inga händelser matchar filtret.", "No entries match the filter.";
+    previous_page: "Föregående", "Previous";
+    next_page: "Nästa", "Next";
+    page: "Sida", "Page";
+    kind_patrol: "Patrull", "Patrol";
+    kind_incident: "Händelse", "Incident";
+    kind_observation: "Iakttagelse", "Observation";
+    fields: "Uppgifter", "Details";
+    map_point: "Kartpunkt", "Map point";
+    no_location: "Ingen position angiven.", "No location given.";
+    photos: "Foton", "Photos";
+    photo_pending: "foto väntar på uppladdning", "photo pending upload";
+    history: "Historik", "History";
+    history_text: "Varje ändring som servern tagit emot, äldst först.", "Every change the server received, oldest first.";
+    changed_by: "Av", "By";
+    device: "Enhet", "Device";
+    conflicts: "Konflikter", "Conflicts";
+    conflicts_text: "Två enheter ändrade samma fält samtidigt. Det värde som visas vann; välj vilket som ska gälla.", "Two devices changed the same field at the same time. The value shown won; choose which one should stand.";
+    kept_value: "Gällande värde", "Value kept";
+    lost_value: "Värde som förlorade", "Value that lost";
+    keep_this: "Behåll detta", "Keep this";
+    settled: "Avgjord", "Settled";
+    review: "Granskning", "Review";
+    assignee: "Ansvarig", "Assignee";
+    nobody: "Ingen", "Nobody";
+    tags: "Taggar (kommaseparerade)", "Tags (comma separated)";
+    duplicate_of: "Dubblett av (händelsens id)", "Duplicate of (entry id)";
+    forwarded_to: "Vidarebefordrad till", "Forwarded to";
+    save: "Spara", "Save";
+    saved: "Sparat. Ändringen når telefonerna vid nästa synk.", "Saved. The change reaches the phones at their next sync.";
+    comments: "Kommentarer", "Comments";
+    no_comments: "Inga kommentarer än.", "No comments yet.";
+    write_comment: "Skriv en kommentar till rapportören", "Write a comment to the reporter";
+    comment_hint: "Kommentaren når rapportörens telefon vid nästa synk. Skriv om händelser, inte om personer: inga namn.", "The comment reaches the reporter's phone at the next sync. Describe events, not people: no names.";
+    send: "Skicka", "Send";
+    police: "Polis", "Police";
+    police_line: "Ringde", "Called";
+    police_contacted: "Polis kontaktad", "Police contacted";
+    police_attended: "Polis kom", "Police attended";
+    police_event: "Händelsenummer", "Event number";
+    people_involved: "Inblandade (varav minderåriga)", "People involved (of them minors)";
+    participants: "Vandrare", "Walkers";
+    ended: "Avslutad", "Ended";
+    retracted: "Återkallad av rapportören", "Retracted by the reporter";
+    yes: "Ja", "Yes";
+    no: "Nej", "No";
+    members: "Medlemmar", "Members";
+    name: "Namn", "Name";
+    role: "Roll", "Role";
+    devices: "Enheter", "Devices";
+    last_sync: "Senaste synk", "Last sync";
+    never: "aldrig", "never";
+    revoke: "Spärra", "Revoke";
+    revoked: "Spärrad", "Revoked";
+    active: "Aktiv", "Active";
+    new_code: "Skapa registreringskod", "Create enrolment code";
+    code_for: "Registreringskod för", "Enrolment code for";
+    code_text: "Skanna QR-koden i appen eller skriv in koden. Koden kan användas en gång och gäller i sju dagar.", "Scan the QR code in the app or type the code. It works once and is valid for seven days.";
+    back: "Tillbaka", "Back";
+    upload_area: "Lägg till område (GeoJSON)", "Add area (GeoJSON)";
+    area_name: "Namn på området", "Area name";
+    geojson: "GeoJSON (Polygon, MultiPolygon, Feature eller FeatureCollection)", "GeoJSON (Polygon, MultiPolygon, Feature or FeatureCollection)";
+    geojson_file: "eller välj en fil", "or choose a file";
+    upload: "Ladda upp", "Upload";
+    bad_geojson: "Ingen polygon hittades i GeoJSON-texten.", "No polygon found in the GeoJSON text.";
+    no_areas: "Inga områden än.", "No areas yet.";
+    make_report: "Ta fram lägesbild", "Produce report";
+    report_for: "Lägesbild för perioden", "Situation report for the period";
+    compared_with: "jämfört med", "compared with";
+    download: "Ladda ner", "Download";
+    summary: "Sammanfattning", "Summary";
+    summary_hint: "Samordnarens bedömning, med i PDF:en. Skriv om händelser, inte om personer.", "The coordinator's assessment, included in the PDF. Describe events, not people.";
+    key_figures: "Nyckeltal", "Key figures";
+    incidents: "Händelser", "Incidents";
+    observations: "Iakttagelser", "Observations";
+    patrols: "Patruller", "Patrols";
+    presence_hours: "Timmar vuxennärvaro", "Hours of adult presence";
+    previous_period: "Föregående period", "Previous period";
+    this_period: "Denna period", "This period";
+    change: "Förändring", "Change";
+    by_category: "Händelser per kategori", "Incidents by category";
+    by_observation_category: "Iakttagelser per kategori", "Observations by category";
+    by_area: "Per område", "By area";
+    by_weekday: "Händelser per veckodag", "Incidents by weekday";
+    by_hour: "Händelser per timme", "Incidents by hour of day";
+    map: "Karta över händelser och iakttagelser", "Map of incidents and observations";
+    map_legend: "Röd: allvarlig/akut händelse · orange: lindrig/måttlig händelse · blå: iakttagelse. Täta kluster är brännpunkter.", "Red: serious/acute incident · orange: minor/moderate incident · blue: observation. Dense clusters are hot spots.";
+    presence_by_area: "Vuxennärvaro per område (timmar)", "Adult presence by area (hours)";
+    presence_by_evening: "Vuxennärvaro per kväll (timmar)", "Adult presence by evening (hours)";
+    police_figures: "Polis", "Police";
+    police_contacted_n: "Polis kontaktad", "Police contacted";
+    police_attended_n: "Polis kom", "Police attended";
+    calls_112: "Samtal till 112", "Calls to 112";
+    calls_11414: "Samtal till 114 14", "Calls to 114 14";
+    median_response: "Mediantid tills polis kom (min)", "Median time until police came (min)";
+    max_response: "Längsta tid tills polis kom (min)", "Longest time until police came (min)";
+    notable: "Allvarligaste händelserna", "Most serious incidents";
+    no_area: "Inget område", "No area";
+    weekday_names: "Mån,Tis,Ons,Tor,Fre,Lör,Sön", "Mon,Tue,Wed,Thu,Fri,Sat,Sun";
+    exports_text: "CSV-kolumnerna beskrivs i README.", "The CSV columns are described in the README.";
+    privacy_note: "Vaka lagrar antal personer, aldrig namn eller personnummer.", "Vaka stores counts of people, never names or personal identity numbers.";
+}
+
+/// The texts of `lang`.
+pub fn texts(lang: Lang) -> &'static Texts {
+    match lang {
+        Lang::Sv => &SV,
+        Lang::En => &EN,
+    }
+}

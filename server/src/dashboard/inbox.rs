@@ -1,0 +1,284 @@
+//! The inbox: newest entries first, filtered by period, area, kind, category, severity, review
+//! status, group and author, with counts; each row shows when it happened and when it reached
+//! the server.
+
+use super::auth::Signed;
+use super::layout;
+use super::{PageResult, Pairs, WithLang, category_label, fmt_time, i18n, kind_label};
+use crate::AppState;
+use crate::store::StoreError;
+use crate::store::entries::{self, InboxFilter, InboxPage};
+use crate::store::reports::{local, local_midnight_ms};
+use axum::extract::{RawQuery, State};
+use axum::response::IntoResponse;
+use maud::{Markup, html};
+use rusqlite::Connection;
+use time::{Date, Duration};
+use vaka_shared::model::{
+    DEFAULT_CATEGORIES, Lang, ObservationCategory, PatrolKind, ReviewStatus, Severity,
+};
+
+/// Entries per page.
+pub const PAGE_SIZE: i64 = 50;
+
+/// The organisation's areas, members and groups, for filter choices.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    /// (id, name) of areas.
+    pub areas: Vec<(String, String)>,
+    /// (id, name, role) of members.
+    pub members: Vec<(String, String, String)>,
+    /// Group names.
+    pub groups: Vec<String>,
+}
+
+/// Loads the filter choices of `org`.
+pub fn choices(conn: &Connection, org: &str) -> Result<Choices, StoreError> {
+    let areas = conn
+        .prepare_cached("SELECT id, name FROM areas WHERE org_id = ?1 ORDER BY name")?
+        .query_map([org], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let members = conn
+        .prepare_cached(
+            "SELECT id, display_name, role FROM members WHERE org_id = ?1 ORDER BY display_name",
+        )?
+        .query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let groups = conn
+        .prepare_cached(
+            "SELECT DISTINCT member_group FROM members WHERE org_id = ?1 AND member_group IS NOT NULL ORDER BY 1",
+        )?
+        .query_map([org], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Choices {
+        areas,
+        members,
+        groups,
+    })
+}
+
+/// Today in Swedish local time.
+pub fn today() -> Date {
+    local(crate::now_ms()).date()
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<Date> {
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+}
+
+/// The filter a query string asks for; without any query, the last four weeks.
+pub fn filter_of(q: &Pairs) -> (InboxFilter, Option<Date>, Option<Date>) {
+    let (from, to) = if q.0.is_empty() {
+        (Some(today() - Duration::days(27)), Some(today()))
+    } else {
+        (
+            q.get("from").and_then(parse_date),
+            q.get("to").and_then(parse_date),
+        )
+    };
+    let filter = InboxFilter {
+        from_ms: from.map(local_midnight_ms),
+        to_ms: to.map(|d| local_midnight_ms(d + Duration::days(1))),
+        area: q.get("area").map(str::to_owned),
+        kind: q
+            .get("kind")
+            .filter(|k| ["patrol", "incident", "observation"].contains(k))
+            .map(str::to_owned),
+        category: q.get("category").map(str::to_owned),
+        severity: q.get("severity").and_then(|s| s.parse().ok()),
+        status: q.get("status").map(str::to_owned),
+        group: q.get("group").map(str::to_owned),
+        author: q.get("author").map(str::to_owned),
+        conflicts_only: q.get("conflicts") == Some("1"),
+    };
+    (filter, from, to)
+}
+
+/// `GET /inbox`.
+pub async fn page(
+    State(app): State<AppState>,
+    signed: Signed,
+    RawQuery(query): RawQuery,
+) -> PageResult {
+    let lang = signed.lang;
+    let mut q = Pairs::parse(query.unwrap_or_default().as_bytes());
+    let (filter, from, to) = filter_of(&q);
+    if q.0.is_empty() {
+        // Links from the default view keep its period.
+        for (name, date) in [("from", from), ("to", to)] {
+            q.0.push((
+                name.to_owned(),
+                date.map(|d| d.to_string()).unwrap_or_default(),
+            ));
+        }
+    }
+    let page_no: i64 = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let org = signed.org();
+    let (result, choices, conflicts) = {
+        let filter = filter.clone();
+        app.store
+            .read(move |conn| {
+                Ok((
+                    entries::inbox(conn, &org, &filter, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)?,
+                    choices(conn, &org)?,
+                    entries::open_conflicts(conn, &org)?,
+                ))
+            })
+            .await
+            .lang(lang)?
+    };
+    let t = i18n::texts(lang);
+    let body = html! {
+        h1 { (t.inbox) }
+        (filters(lang, &q, from, to, &choices))
+        (counts(lang, &q, &result, conflicts))
+        (table(lang, &result))
+        (pager(lang, &q, page_no, result.total))
+    };
+    Ok(layout::page(lang, Some(&signed), t.inbox, body).into_response())
+}
+
+fn selected_option(value: &str, label: &str, current: Option<&str>) -> Markup {
+    html! { option value=(value) selected[current == Some(value)] { (label) } }
+}
+
+fn filters(lang: Lang, q: &Pairs, from: Option<Date>, to: Option<Date>, c: &Choices) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        form.filters method="get" action="/inbox" {
+            label { (t.period_from) input type="date" name="from" value=[from.map(|d| d.to_string())]; }
+            label { (t.period_to) input type="date" name="to" value=[to.map(|d| d.to_string())]; }
+            label { (t.area) select name="area" {
+                option value="" { (t.all) }
+                @for (id, name) in &c.areas { (selected_option(id, name, q.get("area"))) }
+            } }
+            label { (t.kind) select name="kind" {
+                option value="" { (t.all) }
+                @for k in ["incident", "observation", "patrol"] { (selected_option(k, kind_label(k, lang), q.get("kind"))) }
+            } }
+            label { (t.category) select name="category" {
+                option value="" { (t.all) }
+                optgroup label=(t.kind_incident) {
+                    @for cat in DEFAULT_CATEGORIES { (selected_option(cat.code, cat.label(lang), q.get("category"))) }
+                }
+                optgroup label=(t.kind_observation) {
+                    @for cat in ObservationCategory::ALL { (selected_option(cat.as_str(), cat.label(lang), q.get("category"))) }
+                }
+                optgroup label=(t.kind_patrol) {
+                    @for k in PatrolKind::ALL { (selected_option(k.as_str(), k.label(lang), q.get("category"))) }
+                }
+            } }
+            label { (t.severity) select name="severity" {
+                option value="" { (t.all) }
+                @for s in 1..=4u8 { (selected_option(&s.to_string(), &format!("{s} · {}", Severity(s).label(lang)), q.get("severity"))) }
+            } }
+            label { (t.status) select name="status" {
+                option value="" { (t.all) }
+                @for s in ReviewStatus::ALL { (selected_option(s.as_str(), s.label(lang), q.get("status"))) }
+            } }
+            label { (t.group) select name="group" {
+                option value="" { (t.all) }
+                @for g in &c.groups { (selected_option(g, g, q.get("group"))) }
+            } }
+            label { (t.author) select name="author" {
+                option value="" { (t.all) }
+                @for (id, name, _) in &c.members { (selected_option(id, name, q.get("author"))) }
+            } }
+            button type="submit" { (t.filter) }
+            a href="/inbox?from=" { (t.clear) }
+        }
+    }
+}
+
+/// The query string with `name` set to `value` (and the page reset).
+fn with(q: &Pairs, name: &str, value: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &q.0 {
+        if k != name && k != "page" {
+            out.append_pair(k, v);
+        }
+    }
+    out.append_pair(name, value);
+    out.finish()
+}
+
+fn counts(lang: Lang, q: &Pairs, r: &InboxPage, conflicts: i64) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        p.counts {
+            strong data-testid="total" { (r.total) @if r.capped { "+" } } " " (t.matching) " · "
+            @for status in ReviewStatus::ALL {
+                @let n = r.by_status.iter().find(|(s, _)| s == status.as_str()).map(|(_, n)| *n).unwrap_or(0);
+                a href={ "/inbox?" (with(q, "status", status.as_str())) } {
+                    span class={ "badge status-" (status.as_str()) } { (status.label(lang)) ": " (n) @if n >= entries::COUNT_CAP { "+" } }
+                }
+            }
+            @if conflicts > 0 { a.error href="/inbox?from=&conflicts=1" { (conflicts) " " (t.open_conflicts) } }
+        }
+    }
+}
+
+fn table(lang: Lang, r: &InboxPage) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        @if r.entries.is_empty() {
+            p.muted { (t.no_entries) }
+        } @else {
+            table id="inbox" {
+                thead { tr {
+                    th { (t.occurred) } th { (t.received) } th { (t.kind) } th { (t.category) }
+                    th { (t.severity) } th { (t.area) } th { (t.description) } th { (t.author) } th { (t.status) }
+                } }
+                tbody {
+                    @for e in &r.entries {
+                        tr {
+                            td { a href={ "/entries/" (e.id) } { (e.occurred_at_ms.map(fmt_time).unwrap_or_default()) } }
+                            td.muted { (fmt_time(e.received_at_ms)) }
+                            td { (kind_label(&e.kind, lang)) }
+                            td { (e.category.as_deref().map(|c| category_label(&e.kind, c, lang)).unwrap_or_default()) }
+                            td { @if let Some(s) = e.severity { span class={ "sev sev-" (s) } { (s) } } }
+                            td { (e.area_name.clone().unwrap_or_default()) }
+                            td { (e.description.as_deref().map(|d| short(d, 90)).unwrap_or_default())
+                                 @if e.retracted { " " span.badge { (t.retracted) } } }
+                            td { (e.author_name) @if let Some(g) = &e.author_group { br; span.muted { (g) } } }
+                            td { span class={ "badge status-" (e.review_status) } {
+                                (ReviewStatus::from_wire(&e.review_status).map(|s| s.label(lang)).unwrap_or(&e.review_status)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn pager(lang: Lang, q: &Pairs, page_no: i64, total: i64) -> Markup {
+    let t = i18n::texts(lang);
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    html! {
+        p.pager {
+            @if page_no > 1 { a href={ "/inbox?" (with(q, "page", &(page_no - 1).to_string())) } { "← " (t.previous_page) } " " }
+            (t.page) " " (page_no) " / " (pages)
+            @if page_no < pages { " " a href={ "/inbox?" (with(q, "page", &(page_no + 1).to_string())) } { (t.next_page) " →" } }
+        }
+    }
+}
+
+/// The first `max` characters of `text`, with an ellipsis when cut.
+pub fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(max).collect();
+        s.push('…');
+        s
+    }
+}

@@ -1,0 +1,205 @@
+//! The coordinator dashboard: server-rendered HTML (maud) in Swedish or English, signed in with a
+//! password and a session cookie, CSRF tokens on every form. A folder per concern: `auth`
+//! (sign-in, sessions, CSRF), `inbox`, `entry` (one entry, review, comments, conflicts),
+//! `people` (members, enrolment codes as QR, devices), `areas` (GeoJSON upload and map),
+//! `report` (the situation report page), `exports` (PDF, CSV, GeoJSON), `charts` (SVG and PDF
+//! drawings from one display list), `ops` (coordinators' writes as ops through the push path).
+//!
+//! Every query is scoped to the signed-in member's organisation: another organisation's id
+//! answers 404, as if it did not exist.
+
+mod areas;
+mod auth;
+mod charts;
+mod entry;
+mod exports;
+pub mod i18n;
+mod inbox;
+mod layout;
+mod ops;
+mod pdf;
+mod people;
+mod report;
+
+use crate::AppState;
+use crate::store::StoreError;
+use crate::store::reports::local;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use vaka_shared::model::Lang;
+
+pub use auth::{CSRF_FIELD, SESSION_COOKIE};
+pub use pdf::shown_text;
+
+/// The dashboard's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/lang", get(auth::switch_language))
+        .route("/inbox", get(inbox::page))
+        .route("/entries/{id}", get(entry::page))
+        .route("/entries/{id}/review", post(entry::review))
+        .route("/entries/{id}/comments", post(entry::comment))
+        .route("/conflicts/{id}/settle", post(entry::settle))
+        .route("/people", get(people::page))
+        .route("/people/{member}/code", post(people::enrolment_code))
+        .route("/devices/{id}/revoke", post(people::revoke))
+        .route("/areas", get(areas::page).post(areas::upload))
+        .route("/report", get(report::page))
+        .route("/report/summary", post(report::save_summary))
+        .route("/report.pdf", get(exports::pdf))
+        .route("/report.csv", get(exports::csv))
+        .route("/report.geojson", get(exports::geojson))
+        .route("/dashboard.css", get(layout::stylesheet))
+}
+
+/// What a dashboard request can fail with; rendered as a page in the user's language.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// No such thing in the caller's organisation.
+    #[error("not found")]
+    NotFound,
+    /// The form's CSRF token is missing or wrong.
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    /// The request was understood but refused, with a message for the user.
+    #[error("{0}")]
+    Refused(String),
+    /// The store failed.
+    #[error("store failure")]
+    Store(#[from] StoreError),
+}
+
+impl PageError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Refused(_) => StatusCode::BAD_REQUEST,
+            Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The error as a page in `lang`.
+    pub fn render(&self, lang: Lang) -> Response {
+        let t = i18n::texts(lang);
+        let (title, text) = match self {
+            Self::NotFound => (t.not_found, t.not_found_text.to_owned()),
+            Self::Csrf => (t.bad_request, t.csrf_failed.to_owned()),
+            Self::Refused(message) => (t.bad_request, message.clone()),
+            Self::Store(e) => {
+                tracing::error!(error = ?e, "dashboard request failed");
+                (t.bad_request, t.server_error.to_owned())
+            }
+        };
+        let body = maud::html! {
+            h1 { (title) }
+            p.error { (text) }
+            p { a href="/inbox" { (t.inbox) } }
+        };
+        (self.status(), layout::page(lang, None, title, body)).into_response()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.render(Lang::Sv)
+    }
+}
+
+/// An error with the language to render it in.
+#[derive(Debug)]
+pub struct LangError(pub Lang, pub PageError);
+
+impl IntoResponse for LangError {
+    fn into_response(self) -> Response {
+        self.1.render(self.0)
+    }
+}
+
+/// A page result: the page or an error page in the user's language.
+pub type PageResult = Result<Response, LangError>;
+
+/// Attaches the language to an error.
+trait WithLang<T> {
+    fn lang(self, lang: Lang) -> Result<T, LangError>;
+}
+
+impl<T, E: Into<PageError>> WithLang<T> for Result<T, E> {
+    fn lang(self, lang: Lang) -> Result<T, LangError> {
+        self.map_err(|e| LangError(lang, e.into()))
+    }
+}
+
+/// The pairs of an `application/x-www-form-urlencoded` text (query string or form body), in
+/// order; repeated names (checkboxes) are kept.
+#[derive(Debug, Clone, Default)]
+pub struct Pairs(pub Vec<(String, String)>);
+
+impl Pairs {
+    /// Parses `text`.
+    pub fn parse(text: &[u8]) -> Self {
+        Self(
+            form_urlencoded::parse(text)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`, trimmed, if not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Every non-empty value of `name`.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
+    }
+}
+
+/// `2026-11-21 19:05` in Swedish local time.
+pub fn fmt_time(ms: i64) -> String {
+    let t = local(ms);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// The label of an entry kind.
+pub fn kind_label(kind: &str, lang: Lang) -> &'static str {
+    let t = i18n::texts(lang);
+    match kind {
+        "patrol" => t.kind_patrol,
+        "observation" => t.kind_observation,
+        _ => t.kind_incident,
+    }
+}
+
+/// The label of a category code of an entry of `kind` (patrols: their kind of walk).
+pub fn category_label(kind: &str, code: &str, lang: Lang) -> String {
+    use vaka_shared::model::{CategoryCode, ObservationCategory, PatrolKind};
+    let label = match kind {
+        "patrol" => PatrolKind::from_wire(code).map(|k| k.label(lang)),
+        "observation" => ObservationCategory::from_wire(code).map(|k| k.label(lang)),
+        _ => CategoryCode::from(code)
+            .default_category()
+            .map(|c| c.label(lang)),
+    };
+    label.map(str::to_owned).unwrap_or_else(|| code.to_owned())
+}

@@ -1,0 +1,287 @@
+//! The situation report page (lägesbild) for any period and set of areas, by default the last
+//! two weeks, with the coordinator's summary and links to the PDF, CSV and GeoJSON exports. The
+//! charts are built here once and drawn as SVG on the page and into the PDF.
+
+use super::auth::{CSRF_FIELD, Signed};
+use super::charts::{self, Drawing};
+use super::inbox::{parse_date, today};
+use super::layout;
+use super::{LangError, PageError, PageResult, Pairs, WithLang, category_label, fmt_time, i18n};
+use crate::store::reports::{self, Change, Report, ReportQuery};
+use crate::{AppState, now_ms};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::IntoResponse;
+use maud::{Markup, PreEscaped, html};
+use time::Duration;
+use vaka_shared::model::{Lang, Severity};
+
+/// The report a query string asks for: `from`, `to` (local dates) and any number of `area`.
+pub fn query_of(q: &Pairs) -> ReportQuery {
+    let to = q.get("to").and_then(parse_date).unwrap_or_else(today);
+    let from = q
+        .get("from")
+        .and_then(parse_date)
+        .filter(|f| *f <= to && (to - *f).whole_days() <= 366)
+        .unwrap_or(to - Duration::days(13));
+    ReportQuery {
+        from,
+        to,
+        areas: q.all("area"),
+    }
+}
+
+/// The query string of a report query.
+pub fn query_string(q: &ReportQuery) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    out.append_pair("from", &q.from.to_string());
+    out.append_pair("to", &q.to.to_string());
+    for area in &q.areas {
+        out.append_pair("area", area);
+    }
+    out.finish()
+}
+
+/// Loads the report of the signed-in member's organisation.
+pub async fn load(
+    app: &AppState,
+    signed: &Signed,
+    query: ReportQuery,
+) -> Result<Report, LangError> {
+    let org = signed.org();
+    app.store
+        .read(move |conn| reports::report(conn, &org, &query))
+        .await
+        .lang(signed.lang)
+}
+
+/// `+3`, `−2` or `±0`.
+pub fn change_text(c: Change) -> String {
+    match c.now - c.before {
+        0 => "±0".to_owned(),
+        d if d > 0 => format!("+{d}"),
+        d => format!("−{}", -d),
+    }
+}
+
+/// The area's name, or "no area".
+pub fn area_name(name: &str, lang: Lang) -> String {
+    if name.is_empty() {
+        i18n::texts(lang).no_area.to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The charts of a report, in page order: (title, drawing).
+pub fn charts(r: &Report, lang: Lang) -> Vec<(&'static str, Drawing)> {
+    let t = i18n::texts(lang);
+    let mut categories: Vec<_> = r.by_category.iter().collect();
+    categories.sort_by_key(|(_, c)| std::cmp::Reverse(c.now));
+    let category_rows: Vec<_> = categories
+        .iter()
+        .map(|(code, c)| {
+            (
+                category_label("incident", code, lang),
+                c.now as f64,
+                Some(c.before as f64),
+            )
+        })
+        .collect();
+    let observation_rows: Vec<_> = r
+        .by_observation_category
+        .iter()
+        .map(|(code, c)| {
+            (
+                category_label("observation", code, lang),
+                c.now as f64,
+                Some(c.before as f64),
+            )
+        })
+        .collect();
+    let weekdays: Vec<String> = t.weekday_names.split(',').map(str::to_owned).collect();
+    let hours: Vec<String> = (0..24).map(|h| format!("{h:02}")).collect();
+    let presence_rows: Vec<_> = r
+        .by_area
+        .values()
+        .map(|a| (area_name(&a.name, lang), a.presence_hours, None))
+        .collect();
+    let evening_labels: Vec<String> = r
+        .by_evening
+        .iter()
+        .map(|(d, _)| format!("{}/{}", d.day(), u8::from(d.month())))
+        .collect();
+    let evening_values: Vec<f64> = r.by_evening.iter().map(|(_, h)| *h).collect();
+    let wanted: Vec<_> = r
+        .shapes
+        .iter()
+        .filter(|s| r.query.areas.is_empty() || r.query.areas.contains(&s.id))
+        .cloned()
+        .collect();
+    vec![
+        (t.by_category, charts::bars(&category_rows, 640.0)),
+        (
+            t.by_observation_category,
+            charts::bars(&observation_rows, 640.0),
+        ),
+        (
+            t.by_weekday,
+            charts::columns(&weekdays, &r.by_weekday.map(|v| v as f64), 640.0, 170.0),
+        ),
+        (
+            t.by_hour,
+            charts::columns(&hours, &r.by_hour.map(|v| v as f64), 640.0, 170.0),
+        ),
+        (t.map, charts::map(&wanted, &r.points, 640.0, 420.0)),
+        (t.presence_by_area, charts::bars(&presence_rows, 640.0)),
+        (
+            t.presence_by_evening,
+            charts::columns(&evening_labels, &evening_values, 640.0, 170.0),
+        ),
+    ]
+}
+
+fn kpi(label: &str, c: Change, lang: Lang) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        div.kpi {
+            span.muted { (label) }
+            b data-kpi=(label) { (c.now) }
+            span class=(if c.now > c.before { "up" } else if c.now < c.before { "down" } else { "" }) { (change_text(c)) }
+            span.muted { " (" (t.previous_period) ": " (c.before) ")" }
+        }
+    }
+}
+
+/// The report's figures and charts as HTML.
+fn body(r: &Report, lang: Lang) -> Markup {
+    let t = i18n::texts(lang);
+    let charts = charts(r, lang);
+    let previous = r.query.previous();
+    html! {
+        h2 { (t.key_figures) }
+        div.kpis {
+            (kpi(t.incidents, r.incidents, lang))
+            (kpi(t.observations, r.observations, lang))
+            (kpi(t.patrols, r.patrols, lang))
+            (kpi(t.presence_hours, r.presence_hours, lang))
+        }
+        p.muted { (t.compared_with) " " (previous.from) " – " (previous.to) }
+        h2 { (t.by_area) }
+        table id="by-area" {
+            thead { tr { th { (t.area) } th.num { (t.incidents) } th.num { (t.change) } th.num { (t.observations) } th.num { (t.patrols) } th.num { (t.presence_hours) } } }
+            tbody { @for a in r.by_area.values() { tr {
+                td { (area_name(&a.name, lang)) } td.num { (a.incidents.now) } td.num { (change_text(a.incidents)) }
+                td.num { (a.observations.now) } td.num { (a.patrols) } td.num { (format!("{:.1}", a.presence_hours)) }
+            } } }
+        }
+        @for (title, drawing) in &charts {
+            h2 { (title) }
+            @if *title == t.map { p.muted { (t.map_legend) } }
+            figure { (PreEscaped(drawing.svg())) }
+        }
+        h2 { (t.police_figures) }
+        table id="police" { tbody {
+            tr { th { (t.police_contacted_n) } td.num { (r.police.contacted.now) } td.num { (change_text(r.police.contacted)) } }
+            tr { th { (t.police_attended_n) } td.num { (r.police.attended.now) } td.num { (change_text(r.police.attended)) } }
+            tr { th { (t.calls_112) } td.num { (r.police.emergency_calls) } td {} }
+            tr { th { (t.calls_11414) } td.num { (r.police.non_emergency_calls) } td {} }
+            tr { th { (t.median_response) } td.num { (r.police.median_response_min.map(|m| format!("{m:.0}")).unwrap_or("–".into())) } td {} }
+            tr { th { (t.max_response) } td.num { (r.police.max_response_min.map(|m| format!("{m:.0}")).unwrap_or("–".into())) } td {} }
+        } }
+        h2 { (t.notable) }
+        table id="notable" {
+            thead { tr { th { (t.occurred) } th { (t.category) } th { (t.severity) } th { (t.area) } th { (t.description) } th { (t.police) } } }
+            tbody { @for n in &r.notable { tr {
+                td { a href={ "/entries/" (n.id) } { (fmt_time(n.occurred_at_ms)) } }
+                td { (category_label("incident", &n.category, lang)) }
+                td { span class={ "sev sev-" (n.severity) } { (n.severity) " · " (Severity(n.severity as u8).label(lang)) } }
+                td { (n.area.clone().unwrap_or_default()) }
+                td { (n.summary) }
+                td { (if n.police_attended { t.police_attended } else if n.police_contacted { t.police_contacted } else { "–" }) }
+            } } }
+        }
+    }
+}
+
+/// `GET /report`.
+pub async fn page(
+    State(app): State<AppState>,
+    signed: Signed,
+    RawQuery(query): RawQuery,
+) -> PageResult {
+    let lang = signed.lang;
+    let t = i18n::texts(lang);
+    let q = Pairs::parse(query.unwrap_or_default().as_bytes());
+    let query = query_of(&q);
+    let qs = query_string(&query);
+    let report = load(&app, &signed, query.clone()).await?;
+    let html = html! {
+        h1 { (t.report) }
+        form.filters.no-print method="get" action="/report" {
+            label { (t.period_from) input type="date" name="from" value=(query.from); }
+            label { (t.period_to) input type="date" name="to" value=(query.to); }
+            fieldset {
+                legend { (t.areas) " (" (t.all) " = ∅)" }
+                @for s in &report.shapes {
+                    label { input type="checkbox" name="area" value=(s.id) checked[query.areas.contains(&s.id)]; " " (s.name) }
+                }
+            }
+            button type="submit" { (t.make_report) }
+        }
+        h2 id="period" { (t.report_for) " " (query.from) " – " (query.to) }
+        p.no-print { (t.download) ": "
+            a id="pdf" href={ "/report.pdf?" (qs) } { "PDF" } " · "
+            a id="csv" href={ "/report.csv?" (qs) } { "CSV" } " · "
+            a id="geojson" href={ "/report.geojson?" (qs) } { "GeoJSON" }
+            " " span.muted { "(" (t.exports_text) ")" }
+        }
+        section.card {
+            h2 { (t.summary) }
+            form method="post" action="/report/summary" {
+                input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                input type="hidden" name="from" value=(query.from);
+                input type="hidden" name="to" value=(query.to);
+                @for a in &query.areas { input type="hidden" name="area" value=(a); }
+                textarea name="summary" rows="5" style="width:100%" maxlength="8000" { (report.summary) }
+                p.muted { (t.summary_hint) }
+                button type="submit" { (t.save) }
+            }
+        }
+        (body(&report, lang))
+    };
+    Ok(layout::page(lang, Some(&signed), t.report, html).into_response())
+}
+
+/// `POST /report/summary`: saves the coordinator's summary for the period.
+pub async fn save_summary(State(app): State<AppState>, signed: Signed, body: Bytes) -> PageResult {
+    let form = Pairs::parse(&body);
+    signed.check_csrf(&form)?;
+    let query = query_of(&form);
+    let text: String = form
+        .0
+        .iter()
+        .find(|(k, _)| k == "summary")
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    if text.chars().count() > 8000 {
+        return Err(LangError(
+            signed.lang,
+            PageError::Refused("max 8000".into()),
+        ));
+    }
+    let org = signed.org();
+    let now = now_ms();
+    let q = query.clone();
+    app.store
+        .write(move |conn| reports::save_summary(conn, &org, &q, &text, now))
+        .await
+        .lang(signed.lang)?;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(LOCATION, format!("/report?{}", query_string(&query)))],
+    )
+        .into_response())
+}

@@ -1,0 +1,235 @@
+//! Dashboard sign-in: password check with a limit on failed attempts, sessions stored only as
+//! token hashes with a CSRF token and an expiry, and the server-side device each coordinator's
+//! dashboard writes its ops through.
+
+use super::StoreError;
+use super::accounts::{DeviceCaller, parse_id};
+use crate::secrets;
+use rusqlite::{Connection, OptionalExtension, params};
+use vaka_shared::model::Role;
+use vaka_shared::{DeviceId, MemberId, OrgId};
+
+/// Failed attempts per sign-in name within [`FAILURE_WINDOW_MS`] before sign-in is refused.
+pub const MAX_FAILURES: i64 = 5;
+/// The window failed attempts are counted in.
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// A member who may sign in, with their stored password hash.
+#[derive(Debug, Clone)]
+pub struct LoginCandidate {
+    /// The member.
+    pub member_id: MemberId,
+    /// The organisation.
+    pub org_id: OrgId,
+    /// argon2id hash.
+    pub password_hash: String,
+}
+
+/// The coordinator or admin with sign-in name `login`, if any.
+pub fn login_candidate(
+    conn: &Connection,
+    login: &str,
+) -> Result<Option<LoginCandidate>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT id, org_id, password_hash FROM members
+             WHERE login = ?1 AND role IN ('coordinator', 'admin') AND password_hash IS NOT NULL",
+            [login],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(member, org, hash)| {
+        Ok(LoginCandidate {
+            member_id: parse_id(&member)?,
+            org_id: parse_id(&org)?,
+            password_hash: hash,
+        })
+    })
+    .transpose()
+}
+
+/// Failed attempts for `login` in the window before `now_ms`.
+pub fn recent_failures(conn: &Connection, login: &str, now_ms: i64) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM login_failures WHERE login = ?1 AND at_ms > ?2")?
+        .query_row(params![login, now_ms - FAILURE_WINDOW_MS], |r| r.get(0))?)
+}
+
+/// Records a failed attempt (and forgets ones older than the window).
+pub fn record_failure(conn: &Connection, login: &str, now_ms: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM login_failures WHERE at_ms <= ?1",
+        [now_ms - FAILURE_WINDOW_MS],
+    )?;
+    conn.execute(
+        "INSERT INTO login_failures (login, at_ms) VALUES (?1, ?2)",
+        params![login, now_ms],
+    )?;
+    Ok(())
+}
+
+/// A new session: the cookie's token (given out once) and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The cookie value.
+    pub token: String,
+    /// The CSRF token forms carry.
+    pub csrf: String,
+}
+
+/// Starts a session for `member`, valid for `ttl_ms`; clears the failed attempts of `login`.
+pub fn create_session(
+    conn: &Connection,
+    candidate: &LoginCandidate,
+    login: &str,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> Result<NewSession, StoreError> {
+    let token = secrets::new_token();
+    let csrf = secrets::new_token();
+    conn.execute("DELETE FROM sessions WHERE expires_at_ms <= ?1", [now_ms])?;
+    conn.execute("DELETE FROM login_failures WHERE login = ?1", [login])?;
+    conn.execute(
+        "INSERT INTO sessions (token_hash, org_id, member_id, csrf_token, created_at_ms, expires_at_ms, last_seen_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
+        params![
+            secrets::hash_token(&token),
+            candidate.org_id.to_string(),
+            candidate.member_id.to_string(),
+            csrf,
+            now_ms,
+            now_ms + ttl_ms
+        ],
+    )?;
+    Ok(NewSession { token, csrf })
+}
+
+/// A signed-in coordinator or admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    /// The member.
+    pub member_id: MemberId,
+    /// Their organisation.
+    pub org_id: OrgId,
+    /// Their organisation's name.
+    pub org_name: String,
+    /// Their display name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// The session's CSRF token.
+    pub csrf: String,
+}
+
+/// The session with cookie token `token`, if it exists, has not expired and its member may still
+/// use the dashboard.
+pub fn session(
+    conn: &Connection,
+    token: &str,
+    now_ms: i64,
+) -> Result<Option<SessionUser>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT s.member_id, s.org_id, o.name, m.display_name, m.role, s.csrf_token
+             FROM sessions s JOIN members m ON m.id = s.member_id JOIN orgs o ON o.id = s.org_id
+             WHERE s.token_hash = ?1 AND s.expires_at_ms > ?2 AND m.role IN ('coordinator', 'admin')",
+        )?
+        .query_row(params![secrets::hash_token(token), now_ms], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(member, org, org_name, name, role, csrf)| {
+        Ok(SessionUser {
+            member_id: parse_id(&member)?,
+            org_id: parse_id(&org)?,
+            org_name,
+            name,
+            role: Role::from_wire(&role).unwrap_or(Role::Coordinator),
+            csrf,
+        })
+    })
+    .transpose()
+}
+
+/// Ends a session.
+pub fn delete_session(conn: &Connection, token: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM sessions WHERE token_hash = ?1",
+        [secrets::hash_token(token)],
+    )?;
+    Ok(())
+}
+
+/// Makes every session of `member` expire at `at_ms` (for tests of expiry and for sign-out
+/// everywhere).
+pub fn expire_sessions(conn: &Connection, member: MemberId, at_ms: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE sessions SET expires_at_ms = ?2 WHERE member_id = ?1",
+        params![member.to_string(), at_ms],
+    )?;
+    Ok(())
+}
+
+/// The server-side device `member`'s dashboard writes through, created on first use with a random
+/// token whose hash is stored and which is never shown.
+pub fn dashboard_device(
+    conn: &Connection,
+    member: MemberId,
+    now_ms: i64,
+) -> Result<DeviceCaller, StoreError> {
+    let existing: Option<String> = conn
+        .query_row(
+            "SELECT device_id FROM dashboard_devices WHERE member_id = ?1",
+            [member.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let device = match existing {
+        Some(id) => id,
+        None => {
+            let id = DeviceId::new().to_string();
+            conn.execute(
+                "INSERT INTO devices (id, org_id, member_id, name, token_hash, created_at_ms)
+                 SELECT ?1, org_id, id, 'Dashboard', ?3, ?4 FROM members WHERE id = ?2",
+                params![
+                    id,
+                    member.to_string(),
+                    secrets::hash_token(&secrets::new_token()),
+                    now_ms
+                ],
+            )?;
+            conn.execute(
+                "INSERT INTO dashboard_devices (member_id, device_id) VALUES (?1, ?2)",
+                params![member.to_string(), id],
+            )?;
+            id
+        }
+    };
+    let (org, role, see_all): (String, String, bool) = conn.query_row(
+        "SELECT d.org_id, m.role, o.volunteers_see_all
+         FROM devices d JOIN members m ON m.id = d.member_id JOIN orgs o ON o.id = d.org_id
+         WHERE d.id = ?1",
+        [&device],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok(DeviceCaller {
+        device_id: parse_id(&device)?,
+        org_id: parse_id(&org)?,
+        member_id: member,
+        role: Role::from_wire(&role).unwrap_or(Role::Volunteer),
+        volunteers_see_all: see_all,
+    })
+}

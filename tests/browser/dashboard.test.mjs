@@ -1,0 +1,273 @@
+// The coordinator dashboard in a real browser: Debian's chromium driven by playwright-core against
+// a real vaka-server with the demo organisation, and a real device core (the vaka-device command
+// line) that pulls what the coordinator wrote. Screenshots of the inbox, an entry and the report
+// are saved to docs/screenshots/.
+//
+// Needs the workspace built (target/debug/vaka-server and vaka-device; VAKA_BIN_DIR overrides).
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = process.env.VAKA_BIN_DIR || join(process.env.CARGO_TARGET_DIR || join(root, 'target'), 'debug');
+const screenshots = join(root, 'docs', 'screenshots');
+const LOGIN = 'samordnare';
+const PASSWORD = 'vaka-demo-2026';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `vaka-server demo` on a fresh data folder; resolves with its URL and banner. */
+async function startServer(extraArgs = []) {
+  const data = mkdtempSync(join(tmpdir(), 'vaka-browser-'));
+  const port = await freePort();
+  const child = spawn(join(bin, 'vaka-server'), ['--data', data, ...extraArgs, 'demo', '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RUST_LOG: 'warn' },
+  });
+  let banner = '';
+  child.stdout.on('data', (chunk) => { banner += chunk; });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok && banner.includes('listening')) break;
+    } catch { /* not up yet */ }
+    if (child.exitCode !== null) throw new Error(`vaka-server exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('vaka-server did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url, data, banner, child,
+    stop() { child.kill('SIGTERM'); rmSync(data, { recursive: true, force: true }); },
+  };
+}
+
+/** Runs the device command line on `db`. */
+function device(db, ...args) {
+  return execFileSync(join(bin, 'vaka-device'), ['--db', db, ...args], { encoding: 'utf8' });
+}
+
+/** The strings a PDF shows (literal and hex strings, WinAnsi), one per line. */
+function pdfText(bytes) {
+  const text = Buffer.from(bytes).toString('latin1');
+  const out = [];
+  for (const m of text.matchAll(/\(((?:\\.|[^\\)])*)\)|<([0-9A-Fa-f\s]+)>/g)) {
+    if (m[1] !== undefined) {
+      out.push(m[1].replace(/\\([0-7]{1,3}|.)/g, (_, e) => (/^[0-7]+$/.test(e) ? String.fromCharCode(parseInt(e, 8)) : e)));
+    } else {
+      out.push(Buffer.from(m[2].replace(/\s/g, ''), 'hex').toString('latin1'));
+    }
+  }
+  return out;
+}
+
+async function signIn(page, url, password = PASSWORD) {
+  await page.goto(`${url}/login`);
+  await page.fill('input[name=login]', LOGIN);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+}
+
+describe('coordinator dashboard', () => {
+  let server, browser, context, page;
+
+  before(async () => {
+    mkdirSync(screenshots, { recursive: true });
+    server = await startServer();
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'sv-SE' });
+    page = await context.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+  });
+
+  test('a wrong password is refused', async () => {
+    await signIn(page, server.url, 'fel lösenord');
+    await page.waitForSelector('.error');
+    assert.match(await page.textContent('.error'), /Fel användarnamn eller lösenord/);
+    assert.match(page.url(), /\/login$/);
+  });
+
+  test('signing in opens the inbox, newest first, with counts', async () => {
+    await signIn(page, server.url);
+    await page.waitForURL(/\/inbox$/);
+    const total = Number(await page.textContent('[data-testid=total]'));
+    assert.ok(total > 20, `the demo has entries (${total})`);
+    assert.ok(await page.locator('#inbox tbody tr').count() > 10);
+    await page.screenshot({ path: join(screenshots, 'inbox.png'), fullPage: false });
+  });
+
+  test('the inbox filters by kind and severity', async () => {
+    await page.selectOption('select[name=kind]', 'incident');
+    await page.selectOption('select[name=severity]', '4');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForURL(/severity=4/);
+    const rows = page.locator('#inbox tbody tr');
+    const n = await rows.count();
+    assert.ok(n >= 1, 'the demo has acute incidents');
+    for (let i = 0; i < n; i++) {
+      assert.equal((await rows.nth(i).locator('td').nth(4).textContent()).trim(), '4');
+      assert.equal((await rows.nth(i).locator('td').nth(2).textContent()).trim(), 'Händelse');
+    }
+    assert.equal(Number(await page.textContent('[data-testid=total]')), n);
+  });
+
+  test('an entry is reviewed, commented and its conflict settled; the phone pulls the comment', async () => {
+    // The demo phone enrols and logs an incident, as a walker would.
+    const code = server.banner.match(/--code (\S+)/)[1];
+    const db = join(server.data, 'phone.sqlite3');
+    device(db, 'enroll', '--server', server.url, '--code', code, '--name', 'Testtelefon');
+    device(db, 'incident', '--category', 'disturbance', '--severity', '2', '--description', 'Stök vid kiosken, lugnade sig.');
+    device(db, 'sync');
+
+    // The conflict the demo left is one click from the inbox.
+    await page.goto(`${server.url}/inbox`);
+    await page.click('a[href*="conflicts=1"]');
+    await page.click('#inbox tbody tr a');
+    await page.waitForSelector('#conflicts');
+    await page.screenshot({ path: join(screenshots, 'entry.png'), fullPage: true });
+    await page.click('#conflicts button[data-choice=loser]');
+    await page.waitForSelector('.ok');
+    assert.ok(await page.locator('#conflicts .badge', { hasText: 'Avgjord' }).count() >= 1);
+
+    // The phone's incident: status, comment.
+    await page.goto(`${server.url}/inbox?from=&author=`);
+    await page.click('#inbox tbody tr >> nth=0 >> a');
+    assert.match(await page.textContent('dl.fields'), /Stök vid kiosken/);
+    await page.selectOption('select[name=review_status]', 'needs_info');
+    await page.check('input[name=forwarded_to][value=police]');
+    await page.click('#review button[type=submit]');
+    await page.waitForSelector('.ok');
+    await page.fill('textarea[name=body]', 'Tack! Var det samma grupp som i fredags?');
+    await page.click('#comments button[type=submit]');
+    await page.waitForSelector('.comment');
+    assert.match(await page.textContent('#comments'), /samma grupp som i fredags/);
+    assert.match(await page.textContent('#history'), /needs_info/);
+
+    device(db, 'sync');
+    const listed = device(db, 'list');
+    assert.match(listed, /comment: Tack! Var det samma grupp som i fredags\?/);
+  });
+
+  test('the situation report and its PDF, CSV and GeoJSON agree with each other', async () => {
+    await page.goto(`${server.url}/report`);
+    await page.fill('textarea[name=summary]', 'Lugna två veckor i stort; oro kring stationsområdet fredagskvällar.');
+    await page.click('section.card button[type=submit]');
+    await page.waitForSelector('#period');
+    await page.screenshot({ path: join(screenshots, 'report.png'), fullPage: true });
+    const kpi = async (label) => Number(await page.textContent(`b[data-kpi="${label}"]`));
+    const incidents = await kpi('Händelser');
+    const observations = await kpi('Iakttagelser');
+    const patrols = await kpi('Patruller');
+    assert.ok(incidents > 0 && patrols > 0);
+
+    const csvResponse = await page.request.get(server.url + await page.getAttribute('#csv', 'href'));
+    assert.equal(csvResponse.status(), 200);
+    const lines = (await csvResponse.text()).trim().split('\r\n');
+    assert.match(lines[0], /^id,kind,occurred_at/);
+    const kinds = lines.slice(1).map((l) => l.split(',')[1]);
+    assert.equal(kinds.filter((k) => k === 'incident').length, incidents);
+    assert.equal(kinds.filter((k) => k === 'observation').length, observations);
+    assert.equal(kinds.filter((k) => k === 'patrol').length, patrols);
+
+    const geo = await (await page.request.get(server.url + await page.getAttribute('#geojson', 'href'))).json();
+    assert.equal(geo.type, 'FeatureCollection');
+    const areaIncidents = geo.features.filter((f) => f.properties.feature === 'area').reduce((s, f) => s + f.properties.incidents, 0);
+    assert.equal(geo.properties.incidents, incidents);
+    assert.equal(areaIncidents + geo.properties.incidents_without_area, incidents, 'the areas hold every incident');
+    assert.ok(geo.features.some((f) => f.geometry.type === 'Point'));
+
+    const pdf = await page.request.get(server.url + await page.getAttribute('#pdf', 'href'));
+    assert.equal(pdf.headers()['content-type'], 'application/pdf');
+    const body = await pdf.body();
+    assert.equal(body.subarray(0, 5).toString(), '%PDF-');
+    const shown = pdfText(body);
+    for (const heading of ['Lägesbild', 'Sammanfattning', 'Nyckeltal', 'Per område', 'Karta över händelser och iakttagelser', 'Polis', 'Allvarligaste händelserna']) {
+      assert.ok(shown.includes(heading), `the PDF has the heading ${heading}`);
+    }
+    assert.ok(shown.includes('Lugna två veckor i stort; oro kring stationsområdet fredagskvällar.'), 'and the summary');
+    const row = shown.indexOf('Händelser');
+    assert.equal(shown[row + 1], String(incidents), 'and the same number of incidents');
+  });
+
+  test('English is selectable', async () => {
+    await page.click('a.lang');
+    await page.waitForSelector('h1');
+    assert.equal(await page.textContent('h1'), 'Situation report');
+    await page.click('a.lang');
+    await page.waitForSelector('h1');
+    assert.equal(await page.textContent('h1'), 'Lägesbild');
+  });
+
+  test('a form without its CSRF token and another organisation\'s entry are refused', async () => {
+    const entry = await (async () => {
+      await page.goto(`${server.url}/inbox`);
+      return page.getAttribute('#inbox tbody tr >> nth=0 >> a', 'href');
+    })();
+    const noToken = await page.request.post(`${server.url}${entry}/comments`, { form: { body: 'utan token' }, maxRedirects: 0 });
+    assert.equal(noToken.status(), 403);
+
+    // Another organisation with an entry of its own, made with the admin command line.
+    const cli = (...args) => execFileSync(join(bin, 'vaka-server'), ['--data', server.data, ...args], { encoding: 'utf8' }).trim();
+    const org = cli('org', 'create', '--name', 'Annan förening');
+    const member = cli('user', 'create', '--org', org, '--name', 'Främling', '--role', 'volunteer');
+    const code = cli('enroll-code', '--member', member);
+    const db = join(server.data, 'other.sqlite3');
+    device(db, 'enroll', '--server', server.url, '--code', code);
+    const logged = device(db, 'incident', '--category', 'theft_burglary', '--severity', '3', '--description', 'Annan organisations händelse.');
+    device(db, 'sync');
+    const id = logged.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/)[0];
+    const foreign = await page.goto(`${server.url}/entries/${id}`);
+    assert.equal(foreign.status(), 404);
+    const csv = await (await page.request.get(`${server.url}/report.csv`)).text();
+    assert.ok(!csv.includes(id));
+  });
+
+  test('signing out ends the session', async () => {
+    await page.goto(`${server.url}/inbox`);
+    await page.click('header form button');
+    await page.waitForURL(/\/login$/);
+    const response = await page.goto(`${server.url}/inbox`);
+    assert.match(page.url(), /\/login/);
+    assert.equal(response.status(), 200);
+  });
+});
+
+describe('session expiry', () => {
+  test('an expired session sends the coordinator back to sign in', async () => {
+    const server = await startServer(['--session-ttl-secs', '1']);
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      await signIn(page, server.url);
+      await page.waitForURL(/\/inbox$/);
+      await new Promise((r) => setTimeout(r, 1500));
+      await page.goto(`${server.url}/inbox`);
+      assert.match(page.url(), /\/login\?expired=1$/);
+      assert.match(await page.textContent('.error'), /gått ut/);
+    } finally {
+      await browser.close();
+      server.stop();
+    }
+  });
+});

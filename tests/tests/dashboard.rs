@@ -1,0 +1,475 @@
+//! The coordinator dashboard driven over HTTP against a real server: sign-in (wrong password,
+//! limit on failed attempts, expired session), CSRF, organisation boundaries, a comment and a
+//! review written in the dashboard reaching the author's phone as ops, conflicts settled as ops,
+//! and the situation report's numbers in the page, CSV, GeoJSON and PDF.
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tempfile::TempDir;
+use vaka_mobile::Device;
+use vaka_shared::model::{CategoryCode, IncidentFields, Location, ReviewStatus, Severity};
+use vaka_shared::{EntityId, MemberId, Timestamp};
+use vaka_tests::{TestOrg, TestServer};
+
+const PASSWORD: &str = "en lång och god lösenfras";
+
+/// `application/x-www-form-urlencoded` of `pairs`.
+fn encode(pairs: &[(&str, &str)]) -> String {
+    let escape = |text: &str| {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+struct Browser {
+    http: reqwest::Client,
+    url: String,
+    cookies: BTreeMap<String, String>,
+}
+
+/// The value of `name="csrf"` in a page.
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    html[at..].split('"').next().unwrap_or_default().to_owned()
+}
+
+impl Browser {
+    fn new(url: &str) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+            url: url.to_owned(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn keep_cookies(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap_or_default();
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                if v.is_empty() {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> anyhow::Result<(StatusCode, String)> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await?;
+        self.keep_cookies(&response);
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.text().await?;
+        Ok((
+            status,
+            if status.is_redirection() {
+                location
+            } else {
+                body
+            },
+        ))
+    }
+
+    async fn get_bytes(&mut self, path: &str) -> anyhow::Result<(StatusCode, String, Vec<u8>)> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await?;
+        let status = response.status();
+        let kind = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok((status, kind, response.bytes().await?.to_vec()))
+    }
+
+    /// Posts a form; returns the status and the redirect target (or the body).
+    async fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> anyhow::Result<(StatusCode, String)> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header(COOKIE, self.cookie_header())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(encode(form))
+            .send()
+            .await?;
+        self.keep_cookies(&response);
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.text().await?;
+        Ok((
+            status,
+            if status.is_redirection() {
+                location
+            } else {
+                body
+            },
+        ))
+    }
+
+    async fn sign_in(&mut self, login: &str, password: &str) -> anyhow::Result<StatusCode> {
+        let (_, page) = self.get("/login").await?;
+        let csrf = csrf_of(&page);
+        let (status, _) = self
+            .post(
+                "/login",
+                &[("csrf", &csrf), ("login", login), ("password", password)],
+            )
+            .await?;
+        Ok(status)
+    }
+}
+
+struct Phone {
+    device: Device,
+    _dir: TempDir,
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("http client")
+}
+
+async fn phone(server: &TestServer, member: MemberId) -> anyhow::Result<Phone> {
+    let dir = tempfile::tempdir()?;
+    let device = Device::open(dir.path().join("phone.sqlite3"))?;
+    let code = server.admin.code(member).await?;
+    device
+        .enroll(&http(), &server.url, &code, "Testtelefon")
+        .await?;
+    Ok(Phone { device, _dir: dir })
+}
+
+fn incident(severity: u8, text: &str, hours_ago: i64) -> IncidentFields {
+    let at =
+        Timestamp::from_unix_ms(vaka_server::now_ms() - hours_ago * 3_600_000).expect("timestamp");
+    IncidentFields {
+        occurred_at: Some(at),
+        category: Some(CategoryCode::from("disturbance")),
+        severity: Some(Severity(severity)),
+        description: Some(text.to_owned()),
+        location: Some(Some(Location {
+            lat: 59.61,
+            lon: 16.54,
+            accuracy_m: None,
+        })),
+        ..Default::default()
+    }
+}
+
+async fn setup() -> anyhow::Result<(TestServer, TestOrg, Browser)> {
+    let server = TestServer::start().await?;
+    let org = server.admin.org("Nattvandrarna Testby", 1).await?;
+    server
+        .admin
+        .set_login(org.coordinator, "samordnare-a", PASSWORD)
+        .await?;
+    let browser = Browser::new(&server.url);
+    Ok((server, org, browser))
+}
+
+#[tokio::test]
+async fn a_comment_and_a_review_from_the_dashboard_reach_the_authors_phone() -> anyhow::Result<()> {
+    let (server, org, mut browser) = setup().await?;
+    let author = phone(&server, org.volunteers[0]).await?;
+    let id: EntityId = author
+        .device
+        .create_incident(incident(2, "Stök vid torget.", 1))?;
+    author.device.sync_once(&http()).await?;
+
+    assert_eq!(
+        browser.sign_in("samordnare-a", PASSWORD).await?,
+        StatusCode::SEE_OTHER
+    );
+    let (status, inbox) = browser.get("/inbox").await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        inbox.contains(&format!("/entries/{id}")),
+        "the inbox lists the entry"
+    );
+
+    let (status, entry) = browser.get(&format!("/entries/{id}")).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(entry.contains("Stök vid torget."));
+    let csrf = csrf_of(&entry);
+    let (status, to) = browser
+        .post(
+            &format!("/entries/{id}/comments"),
+            &[("csrf", &csrf), ("body", "Kom polisen?")],
+        )
+        .await?;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{to}");
+    let (status, _) = browser
+        .post(
+            &format!("/entries/{id}/review"),
+            &[
+                ("csrf", &csrf),
+                ("review_status", "needs_info"),
+                ("tags", "torget"),
+                ("forwarded_to", "police"),
+            ],
+        )
+        .await?;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    author.device.sync_once(&http()).await?;
+    let comments = author.device.comments_for(id)?;
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].body, "Kom polisen?");
+    let entry = author.device.entry(id)?.expect("entry on the phone");
+    let vaka_mobile::EntryFields::Incident(fields) = entry.fields else {
+        panic!("not an incident")
+    };
+    assert_eq!(fields.review_status, Some(ReviewStatus::NeedsInfo));
+    assert_eq!(fields.tags, Some(vec!["torget".to_owned()]));
+
+    // The history shows the coordinator's op next to the phone's.
+    let (_, page) = browser.get(&format!("/entries/{id}")).await?;
+    assert!(page.contains("Kom polisen?"));
+    assert!(page.contains("needs_info"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_conflict_is_settled_by_an_op_that_phones_pull() -> anyhow::Result<()> {
+    let (server, org, mut browser) = setup().await?;
+    let author = phone(&server, org.volunteers[0]).await?;
+    let desk = phone(&server, org.coordinator).await?;
+    let id = author
+        .device
+        .create_incident(incident(3, "Bråk vid stationen.", 2))?;
+    author.device.sync_once(&http()).await?;
+    desk.device.sync_once(&http()).await?;
+    // Both edit the description without seeing the other's edit.
+    author.device.edit(
+        id,
+        vaka_shared::op::OpBody::Incident(IncidentFields {
+            description: Some("Bråk vid stationen, två personer.".into()),
+            ..Default::default()
+        }),
+    )?;
+    desk.device.edit(
+        id,
+        vaka_shared::op::OpBody::Incident(IncidentFields {
+            description: Some("Bråk vid stationen, tre personer.".into()),
+            ..Default::default()
+        }),
+    )?;
+    author.device.sync_once(&http()).await?;
+    desk.device.sync_once(&http()).await?;
+
+    browser.sign_in("samordnare-a", PASSWORD).await?;
+    let (_, page) = browser.get(&format!("/entries/{id}")).await?;
+    let at = page.find("/conflicts/").expect("a conflict to settle");
+    let action: String = page[at..].split('"').next().unwrap_or_default().to_owned();
+    let (status, _) = browser
+        .post(&action, &[("csrf", &csrf_of(&page)), ("choice", "loser")])
+        .await?;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = browser.get(&format!("/entries/{id}")).await?;
+    assert!(!page.contains("/settle\""), "no unsettled conflict left");
+
+    author.device.sync_once(&http()).await?;
+    desk.device.sync_once(&http()).await?;
+    let server_state = server.admin.snapshot(org.id).await?;
+    let settled = server_state[&id].1["description"].clone();
+    for phone in [&author, &desk] {
+        let snapshot = phone.device.state_snapshot()?;
+        assert_eq!(
+            snapshot[&id].1["description"], settled,
+            "phones converge on the settlement"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn sign_in_is_refused_for_a_wrong_password_and_limited_after_failures() -> anyhow::Result<()>
+{
+    let (_server, _org, mut browser) = setup().await?;
+    assert_eq!(
+        browser.sign_in("samordnare-a", "fel lösenord").await?,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(browser.get("/inbox").await?.0, StatusCode::SEE_OTHER);
+    for _ in 0..4 {
+        browser.sign_in("samordnare-a", "fel igen").await?;
+    }
+    assert_eq!(
+        browser.sign_in("samordnare-a", PASSWORD).await?,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits after five failures"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn missing_csrf_expired_sessions_and_other_organisations_are_refused() -> anyhow::Result<()> {
+    let (server, org, mut browser) = setup().await?;
+    let other = server.admin.org("Grannsamverkan Annanstad", 1).await?;
+    let stranger = phone(&server, other.volunteers[0]).await?;
+    let foreign = stranger
+        .device
+        .create_incident(incident(4, "Annan organisation.", 1))?;
+    stranger.device.sync_once(&http()).await?;
+
+    // The sign-in form itself needs its token.
+    let (status, _) = browser
+        .post(
+            "/login",
+            &[("login", "samordnare-a"), ("password", PASSWORD)],
+        )
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    browser.sign_in("samordnare-a", PASSWORD).await?;
+    assert_eq!(
+        browser.get(&format!("/entries/{foreign}")).await?.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, report) = browser.get("/report").await?;
+    assert!(!report.contains("Annan organisation."));
+    let (status, _) = browser
+        .post(&format!("/entries/{foreign}/comments"), &[("body", "x")])
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token");
+    let csrf = csrf_of(&report);
+    let (status, _) = browser
+        .post(
+            &format!("/entries/{foreign}/comments"),
+            &[("csrf", &csrf), ("body", "x")],
+        )
+        .await?;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another organisation's entry"
+    );
+
+    server.admin.expire_sessions(org.coordinator).await?;
+    let (status, to) = browser.get("/inbox").await?;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(to, "/login?expired=1");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_report_and_its_exports_count_what_the_store_holds() -> anyhow::Result<()> {
+    let (server, org, mut browser) = setup().await?;
+    let author = phone(&server, org.volunteers[0]).await?;
+    let serious = author
+        .device
+        .create_incident(incident(4, "Knivhot vid gångtunneln.", 3))?;
+    author
+        .device
+        .create_incident(incident(1, "Hög musik.", 5))?;
+    author.device.sync_once(&http()).await?;
+
+    browser.sign_in("samordnare-a", PASSWORD).await?;
+    let (status, page) = browser.get("/report").await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Knivhot vid gångtunneln."),
+        "the serious entry is notable"
+    );
+    assert!(page.contains("<svg"), "charts are drawn on the server");
+
+    let (status, kind, csv) = browser.get_bytes("/report.csv").await?;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::OK, "text/csv; charset=utf-8")
+    );
+    let csv = String::from_utf8(csv)?;
+    assert_eq!(csv.lines().count(), 3, "a header and one row per entry");
+    assert!(csv.starts_with("id,kind,occurred_at"));
+    assert!(csv.contains(&serious.to_string()));
+
+    let (_, _, geojson) = browser.get_bytes("/report.geojson").await?;
+    let geojson: serde_json::Value = serde_json::from_slice(&geojson)?;
+    let points = geojson["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| f["geometry"]["type"] == "Point")
+        .count();
+    assert_eq!(points, 2);
+
+    let (_, kind, pdf) = browser.get_bytes("/report.pdf").await?;
+    assert_eq!(kind, "application/pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = vaka_server::dashboard::shown_text(&pdf);
+    for heading in [
+        "Lägesbild",
+        "Nyckeltal",
+        "Per område",
+        "Polis",
+        "Allvarligaste händelserna",
+    ] {
+        assert!(
+            text.lines().any(|l| l == heading),
+            "the PDF has the heading {heading}"
+        );
+    }
+    assert!(
+        text.contains("Knivhot vid gångtunneln."),
+        "and the serious entry"
+    );
+    Ok(())
+}
