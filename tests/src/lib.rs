@@ -191,6 +191,24 @@ impl Admin {
             .collect()
     }
 
+    /// Lets the database grow only `extra_pages` beyond its present size (a full disk, as far as
+    /// SQLite can tell). Returns the present size in pages.
+    pub async fn limit_database_pages(&self, extra_pages: u64) -> anyhow::Result<u64> {
+        Ok(self
+            .server
+            .store()
+            .write(move |conn| {
+                let pages: u64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                let _: u64 = conn.query_row(
+                    &format!("PRAGMA max_page_count = {}", pages + extra_pages),
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok(pages)
+            })
+            .await?)
+    }
+
     /// Runs a read-only query on the store.
     pub async fn query<R: Send + 'static>(
         &self,
@@ -314,6 +332,11 @@ impl ServerProcess {
         };
         wait_healthy(&process.url, Duration::from_secs(30)).await?;
         Ok(process)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills the process with SIGKILL: no shutdown, no flushing.

@@ -1,28 +1,79 @@
-//! A fault-injecting TCP proxy between device cores and the server, under test control.
+//! A fault-injecting HTTP/1.1 proxy between device cores and the server, under test control.
 //!
-//! The fault in force is read for every new connection and every chunk of a response, so a test
-//! can switch faults between (or during) requests.
+//! It reads whole requests and responses (Content-Length or chunked framing) so that a fault
+//! hits one request exactly: the server never sees it, or it does the work and the device
+//! never hears of it, or hears half of it, or the server gets it twice. Faults come from a
+//! script (one per request, in order), then from a seeded random plan, then the default.
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// What the proxy does to traffic.
+/// What the proxy does to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Forward everything.
+    /// Forward it and its answer.
     Pass,
-    /// Close new connections at once (the server seems down).
+    /// Close the connection at once, before reading anything (the server seems down).
     Refuse,
-    /// Forward the request, then close the connection as soon as the server answers: the server
-    /// did the work, the device never hears of it.
+    /// Read the request, then close: the server never sees it.
+    DropRequest,
+    /// Forward the request, wait for the whole answer, then close: the server did the work, the
+    /// device never hears of it.
     DropResponse,
-    /// Forward half of the first chunk of the answer, then close.
+    /// Forward the request and only half of the answer, then close.
     CutResponse,
-    /// Hold every chunk of the answer this long.
+    /// Hold the request this long before forwarding it.
     Delay(Duration),
+    /// Deliver the request to the server twice; answer with the second answer.
+    Duplicate,
+}
+
+#[derive(Debug)]
+struct Plan {
+    script: VecDeque<Fault>,
+    random: Option<(StdRng, u32)>,
+    default: Fault,
+    requests: u64,
+}
+
+impl Plan {
+    /// Whether a new connection is to be closed unread (counts as its request).
+    fn refuses_next_connection(&mut self) -> bool {
+        let refuse = match self.script.front() {
+            Some(fault) => *fault == Fault::Refuse,
+            None => self.random.is_none() && self.default == Fault::Refuse,
+        };
+        if refuse {
+            self.next();
+        }
+        refuse
+    }
+
+    fn next(&mut self) -> Fault {
+        self.requests += 1;
+        if let Some(fault) = self.script.pop_front() {
+            return fault;
+        }
+        if let Some((rng, percent)) = &mut self.random
+            && rng.random_range(0..100) < *percent
+        {
+            return match rng.random_range(0..6) {
+                0 => Fault::Refuse,
+                1 => Fault::DropRequest,
+                2 => Fault::DropResponse,
+                3 => Fault::CutResponse,
+                4 => Fault::Duplicate,
+                _ => Fault::Delay(Duration::from_millis(rng.random_range(1..30))),
+            };
+        }
+        self.default
+    }
 }
 
 /// A running proxy.
@@ -30,31 +81,66 @@ pub enum Fault {
 pub struct FaultProxy {
     /// `http://127.0.0.1:PORT` of the proxy.
     pub url: String,
-    fault: Arc<Mutex<Fault>>,
+    plan: Arc<Mutex<Plan>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl FaultProxy {
-    /// Starts a proxy to `upstream` on a free loopback port.
+    /// Starts a proxy to `upstream` on a free loopback port, passing everything.
     pub async fn start(upstream: SocketAddr) -> anyhow::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let fault = Arc::new(Mutex::new(Fault::Pass));
-        let shared = fault.clone();
+        let plan = Arc::new(Mutex::new(Plan {
+            script: VecDeque::new(),
+            random: None,
+            default: Fault::Pass,
+            requests: 0,
+        }));
+        let shared = plan.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let fault = shared.clone();
+                if shared
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .refuses_next_connection()
+                {
+                    drop(client);
+                    continue;
+                }
+                let plan = shared.clone();
                 tokio::spawn(async move {
-                    let _ = relay(client, upstream, fault).await;
+                    let _ = serve_connection(client, upstream, plan).await;
                 });
             }
         });
-        Ok(Self { url, fault, task })
+        Ok(Self { url, plan, task })
     }
 
-    /// Sets the fault in force.
+    fn with_plan<R>(&self, f: impl FnOnce(&mut Plan) -> R) -> R {
+        f(&mut self.plan.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Applies `fault` to every request from now on (after any script).
     pub fn set(&self, fault: Fault) {
-        *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = fault;
+        self.with_plan(|p| {
+            p.default = fault;
+            p.random = None;
+        });
+    }
+
+    /// Applies these faults to the next requests, one each, in order.
+    pub fn script(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.with_plan(|p| p.script.extend(faults));
+    }
+
+    /// Gives `percent` of the requests a random fault drawn from a generator seeded with `seed`.
+    pub fn randomise(&self, seed: u64, percent: u32) {
+        self.with_plan(|p| p.random = Some((StdRng::seed_from_u64(seed), percent)));
+    }
+
+    /// Requests seen so far.
+    pub fn requests(&self) -> u64 {
+        self.with_plan(|p| p.requests)
     }
 }
 
@@ -64,42 +150,168 @@ impl Drop for FaultProxy {
     }
 }
 
-fn current(fault: &Mutex<Fault>) -> Fault {
-    *fault.lock().unwrap_or_else(|e| e.into_inner())
+async fn serve_connection(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    plan: Arc<Mutex<Plan>>,
+) -> std::io::Result<()> {
+    let mut from_client = Vec::new();
+    let mut server: Option<(TcpStream, Vec<u8>)> = None;
+    loop {
+        let Some(request) = read_message(&mut client, &mut from_client, false).await? else {
+            return Ok(());
+        };
+        let fault = plan.lock().unwrap_or_else(|e| e.into_inner()).next();
+        match fault {
+            // On a connection already open, a refusal can only drop the request.
+            Fault::Refuse | Fault::DropRequest => return Ok(()),
+            Fault::Delay(by) => tokio::time::sleep(by).await,
+            _ => {}
+        }
+        if server.is_none() {
+            server = Some((TcpStream::connect(upstream).await?, Vec::new()));
+        }
+        let Some((upstream_stream, from_server)) = server.as_mut() else {
+            return Ok(());
+        };
+        let mut exchange = async |request: &[u8]| -> std::io::Result<Vec<u8>> {
+            upstream_stream.write_all(request).await?;
+            read_message(upstream_stream, from_server, true)
+                .await?
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "server closed")
+                })
+        };
+        let mut response = exchange(&request).await?;
+        if fault == Fault::Duplicate {
+            response = exchange(&request).await?;
+        }
+        match fault {
+            Fault::DropResponse => return Ok(()),
+            Fault::CutResponse => {
+                client.write_all(&response[..response.len() / 2]).await?;
+                return Ok(());
+            }
+            _ => client.write_all(&response).await?,
+        }
+    }
 }
 
-async fn relay(
-    client: TcpStream,
-    upstream: SocketAddr,
-    fault: Arc<Mutex<Fault>>,
-) -> std::io::Result<()> {
-    if current(&fault) == Fault::Refuse {
-        return Ok(());
-    }
-    let server = TcpStream::connect(upstream).await?;
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut server_read, mut server_write) = server.into_split();
-    let requests =
-        tokio::spawn(async move { tokio::io::copy(&mut client_read, &mut server_write).await });
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let n = server_read.read(&mut buffer).await?;
-        if n == 0 {
-            break;
-        }
-        match current(&fault) {
-            Fault::Pass | Fault::Refuse => client_write.write_all(&buffer[..n]).await?,
-            Fault::DropResponse => break,
-            Fault::CutResponse => {
-                client_write.write_all(&buffer[..n / 2]).await?;
-                break;
+/// Reads one whole HTTP/1.1 message from `stream` (with `buffer` holding bytes read ahead).
+/// `None` when the stream ends before a message starts.
+async fn read_message(
+    stream: &mut (impl AsyncRead + Unpin),
+    buffer: &mut Vec<u8>,
+    is_response: bool,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    // Headers.
+    let (head_len, framing) = loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let parsed = if is_response {
+            let mut response = httparse::Response::new(&mut headers);
+            match response
+                .parse(buffer)
+                .map_err(|_| invalid("malformed HTTP response"))?
+            {
+                httparse::Status::Complete(n) => Some((n, framing_of(response.headers))),
+                httparse::Status::Partial => None,
             }
-            Fault::Delay(by) => {
-                tokio::time::sleep(by).await;
-                client_write.write_all(&buffer[..n]).await?;
+        } else {
+            let mut request = httparse::Request::new(&mut headers);
+            match request
+                .parse(buffer)
+                .map_err(|_| invalid("malformed HTTP request"))?
+            {
+                httparse::Status::Complete(n) => Some((n, framing_of(request.headers))),
+                httparse::Status::Partial => None,
+            }
+        };
+        if let Some(done) = parsed {
+            break done;
+        }
+        if fill(stream, buffer).await? == 0 {
+            return if buffer.is_empty() {
+                Ok(None)
+            } else {
+                Err(invalid("message cut short"))
+            };
+        }
+    };
+    // Body.
+    let total = match framing {
+        Framing::Length(n) => {
+            while buffer.len() < head_len + n {
+                if fill(stream, buffer).await? == 0 {
+                    return Err(invalid("body cut short"));
+                }
+            }
+            head_len + n
+        }
+        Framing::Chunked => {
+            let mut at = head_len;
+            loop {
+                let line_end = loop {
+                    if let Some(i) = buffer[at..].windows(2).position(|w| w == b"\r\n") {
+                        break at + i;
+                    }
+                    if fill(stream, buffer).await? == 0 {
+                        return Err(invalid("chunk cut short"));
+                    }
+                };
+                let size_text = std::str::from_utf8(&buffer[at..line_end])
+                    .map_err(|_| invalid("chunk size"))?;
+                let size =
+                    usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                        .map_err(|_| invalid("chunk size"))?;
+                let chunk_end = line_end + 2 + size + 2;
+                while buffer.len() < chunk_end {
+                    if fill(stream, buffer).await? == 0 {
+                        return Err(invalid("chunk cut short"));
+                    }
+                }
+                at = chunk_end;
+                if size == 0 {
+                    break at;
+                }
             }
         }
+    };
+    let message = buffer[..total].to_vec();
+    buffer.drain(..total);
+    Ok(Some(message))
+}
+
+enum Framing {
+    Length(usize),
+    Chunked,
+}
+
+fn framing_of(headers: &[httparse::Header<'_>]) -> Framing {
+    for header in headers {
+        if header.name.eq_ignore_ascii_case("transfer-encoding")
+            && String::from_utf8_lossy(header.value)
+                .to_ascii_lowercase()
+                .contains("chunked")
+        {
+            return Framing::Chunked;
+        }
     }
-    requests.abort();
-    Ok(())
+    let length = headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+        .unwrap_or(0);
+    Framing::Length(length)
+}
+
+async fn fill(
+    stream: &mut (impl AsyncRead + Unpin),
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let mut chunk = [0u8; 16 * 1024];
+    let n = stream.read(&mut chunk).await?;
+    buffer.extend_from_slice(&chunk[..n]);
+    Ok(n)
 }

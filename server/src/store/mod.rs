@@ -26,6 +26,13 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     ])
 });
 
+/// Brings `conn`'s database to the latest schema (used on open, and by benchmarks that compare
+/// against plain SQLite on the same schema).
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    MIGRATIONS.to_latest(conn)?;
+    Ok(())
+}
+
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,448 @@
+//! Vaka's sync benchmarks W1–W4. Prints figures; asserts nothing. Build and run in release:
+//!
+//! ```sh
+//! cargo build --release -p vaka-tests --bins && target/release/vaka-bench       # all
+//! target/release/vaka-bench w3                                                  # W3 only
+//! ```
+//!
+//! W1 ingest: 100,000 incident creates pushed by 50 concurrent devices in batches of 200, beside
+//! the SQLite floor (the same rows straight into SQLite). W2 catch-up: a new device pulls them.
+//! W3 many devices: 1,000 devices (50 organisations of 20) each push 5 ops and pull at the same
+//! time. W4 device: saving an
+//! incident on a device whose store holds 100,000 entries.
+
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use vaka_mobile::Device;
+use vaka_shared::model::{CategoryCode, IncidentFields, Location, PoliceLine, Severity};
+use vaka_shared::op::{Op, OpBody};
+use vaka_shared::sync::{PullRequest, SyncRequest, SyncResponse};
+use vaka_shared::{EntityId, Timestamp};
+use vaka_tests::raw::RawDevice;
+use vaka_tests::{Admin, ServerProcess};
+
+const W1_DEVICES: usize = 50;
+const W1_OPS: usize = 100_000;
+const W1_BATCH: usize = 200;
+const W3_DEVICES: usize = 1000;
+/// W3's devices belong to organisations of this many (a town's walkers, guards and coordinators).
+const W3_ORG_SIZE: usize = 20;
+const W3_OPS: usize = 5;
+const W4_SAVES: usize = 1000;
+
+fn realistic_incident(n: usize) -> OpBody {
+    let texts = [
+        "Grupp om sex ungdomar vid busshållplatsen, högljudda och drack öl. Samtal, de gick hemåt.",
+        "Bråk utanför kiosken mellan två grupper; skingrades när vi kom. Polis kontaktad på 114 14.",
+        "Ensam ung person vid stationen utan skjuts hem; följdes till vuxen som hämtade.",
+    ];
+    OpBody::Incident(IncidentFields {
+        occurred_at: Some(Timestamp::now_utc()),
+        location: Some(Some(Location {
+            lat: 59.61 + (n % 100) as f64 * 1e-4,
+            lon: 16.54 + (n % 77) as f64 * 1e-4,
+            accuracy_m: Some(12.0),
+        })),
+        place: Some(Some("Busshållplatsen vid torget".into())),
+        category: Some(CategoryCode::from(
+            ["disturbance", "alcohol", "youth_at_risk"][n % 3],
+        )),
+        severity: Some(Severity(1 + (n % 4) as u8)),
+        description: Some(texts[n % 3].into()),
+        people_involved: Some(6),
+        minors_involved: Some(4),
+        police_line: Some((n % 5 == 0).then_some(PoliceLine::NonEmergency)),
+        ..Default::default()
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn peak_memory_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("VmHWM")
+}
+
+fn server_binary() -> anyhow::Result<PathBuf> {
+    let dir = std::env::current_exe()?
+        .parent()
+        .context("exe dir")?
+        .to_path_buf();
+    let binary = dir.join("vaka-test-server");
+    anyhow::ensure!(
+        binary.exists(),
+        "build it first: cargo build --release -p vaka-tests --bins"
+    );
+    Ok(binary)
+}
+
+/// A zstd-compressed sync, as phones send it; returns the answer and the bytes on the wire.
+async fn sync_zstd(
+    http: &reqwest::Client,
+    device: &RawDevice,
+    request: &SyncRequest,
+) -> anyhow::Result<(SyncResponse, usize, usize)> {
+    let body = zstd::encode_all(serde_json::to_vec(request)?.as_slice(), 3)?;
+    let response = http
+        .post(format!("{}/api/v1/sync", device.url))
+        .bearer_auth(&device.enrolled.token)
+        .header("content-type", "application/json")
+        .header("content-encoding", "zstd")
+        .header("accept-encoding", "zstd")
+        .body(body)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "sync failed: {}",
+        response.status()
+    );
+    let compressed = response
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes() == b"zstd");
+    let wire = response.bytes().await?;
+    let plain = if compressed {
+        zstd::decode_all(wire.as_ref())?
+    } else {
+        wire.to_vec()
+    };
+    Ok((serde_json::from_slice(&plain)?, wire.len(), plain.len()))
+}
+
+/// Like [`sync_zstd`], also timing the client's parsing of the answer.
+async fn sync_zstd_timed(
+    http: &reqwest::Client,
+    device: &RawDevice,
+    request: &SyncRequest,
+) -> anyhow::Result<(SyncResponse, usize, usize, Duration)> {
+    let body = zstd::encode_all(serde_json::to_vec(request)?.as_slice(), 3)?;
+    let response = http
+        .post(format!("{}/api/v1/sync", device.url))
+        .bearer_auth(&device.enrolled.token)
+        .header("content-type", "application/json")
+        .header("content-encoding", "zstd")
+        .header("accept-encoding", "zstd")
+        .body(body)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "sync failed: {}",
+        response.status()
+    );
+    let wire = response.bytes().await?;
+    let started = Instant::now();
+    let plain = zstd::decode_all(wire.as_ref())?;
+    let parsed = serde_json::from_slice(&plain)?;
+    Ok((parsed, wire.len(), plain.len(), started.elapsed()))
+}
+
+/// The SQLite floor: the same rows W1 stores, inserted straight through rusqlite with WAL,
+/// synchronous=FULL, one transaction per batch and the server's schema and indexes.
+fn sqlite_floor(dir: &Path, ops: &[Op]) -> anyhow::Result<f64> {
+    let mut conn = rusqlite::Connection::open(dir.join("floor.sqlite3"))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    vaka_server::store::migrate(&mut conn)?;
+    let org = uuid::Uuid::now_v7().to_string();
+    let member = uuid::Uuid::now_v7().to_string();
+    let rows: Vec<_> = ops
+        .iter()
+        .map(|op| {
+            let fields = serde_json::to_string(&op.body.field_map()).unwrap_or_default();
+            let mut state = vaka_shared::merge::EntityState::default();
+            state.apply(
+                vaka_shared::merge::WriteStamp {
+                    hlc: op.hlc,
+                    seq: Some(1),
+                    base_seq: 0,
+                },
+                &op.body.field_map(),
+            );
+            (
+                op,
+                fields,
+                serde_json::to_string(&state).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    for batch in rows.chunks(W1_BATCH) {
+        let tx = conn.transaction()?;
+        {
+            let mut insert_op = tx.prepare_cached(
+                "INSERT INTO ops (org_id, scope_member, author, op_id, device_id, device_seq, hlc, base_seq,
+                                  entity_kind, entity_id, fields, received_at_ms)
+                 VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            let mut insert_entity = tx.prepare_cached(
+                "INSERT INTO entities (id, org_id, kind, author, scope_member, state, created_seq, updated_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?6)",
+            )?;
+            for (op, fields, state) in batch {
+                insert_op.execute(rusqlite::params![
+                    org,
+                    member,
+                    op.op_id.to_string(),
+                    op.device_id.to_string(),
+                    op.device_seq,
+                    op.hlc.to_string(),
+                    op.base_seq,
+                    op.kind().as_str(),
+                    op.entity_id.to_string(),
+                    fields,
+                    0
+                ])?;
+                let seq = tx.last_insert_rowid();
+                insert_entity.execute(rusqlite::params![
+                    op.entity_id.to_string(),
+                    org,
+                    op.kind().as_str(),
+                    member,
+                    state,
+                    seq
+                ])?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(rows.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let binary = server_binary()?;
+    let data = tempfile::tempdir()?;
+    println!(
+        "Vaka sync benchmarks ({} cores)",
+        std::thread::available_parallelism()?.get()
+    );
+
+    let admin = Admin::open(data.path())?;
+    let org = admin.org("Benchmark", W1_DEVICES + 2).await?;
+    let mut codes = Vec::new();
+    for member in &org.volunteers {
+        codes.push(admin.code(*member).await?);
+    }
+    let mut w3_codes = Vec::new();
+    for town in 0..W3_DEVICES / W3_ORG_SIZE {
+        let org = admin.org(&format!("Kommun {town}"), W3_ORG_SIZE).await?;
+        for member in &org.volunteers {
+            w3_codes.push(admin.code(*member).await?);
+        }
+    }
+    drop(admin);
+    let mut server = ServerProcess::start(&binary, data.path()).await?;
+    let http = reqwest::Client::builder()
+        .no_gzip()
+        .no_zstd()
+        .pool_max_idle_per_host(2000)
+        .build()?;
+
+    // `vaka-bench w3` runs only W3, on an empty store.
+    let only_w3 = std::env::args().any(|a| a == "w3");
+    let mut server_seq = 0u64;
+    if !only_w3 {
+        // W1: ingest.
+        let mut devices = Vec::new();
+        for code in &codes[..W1_DEVICES] {
+            devices.push(RawDevice::enroll(&server.url, code).await?);
+        }
+        let per_device = W1_OPS / W1_DEVICES;
+        let mut all_ops = Vec::with_capacity(W1_OPS);
+        let mut work = Vec::new();
+        for mut device in devices {
+            let ops: Vec<Op> = (0..per_device)
+                .map(|n| device.op(EntityId::new(), realistic_incident(n), 0))
+                .collect();
+            all_ops.extend(ops.iter().cloned());
+            work.push((device, ops));
+        }
+        let average_op = all_ops
+            .iter()
+            .map(|op| serde_json::to_vec(op).map(|v| v.len()).unwrap_or(0))
+            .sum::<usize>()
+            / all_ops.len();
+        let started = Instant::now();
+        let tasks: Vec<_> = work
+            .into_iter()
+            .map(|(device, ops)| {
+                let http = http.clone();
+                tokio::spawn(async move {
+                    for batch in ops.chunks(W1_BATCH) {
+                        let request = SyncRequest {
+                            push: batch.to_vec(),
+                            pull: None,
+                        };
+                        let (response, _, _) = sync_zstd(&http, &device, &request).await?;
+                        anyhow::ensure!(
+                            response.push.acked_through
+                                == batch.last().map_or(0, |op| op.device_seq),
+                            "not acknowledged"
+                        );
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await??;
+        }
+        let w1 = W1_OPS as f64 / started.elapsed().as_secs_f64();
+        let floor_dir = tempfile::tempdir()?;
+        let floor = sqlite_floor(floor_dir.path(), &all_ops)?;
+        println!(
+            "W1 ingest: {W1_OPS} incident creates ({average_op} bytes of JSON each), {W1_DEVICES} devices, batches of {W1_BATCH}"
+        );
+        println!("  server: {w1:.0} ops/s durably acknowledged");
+        println!(
+            "  SQLite floor: {floor:.0} ops/s  (server/floor = {:.2})",
+            w1 / floor
+        );
+
+        // W2: catch-up by a new device, over HTTP, and into a real device core.
+        let reader = RawDevice::enroll(&server.url, &codes[W1_DEVICES]).await?;
+        let started = Instant::now();
+        let (mut cursor, mut pulled, mut wire, mut plain) = (0u64, 0usize, 0usize, 0usize);
+        let mut parsing = Duration::ZERO;
+        loop {
+            let request = SyncRequest {
+                push: Vec::new(),
+                pull: Some(PullRequest {
+                    cursor,
+                    limit: Some(1000),
+                }),
+            };
+            let (response, w, p, parse) = sync_zstd_timed(&http, &reader, &request).await?;
+            parsing += parse;
+            let page = response.pull.context("page")?;
+            pulled += page.ops.len();
+            wire += w;
+            plain += p;
+            cursor = page.cursor;
+            if !page.more {
+                break;
+            }
+        }
+        let w2_time = started.elapsed();
+        let w2 = pulled as f64 / w2_time.as_secs_f64();
+        let w2_server = pulled as f64 / (w2_time - parsing).as_secs_f64();
+        println!("W2 catch-up: {pulled} ops in pages of 1000");
+        println!("  without the client's JSON parsing: {w2_server:.0} ops/s");
+        println!(
+            "  HTTP pull: {w2:.0} ops/s; {:.0} bytes/op on the wire (zstd), {:.0} bytes/op as plain JSON ({:.0}%)",
+            wire as f64 / pulled as f64,
+            plain as f64 / pulled as f64,
+            100.0 * wire as f64 / plain as f64
+        );
+        let device_dir = tempfile::tempdir()?;
+        let device = Device::open(device_dir.path().join("phone.sqlite3"))?;
+        device
+            .enroll(
+                &reqwest::Client::new(),
+                &server.url,
+                &codes[W1_DEVICES + 1],
+                "Bänk",
+            )
+            .await?;
+        let started = Instant::now();
+        let report = device.sync_once(&reqwest::Client::new()).await?;
+        println!(
+            "  device core catch-up (pull, merge, store): {:.0} ops/s ({} ops)",
+            report.pulled as f64 / started.elapsed().as_secs_f64(),
+            report.pulled
+        );
+
+        // W4: saving on a device that holds 100,000 entries.
+        let mut saves = Vec::with_capacity(W4_SAVES);
+        for n in 0..W4_SAVES {
+            let OpBody::Incident(fields) = realistic_incident(n) else {
+                unreachable!()
+            };
+            let started = Instant::now();
+            device.create_incident(fields)?;
+            saves.push(started.elapsed());
+        }
+        saves.sort();
+        println!(
+            "W4 device: {W4_SAVES} incidents saved on a device holding {} entries",
+            report.pulled
+        );
+        println!(
+            "  p50 {}, p99 {}, max {}",
+            ms(percentile(&saves, 0.5)),
+            ms(percentile(&saves, 0.99)),
+            ms(percentile(&saves, 1.0))
+        );
+
+        server_seq = cursor;
+    }
+
+    // W3: many devices at once, against a freshly started server (for its peak memory).
+    server = server.restart(&binary).await?;
+    let mut many = Vec::new();
+    for code in &w3_codes {
+        let mut device = RawDevice::enroll(&server.url, code).await?;
+        let ops: Vec<Op> = (0..W3_OPS)
+            .map(|n| device.op(EntityId::new(), realistic_incident(n), server_seq))
+            .collect();
+        many.push((device, ops));
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = many
+        .into_iter()
+        .map(|(device, ops)| {
+            let http = http.clone();
+            tokio::spawn(async move {
+                let request = SyncRequest {
+                    push: ops,
+                    pull: Some(PullRequest {
+                        cursor: server_seq,
+                        limit: Some(500),
+                    }),
+                };
+                let began = Instant::now();
+                let result = sync_zstd(&http, &device, &request).await;
+                (began.elapsed(), result.is_ok())
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (took, ok) = task.await?;
+        latencies.push(took);
+        errors += usize::from(!ok);
+    }
+    let wall = started.elapsed();
+    latencies.sort();
+    let peak = peak_memory_kib(server.pid())?;
+    println!(
+        "W3 many devices: {W3_DEVICES} devices in {} organisations each push {W3_OPS} ops and pull, all at once ({} in total)",
+        W3_DEVICES / W3_ORG_SIZE,
+        ms(wall)
+    );
+    println!(
+        "  round trip p50 {}, p99 {}, max {}; errors {errors}; server peak memory {:.1} MB",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(percentile(&latencies, 1.0)),
+        peak as f64 / 1024.0
+    );
+    Ok(())
+}

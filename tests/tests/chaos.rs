@@ -1,0 +1,390 @@
+//! Randomised sync under fire: six devices in two organisations create, edit, retract, comment
+//! and review at random, go offline at random, sync in random order through a proxy that drops,
+//! cuts, delays and duplicates requests at random, while the server is killed with SIGKILL and
+//! restarted at random points. After the faults stop and every device has synced twice:
+//! - every device's state equals the server's for its organisation, and no device holds another
+//!   organisation's data;
+//! - every op the server acknowledged is in the store exactly once, and every op a device made
+//!   was acknowledged (none is left pending, none was lost);
+//! - `PRAGMA integrity_check` is ok on the server's and every device's database.
+//!
+//! Each test runs a range of seeds (`VAKA_CHAOS_SEEDS_PER_TEST`, default 50, from
+//! `VAKA_CHAOS_FIRST_SEED`, default 0). A failure prints its seed; replay one with
+//! `VAKA_CHAOS_SEED=<seed> cargo test -p vaka-tests --test chaos`.
+
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use std::path::Path;
+use std::time::Duration;
+use vaka_mobile::{Device, EntryFields, PatrolSummary};
+use vaka_shared::model::{
+    CategoryCode, IncidentFields, ObservationCategory, ObservationFields, PatrolFields, PatrolKind,
+    ReviewStatus, Role, Severity,
+};
+use vaka_shared::op::OpBody;
+use vaka_shared::{EntityKind, OrgId};
+use vaka_tests::proxy::{Fault, FaultProxy};
+use vaka_tests::{Admin, ServerProcess, integrity};
+
+const STEPS: usize = 40;
+const TESTS: u64 = 4;
+
+struct Phone {
+    device: Device,
+    org: OrgId,
+    role: Role,
+    offline: bool,
+    /// Ops this phone made (successful local writes).
+    made: u64,
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client")
+}
+
+fn seeds(test: u64) -> Vec<u64> {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    if let Some(seed) = env("VAKA_CHAOS_SEED") {
+        return if seed % TESTS == test {
+            vec![seed]
+        } else {
+            Vec::new()
+        };
+    }
+    let per_test = env("VAKA_CHAOS_SEEDS_PER_TEST").unwrap_or(50);
+    let first = env("VAKA_CHAOS_FIRST_SEED").unwrap_or(0);
+    (0..per_test).map(|i| first + i * TESTS + test).collect()
+}
+
+async fn run_seeds(test: u64) {
+    let binary = Path::new(env!("CARGO_BIN_EXE_vaka-test-server"));
+    for seed in seeds(test) {
+        if let Err(error) = run_seed(binary, seed).await {
+            panic!(
+                "chaos seed {seed} failed: {error:#}\nreplay: VAKA_CHAOS_SEED={seed} cargo test -p vaka-tests --test chaos"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_seeds_a() {
+    run_seeds(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_seeds_b() {
+    run_seeds(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_seeds_c() {
+    run_seeds(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_seeds_d() {
+    run_seeds(3).await;
+}
+
+fn incident(rng: &mut StdRng) -> IncidentFields {
+    let category = [
+        "alcohol",
+        "disturbance",
+        "youth_at_risk",
+        "vandalism",
+        "narcotics",
+    ]
+    .choose(rng)
+    .copied()
+    .unwrap_or("other");
+    IncidentFields {
+        category: Some(CategoryCode::from(category)),
+        severity: Some(Severity(rng.random_range(1..=4))),
+        description: Some(format!(
+            "Händelse {} vid torget.",
+            rng.random_range(0..1000)
+        )),
+        ..Default::default()
+    }
+}
+
+/// One random local action on `phone`. Returns whether it wrote an op.
+fn act(phone: &mut Phone, rng: &mut StdRng) -> anyhow::Result<bool> {
+    let entries = phone.device.entries()?;
+    let editable: Vec<_> = entries
+        .iter()
+        .filter(|e| e.mine || phone.role.reviews())
+        .collect();
+    let wrote = match rng.random_range(0..100) {
+        0..45 => {
+            match rng.random_range(0..10) {
+                0 => {
+                    phone.device.create_patrol(PatrolFields {
+                        kind: Some(PatrolKind::NightWalk),
+                        participant_count: Some(rng.random_range(1..6)),
+                        ..Default::default()
+                    })?;
+                }
+                1 | 2 => {
+                    phone.device.create_observation(ObservationFields {
+                        category: Some(ObservationCategory::Lighting),
+                        description: Some("Trasig gatlykta.".into()),
+                        ..Default::default()
+                    })?;
+                }
+                _ => {
+                    phone.device.create_incident(incident(rng))?;
+                }
+            }
+            true
+        }
+        45..70 => match editable.choose(rng) {
+            Some(entry) => {
+                let body = match entry.fields {
+                    EntryFields::Incident(_) => OpBody::Incident(IncidentFields {
+                        severity: Some(Severity(rng.random_range(1..=4))),
+                        description: Some(format!("Ändrad {}.", rng.random_range(0..1000))),
+                        ..Default::default()
+                    }),
+                    EntryFields::Observation(_) => OpBody::Observation(ObservationFields {
+                        description: Some(format!("Ändrad {}.", rng.random_range(0..1000))),
+                        ..Default::default()
+                    }),
+                    EntryFields::Patrol(_) => {
+                        phone.device.end_patrol(
+                            entry.id,
+                            PatrolSummary {
+                                youths_met: Some(rng.random_range(0..30)),
+                                all_home_safe: Some(true),
+                                ..Default::default()
+                            },
+                        )?;
+                        return Ok(true);
+                    }
+                };
+                phone.device.edit(entry.id, body)?;
+                true
+            }
+            None => false,
+        },
+        70..78 => match editable
+            .iter()
+            .filter(|e| e.mine)
+            .collect::<Vec<_>>()
+            .choose(rng)
+        {
+            Some(entry) => {
+                phone.device.retract(entry.id)?;
+                true
+            }
+            None => false,
+        },
+        78..90 => match entries.choose(rng) {
+            Some(entry) => {
+                phone
+                    .device
+                    .add_comment(entry.id, "Vet ni vilken tid det var?")?;
+                true
+            }
+            None => false,
+        },
+        _ if phone.role.reviews() => {
+            let incidents: Vec<_> = entries
+                .iter()
+                .filter(|e| e.kind == EntityKind::Incident)
+                .collect();
+            match incidents.choose(rng) {
+                Some(entry) => {
+                    let status = *ReviewStatus::ALL
+                        .choose(rng)
+                        .unwrap_or(&ReviewStatus::Reviewed);
+                    phone.device.edit(
+                        entry.id,
+                        OpBody::Incident(IncidentFields {
+                            review_status: Some(status),
+                            tags: Some(vec!["helg".into()]),
+                            ..Default::default()
+                        }),
+                    )?;
+                    true
+                }
+                None => false,
+            }
+        }
+        _ => false,
+    };
+    Ok(wrote)
+}
+
+async fn sync_some(phones: &[Phone], picks: &[usize]) {
+    let tasks: Vec<_> = picks
+        .iter()
+        .map(|i| {
+            let device = phones[*i].device.clone();
+            tokio::spawn(async move { device.sync_once(&http()).await })
+        })
+        .collect();
+    for task in tasks {
+        // Failures are expected under faults; the outbox keeps what was not acknowledged.
+        let _ = task.await;
+    }
+}
+
+async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let data = tempfile::tempdir()?;
+    let phone_dir = tempfile::tempdir()?;
+
+    // Two organisations: A with three volunteers and a coordinator, B with one of each.
+    let admin = Admin::open(data.path())?;
+    let org_a = admin.org("Nattvandrarna A", 3).await?;
+    let org_b = admin.org("Grannsamverkan B", 1).await?;
+    let mut members = Vec::new();
+    for (org, volunteers, coordinator) in [
+        (org_a.id, &org_a.volunteers, org_a.coordinator),
+        (org_b.id, &org_b.volunteers, org_b.coordinator),
+    ] {
+        for member in volunteers {
+            members.push((org, *member, Role::Volunteer, admin.code(*member).await?));
+        }
+        members.push((
+            org,
+            coordinator,
+            Role::Coordinator,
+            admin.code(coordinator).await?,
+        ));
+    }
+    drop(admin);
+
+    let mut server = ServerProcess::start(binary, data.path()).await?;
+    let proxy = FaultProxy::start(server.url.trim_start_matches("http://").parse()?).await?;
+    let mut phones = Vec::new();
+    for (i, (org, _member, role, code)) in members.into_iter().enumerate() {
+        let device = Device::open(phone_dir.path().join(format!("phone-{i}.sqlite3")))?;
+        device.enroll(&http(), &proxy.url, &code, "Telefon").await?;
+        phones.push(Phone {
+            device,
+            org,
+            role,
+            offline: false,
+            made: 0,
+        });
+    }
+    proxy.randomise(seed, 25);
+
+    for _ in 0..STEPS {
+        match rng.random_range(0..100) {
+            0..55 => {
+                let i = rng.random_range(0..phones.len());
+                if act(&mut phones[i], &mut rng)? {
+                    phones[i].made += 1;
+                }
+            }
+            55..63 => {
+                let i = rng.random_range(0..phones.len());
+                phones[i].offline = !phones[i].offline;
+            }
+            63..95 => {
+                let online: Vec<usize> =
+                    (0..phones.len()).filter(|i| !phones[*i].offline).collect();
+                let how_many = rng.random_range(1..=3).min(online.len());
+                let picks: Vec<usize> = online
+                    .choose_multiple(&mut rng, how_many)
+                    .copied()
+                    .collect();
+                sync_some(&phones, &picks).await;
+            }
+            _ => {
+                // SIGKILL in the middle of syncs, then restart on the same data.
+                let picks: Vec<usize> = (0..phones.len())
+                    .collect::<Vec<_>>()
+                    .choose_multiple(&mut rng, 3)
+                    .copied()
+                    .collect();
+                let syncs = {
+                    let devices: Vec<Device> =
+                        picks.iter().map(|i| phones[*i].device.clone()).collect();
+                    tokio::spawn(async move {
+                        let tasks: Vec<_> = devices
+                            .into_iter()
+                            .map(|d| tokio::spawn(async move { d.sync_once(&http()).await }))
+                            .collect();
+                        for task in tasks {
+                            let _ = task.await;
+                        }
+                    })
+                };
+                tokio::time::sleep(Duration::from_millis(rng.random_range(0..15))).await;
+                server.kill()?;
+                syncs.await?;
+                server = server.restart(binary).await?;
+            }
+        }
+    }
+
+    // The faults stop; every device syncs twice.
+    proxy.set(Fault::Pass);
+    for _ in 0..2 {
+        for phone in &phones {
+            phone.device.sync_once(&http()).await?;
+        }
+    }
+    drop(server);
+
+    let admin = Admin::open(data.path())?;
+    let (accepted, distinct, rejected): (i64, i64, i64) = admin
+        .query(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM ops), (SELECT COUNT(DISTINCT op_id) FROM ops),
+                        (SELECT COUNT(*) FROM rejected_ops)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+        })
+        .await?;
+    anyhow::ensure!(
+        accepted == distinct,
+        "an op is stored twice ({accepted} rows, {distinct} ops)"
+    );
+    anyhow::ensure!(rejected == 0, "{rejected} ops were refused");
+    let made: u64 = phones.iter().map(|p| p.made).sum();
+    anyhow::ensure!(
+        accepted as u64 == made,
+        "{made} ops made on phones, {accepted} stored"
+    );
+    let snapshots = [
+        (org_a.id, admin.snapshot(org_a.id).await?),
+        (org_b.id, admin.snapshot(org_b.id).await?),
+    ];
+    for (i, phone) in phones.iter().enumerate() {
+        anyhow::ensure!(
+            phone.device.outbox_len()? == 0,
+            "phone {i} still has ops waiting"
+        );
+        let expected = &snapshots
+            .iter()
+            .find(|(org, _)| *org == phone.org)
+            .expect("org")
+            .1;
+        let held = phone.device.state_snapshot()?;
+        anyhow::ensure!(&held == expected, "phone {i} differs from the server");
+        for (org, snapshot) in &snapshots {
+            if *org != phone.org {
+                anyhow::ensure!(
+                    held.keys().all(|id| !snapshot.contains_key(id)),
+                    "phone {i} holds another organisation's data"
+                );
+            }
+        }
+        let check = integrity(&phone_dir.path().join(format!("phone-{i}.sqlite3")))?;
+        anyhow::ensure!(check == "ok", "phone {i} database: {check}");
+    }
+    let check = integrity(&data.path().join("vaka.sqlite3"))?;
+    anyhow::ensure!(check == "ok", "server database: {check}");
+    Ok(())
+}

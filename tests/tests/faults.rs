@@ -1,0 +1,228 @@
+//! Faults one at a time: a device process killed in the middle of a sync, a pull that fails half
+//! way, and a server whose disk fills up.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use vaka_mobile::Device;
+use vaka_shared::model::{CategoryCode, IncidentFields, Severity};
+use vaka_tests::proxy::{Fault, FaultProxy};
+use vaka_tests::{TestServer, integrity};
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("http client")
+}
+
+fn incident(n: u64) -> IncidentFields {
+    IncidentFields {
+        category: Some(CategoryCode::from("disturbance")),
+        severity: Some(Severity(1 + (n % 4) as u8)),
+        description: Some(format!(
+            "Händelse {n} vid torget; lugnt efter samtal med gruppen."
+        )),
+        ..Default::default()
+    }
+}
+
+async fn ops_of(server: &TestServer, device: &Device) -> anyhow::Result<(i64, i64)> {
+    let id = device.identity()?.expect("enrolled").device_id.to_string();
+    server
+        .admin
+        .query(move |c| {
+            c.query_row(
+                "SELECT COUNT(*), COUNT(DISTINCT device_seq) FROM ops WHERE device_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_killed_mid_sync_keeps_its_outbox_and_sends_nothing_twice() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let org = server.admin.org("Nattvandrarna Testby", 1).await?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("phone.sqlite3");
+    const MADE: u64 = 3000;
+    {
+        let device = Device::open(&path)?;
+        let code = server.admin.code(org.volunteers[0]).await?;
+        device
+            .enroll(&http(), &server.url, &code, "Telefon")
+            .await?;
+        for n in 0..MADE {
+            device.create_incident(incident(n))?;
+        }
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vaka-test-device"))
+        .arg(&path)
+        .stdout(Stdio::null())
+        .spawn()?;
+    // Kill the device once the server holds some of its ops but not all.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let held: i64 = server
+            .admin
+            .query(|c| c.query_row("SELECT COUNT(*) FROM ops", [], |r| r.get(0)))
+            .await?;
+        if held > 0 {
+            anyhow::ensure!(
+                (held as u64) < MADE,
+                "the device finished before it could be killed"
+            );
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the device sent nothing");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    child.kill()?;
+    child.wait()?;
+
+    assert_eq!(integrity(&path)?, "ok");
+    let device = Device::open(&path)?;
+    let state = device.sync_state()?;
+    let (stored, distinct) = ops_of(&server, &device).await?;
+    assert_eq!(stored, distinct);
+    assert!(
+        device.outbox_len()? + stored as u64 >= MADE,
+        "every op is either on the server or still waiting"
+    );
+    let server_seq: u64 = server
+        .admin
+        .query(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM ops", [], |r| r.get(0)))
+        .await?;
+    assert!(
+        state.cursor <= server_seq,
+        "the cursor never runs ahead of the server"
+    );
+
+    device.sync_once(&http()).await?;
+    assert_eq!(device.outbox_len()?, 0);
+    let (stored, distinct) = ops_of(&server, &device).await?;
+    assert_eq!(
+        (stored as u64, distinct as u64),
+        (MADE, MADE),
+        "nothing sent twice into the store"
+    );
+    assert_eq!(
+        device.state_snapshot()?,
+        server.admin.snapshot(org.id).await?
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_pull_that_fails_half_way_keeps_the_cursor_where_the_applied_ops_end()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let org = server.admin.org("Nattvandrarna Testby", 2).await?;
+    let writer = Device::open(tempfile::tempdir()?.keep().join("writer.sqlite3"))?;
+    writer
+        .enroll(
+            &http(),
+            &server.url,
+            &server.admin.code(org.volunteers[0]).await?,
+            "Telefon",
+        )
+        .await?;
+    for n in 0..1200 {
+        writer.create_incident(incident(n))?;
+    }
+    writer.sync_once(&http()).await?;
+
+    let proxy = FaultProxy::start(server.url.trim_start_matches("http://").parse()?).await?;
+    let dir = tempfile::tempdir()?;
+    let reader = Device::open(dir.path().join("reader.sqlite3"))?;
+    reader
+        .enroll(
+            &http(),
+            &proxy.url,
+            &server.admin.code(org.volunteers[1]).await?,
+            "Telefon",
+        )
+        .await?;
+    // The first page arrives, the answer with the second is cut in half.
+    proxy.script([Fault::Pass, Fault::CutResponse]);
+    assert!(reader.sync_once(&http()).await.is_err());
+    let after_first = reader.sync_state()?;
+    let held = reader.state_snapshot()?.len() as u64;
+    assert!(
+        held > 0 && held < 1200,
+        "one page applied, not more: {held}"
+    );
+    let page_end: u64 = server
+        .admin
+        .query(move |c| {
+            c.query_row(
+                "SELECT seq FROM ops ORDER BY seq LIMIT 1 OFFSET ?1",
+                [held - 1],
+                |r| r.get(0),
+            )
+        })
+        .await?;
+    assert_eq!(
+        after_first.cursor, page_end,
+        "the cursor is where the applied ops end"
+    );
+
+    proxy.set(Fault::Pass);
+    reader.sync_once(&http()).await?;
+    assert_eq!(
+        reader.state_snapshot()?,
+        server.admin.snapshot(org.id).await?,
+        "the hole is refilled"
+    );
+    assert_eq!(integrity(&dir.path().join("reader.sqlite3"))?, "ok");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_writes_clearly_and_recovers_when_space_returns() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await?;
+    let org = server.admin.org("Nattvandrarna Testby", 1).await?;
+    let dir = tempfile::tempdir()?;
+    let device = Device::open(dir.path().join("phone.sqlite3"))?;
+    device
+        .enroll(
+            &http(),
+            &server.url,
+            &server.admin.code(org.volunteers[0]).await?,
+            "Telefon",
+        )
+        .await?;
+    // The database may grow by only a few pages: the disk is as good as full.
+    let pages = server.admin.limit_database_pages(16).await?;
+    assert!(pages > 0);
+    const MADE: u64 = 600;
+    for n in 0..MADE {
+        device.create_incident(incident(n))?;
+    }
+    let error = device
+        .sync_once(&http())
+        .await
+        .expect_err("the server is full");
+    assert!(error.to_string().contains("disk is full"), "{error}");
+    let (stored, _) = ops_of(&server, &device).await?;
+    assert_eq!(
+        device.outbox_len()?,
+        MADE - stored as u64,
+        "only what the server stored was acknowledged"
+    );
+    assert!((stored as u64) < MADE);
+
+    server.admin.limit_database_pages(1_000_000).await?;
+    device.sync_once(&http()).await?;
+    assert_eq!(device.outbox_len()?, 0);
+    let (stored, distinct) = ops_of(&server, &device).await?;
+    assert_eq!((stored as u64, distinct as u64), (MADE, MADE));
+    assert_eq!(
+        device.state_snapshot()?,
+        server.admin.snapshot(org.id).await?
+    );
+    assert_eq!(integrity(&server.data_dir().join("vaka.sqlite3"))?, "ok");
+    Ok(())
+}
