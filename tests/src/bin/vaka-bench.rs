@@ -52,7 +52,7 @@ fn realistic_incident(n: usize) -> OpBody {
         description: Some(texts[n % 3].into()),
         people_involved: Some(6),
         minors_involved: Some(4),
-        police_line: Some((n % 5 == 0).then_some(PoliceLine::NonEmergency)),
+        police_line: Some(n.is_multiple_of(5).then_some(PoliceLine::NonEmergency)),
         ..Default::default()
     })
 }
