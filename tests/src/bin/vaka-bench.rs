@@ -152,8 +152,10 @@ async fn sync_zstd_timed(
     Ok((parsed, wire.len(), plain.len(), started.elapsed()))
 }
 
-/// The SQLite floor: the same rows W1 stores, inserted straight through rusqlite with WAL,
-/// synchronous=FULL, one transaction per batch and the server's schema and indexes.
+/// The SQLite floor: the same rows W1 stores (op log, entity state and the dashboard's
+/// projection row, the last by the server's own SQL statement), inserted straight through
+/// rusqlite with WAL, synchronous=FULL, one transaction per batch and the server's schema and
+/// indexes.
 fn sqlite_floor(dir: &Path, ops: &[Op]) -> anyhow::Result<f64> {
     let mut conn = rusqlite::Connection::open(dir.join("floor.sqlite3"))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -217,6 +219,8 @@ fn sqlite_floor(dir: &Path, ops: &[Op]) -> anyhow::Result<f64> {
                     state,
                     seq
                 ])?;
+                // The dashboard's projection row, by the same SQL statement the server runs.
+                vaka_server::store::entries::project(&tx, op.entity_id, 0)?;
             }
         }
         tx.commit()?;
