@@ -96,6 +96,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 pub struct Store {
     writer: Writer,
     readers: r2d2::Pool<SqliteConnectionManager>,
+    /// One permit per read connection: reads wait here, on the executor, rather than each
+    /// holding a blocking thread while it waits for a connection.
+    read_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Store {
@@ -122,6 +125,7 @@ impl Store {
         Ok(Self {
             writer: Writer::start(conn, max_group_commit, metrics),
             readers,
+            read_permits: Arc::new(tokio::sync::Semaphore::new(read_connections as usize)),
         })
     }
 
@@ -143,7 +147,14 @@ impl Store {
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let pool = self.readers.clone();
+        let permit = self
+            .read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let conn = pool.get()?;
             job(&conn)
         })
