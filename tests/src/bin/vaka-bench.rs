@@ -90,38 +90,15 @@ fn server_binary() -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// A zstd-compressed sync, as phones send it; returns the answer and the bytes on the wire.
+/// A zstd-compressed sync, as phones send it; returns the answer and the bytes on the wire and
+/// as plain JSON.
 async fn sync_zstd(
     http: &reqwest::Client,
     device: &RawDevice,
     request: &SyncRequest,
 ) -> anyhow::Result<(SyncResponse, usize, usize)> {
-    let body = zstd::encode_all(serde_json::to_vec(request)?.as_slice(), 3)?;
-    let response = http
-        .post(format!("{}/api/v1/sync", device.url))
-        .bearer_auth(&device.enrolled.token)
-        .header("content-type", "application/json")
-        .header("content-encoding", "zstd")
-        .header("accept-encoding", "zstd")
-        .body(body)
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "sync failed: {}",
-        response.status()
-    );
-    let compressed = response
-        .headers()
-        .get("content-encoding")
-        .is_some_and(|v| v.as_bytes() == b"zstd");
-    let wire = response.bytes().await?;
-    let plain = if compressed {
-        zstd::decode_all(wire.as_ref())?
-    } else {
-        wire.to_vec()
-    };
-    Ok((serde_json::from_slice(&plain)?, wire.len(), plain.len()))
+    let (response, wire, plain, _) = sync_zstd_timed(http, device, request).await?;
+    Ok((response, wire, plain))
 }
 
 /// Like [`sync_zstd`], also timing the client's parsing of the answer.
