@@ -122,9 +122,17 @@ async fn sync_zstd_timed(
         "sync failed: {}",
         response.status()
     );
+    let compressed = response
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes() == b"zstd");
     let wire = response.bytes().await?;
     let started = Instant::now();
-    let plain = zstd::decode_all(wire.as_ref())?;
+    let plain = if compressed {
+        zstd::decode_all(wire.as_ref())?
+    } else {
+        wire.to_vec()
+    };
     let parsed = serde_json::from_slice(&plain)?;
     Ok((parsed, wire.len(), plain.len(), started.elapsed()))
 }
