@@ -26,6 +26,19 @@ fn incident(n: u64) -> IncidentFields {
     }
 }
 
+/// A device core on its own file at `path`, enrolled for `member` through `url`.
+async fn enrolled(
+    server: &TestServer,
+    url: &str,
+    member: vaka_shared::MemberId,
+    path: &std::path::Path,
+) -> anyhow::Result<Device> {
+    let device = Device::open(path)?;
+    let code = server.admin.code(member).await?;
+    device.enroll(&http(), url, &code, "Telefon").await?;
+    Ok(device)
+}
+
 async fn ops_of(server: &TestServer, device: &Device) -> anyhow::Result<(i64, i64)> {
     let id = device.identity()?.expect("enrolled").device_id.to_string();
     server
@@ -48,11 +61,7 @@ async fn a_device_killed_mid_sync_keeps_its_outbox_and_sends_nothing_twice() -> 
     let path = dir.path().join("phone.sqlite3");
     const MADE: u64 = 3000;
     {
-        let device = Device::open(&path)?;
-        let code = server.admin.code(org.volunteers[0]).await?;
-        device
-            .enroll(&http(), &server.url, &code, "Telefon")
-            .await?;
+        let device = enrolled(&server, &server.url, org.volunteers[0], &path).await?;
         for n in 0..MADE {
             device.create_incident(incident(n))?;
         }
@@ -119,31 +128,17 @@ async fn a_pull_that_fails_half_way_keeps_the_cursor_where_the_applied_ops_end()
 -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let org = server.admin.org("Nattvandrarna Testby", 2).await?;
-    let writer = Device::open(tempfile::tempdir()?.keep().join("writer.sqlite3"))?;
-    writer
-        .enroll(
-            &http(),
-            &server.url,
-            &server.admin.code(org.volunteers[0]).await?,
-            "Telefon",
-        )
-        .await?;
+    let dir = tempfile::tempdir()?;
+    let writer_path = dir.path().join("writer.sqlite3");
+    let writer = enrolled(&server, &server.url, org.volunteers[0], &writer_path).await?;
     for n in 0..1200 {
         writer.create_incident(incident(n))?;
     }
     writer.sync_once(&http()).await?;
 
     let proxy = FaultProxy::start(server.url.trim_start_matches("http://").parse()?).await?;
-    let dir = tempfile::tempdir()?;
-    let reader = Device::open(dir.path().join("reader.sqlite3"))?;
-    reader
-        .enroll(
-            &http(),
-            &proxy.url,
-            &server.admin.code(org.volunteers[1]).await?,
-            "Telefon",
-        )
-        .await?;
+    let reader_path = dir.path().join("reader.sqlite3");
+    let reader = enrolled(&server, &proxy.url, org.volunteers[1], &reader_path).await?;
     // The first page arrives, the answer with the second is cut in half.
     proxy.script([Fault::Pass, Fault::CutResponse]);
     assert!(reader.sync_once(&http()).await.is_err());
@@ -175,7 +170,7 @@ async fn a_pull_that_fails_half_way_keeps_the_cursor_where_the_applied_ops_end()
         server.admin.snapshot(org.id).await?,
         "the hole is refilled"
     );
-    assert_eq!(integrity(&dir.path().join("reader.sqlite3"))?, "ok");
+    assert_eq!(integrity(&reader_path)?, "ok");
     Ok(())
 }
 
@@ -185,15 +180,8 @@ async fn a_full_disk_refuses_writes_clearly_and_recovers_when_space_returns() ->
     let server = TestServer::start().await?;
     let org = server.admin.org("Nattvandrarna Testby", 1).await?;
     let dir = tempfile::tempdir()?;
-    let device = Device::open(dir.path().join("phone.sqlite3"))?;
-    device
-        .enroll(
-            &http(),
-            &server.url,
-            &server.admin.code(org.volunteers[0]).await?,
-            "Telefon",
-        )
-        .await?;
+    let path = dir.path().join("phone.sqlite3");
+    let device = enrolled(&server, &server.url, org.volunteers[0], &path).await?;
     // The database may grow by only a few pages: the disk is as good as full.
     let pages = server.admin.limit_database_pages(16).await?;
     assert!(pages > 0);
