@@ -24,15 +24,6 @@ pub struct Hlc {
 }
 
 impl Hlc {
-    /// The smallest stamp of a device (before anything happened).
-    pub fn zero(device: DeviceId) -> Self {
-        Self {
-            ms: 0,
-            counter: 0,
-            device,
-        }
-    }
-
     /// The stamp that follows `(ms, counter)` on the logical axis.
     fn successor(ms: u64, counter: u16) -> (u64, u16) {
         match counter.checked_add(1) {

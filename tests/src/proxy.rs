@@ -39,7 +39,6 @@ struct Plan {
     script: VecDeque<Fault>,
     random: Option<(StdRng, u32)>,
     default: Fault,
-    requests: u64,
 }
 
 impl Plan {
@@ -56,7 +55,6 @@ impl Plan {
     }
 
     fn next(&mut self) -> Fault {
-        self.requests += 1;
         if let Some(fault) = self.script.pop_front() {
             return fault;
         }
@@ -94,7 +92,6 @@ impl FaultProxy {
             script: VecDeque::new(),
             random: None,
             default: Fault::Pass,
-            requests: 0,
         }));
         let shared = plan.clone();
         let task = tokio::spawn(async move {
@@ -136,11 +133,6 @@ impl FaultProxy {
     /// Gives `percent` of the requests a random fault drawn from a generator seeded with `seed`.
     pub fn randomise(&self, seed: u64, percent: u32) {
         self.with_plan(|p| p.random = Some((StdRng::seed_from_u64(seed), percent)));
-    }
-
-    /// Requests seen so far.
-    pub fn requests(&self) -> u64 {
-        self.with_plan(|p| p.requests)
     }
 }
 
