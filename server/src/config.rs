@@ -28,6 +28,8 @@ pub struct Config {
     pub max_group_commit: usize,
     /// Read connections in the pool.
     pub read_connections: u32,
+    /// Most sync requests handled at once; more wait their turn.
+    pub max_concurrent_syncs: usize,
     /// How long a dashboard session lasts after sign-in.
     pub session_ttl: Duration,
     /// Mark the dashboard's cookies `Secure` (set when the server is reached over TLS).
@@ -47,6 +49,7 @@ impl Default for Config {
             enrollment_code_ttl: Duration::from_secs(7 * 24 * 60 * 60),
             max_group_commit: 256,
             read_connections: 8,
+            max_concurrent_syncs: 64,
             session_ttl: Duration::from_secs(8 * 60 * 60),
             secure_cookies: false,
         }

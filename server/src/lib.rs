@@ -85,7 +85,9 @@ impl Server {
     ) -> std::io::Result<()> {
         let addr: SocketAddr = listener.local_addr()?;
         tracing::info!(%addr, "serving");
-        axum::serve(listener, self.router())
+        // `into_make_service` shares one route table; serving the `Router` itself would rebuild
+        // the table for every connection and keep that copy as long as the connection lives.
+        axum::serve(listener, self.router().into_make_service())
             .with_graceful_shutdown(shutdown)
             .await
     }

@@ -1,12 +1,14 @@
 //! Handlers of the JSON API: enrolment, sync, health, metrics and the OpenAPI document.
 
 use super::auth::DeviceAuth;
+use super::zstd_json;
 use crate::error::AppError;
 use crate::store::accounts;
 use crate::sync::{self, PushLimits, RawPullPage};
 use crate::{AppState, now_ms};
 use axum::Json;
 use axum::extract::{FromRequest, State};
+use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
@@ -114,8 +116,9 @@ pub struct SyncResponseBody {
 pub async fn sync(
     State(app): State<AppState>,
     DeviceAuth(caller): DeviceAuth,
+    headers: HeaderMap,
     ApiJson(mut request): ApiJson<SyncRequest>,
-) -> Result<ApiJson<SyncResponseBody>, AppError> {
+) -> Result<Response, AppError> {
     let started = Instant::now();
     let result = sync_inner(&app, caller, &mut request).await;
     app.metrics.observe_sync(started.elapsed());
@@ -124,7 +127,7 @@ pub async fn sync(
         Err(e) => e.status_code(),
     };
     app.metrics.count_request("sync", status);
-    result.map(ApiJson)
+    result.map(|body| zstd_json::response(&body, zstd_json::accepts_zstd(&headers)))
 }
 
 async fn sync_inner(

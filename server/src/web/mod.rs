@@ -4,11 +4,13 @@
 mod api;
 mod auth;
 mod blobs;
+mod zstd_json;
 
 use crate::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
+use tower::limit::ConcurrencyLimitLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
@@ -21,7 +23,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(api::index))
         .route("/api/v1/enroll", post(api::enroll))
-        .route("/api/v1/sync", post(api::sync))
+        // A bounded number of syncs at once: beyond it requests wait before their bodies are
+        // read, so a crowd of devices costs queueing time, not memory.
+        .route(
+            "/api/v1/sync",
+            post(api::sync).layer(ConcurrencyLimitLayer::new(
+                state.config.max_concurrent_syncs,
+            )),
+        )
         .route(
             "/api/v1/blobs/{sha256}",
             get(blobs::status).merge(put(blobs::put_chunk)),
