@@ -29,6 +29,8 @@ const W3_DEVICES: usize = 1000;
 /// W3's devices belong to organisations of this many (a town's walkers, guards and coordinators).
 const W3_ORG_SIZE: usize = 20;
 const W3_OPS: usize = 5;
+/// W3's second round spreads the same syncs over this long.
+const W3_SPREAD: Duration = Duration::from_secs(1);
 const W4_SAVES: usize = 1000;
 
 fn realistic_incident(n: usize) -> OpBody {
@@ -108,7 +110,7 @@ async fn sync_zstd_timed(
     request: &SyncRequest,
 ) -> anyhow::Result<(SyncResponse, usize, usize, Duration)> {
     let body = zstd::encode_all(serde_json::to_vec(request)?.as_slice(), 3)?;
-    let answer = send_zstd(http, device, body).await?;
+    let answer = send_zstd(http, &device.url, &device.enrolled.token, body).await?;
     let started = Instant::now();
     let (parsed, plain) = answer.parse()?;
     Ok((parsed, answer.wire.len(), plain, started.elapsed()))
@@ -135,12 +137,13 @@ impl WireAnswer {
 /// Sends a compressed sync body and reads the whole answer, without parsing it.
 async fn send_zstd(
     http: &reqwest::Client,
-    device: &RawDevice,
+    url: &str,
+    token: &str,
     body: Vec<u8>,
 ) -> anyhow::Result<WireAnswer> {
     let response = http
-        .post(format!("{}/api/v1/sync", device.url))
-        .bearer_auth(&device.enrolled.token)
+        .post(format!("{url}/api/v1/sync"))
+        .bearer_auth(token)
         .header("content-type", "application/json")
         .header("content-encoding", "zstd")
         .header("accept-encoding", "zstd")
@@ -411,41 +414,97 @@ async fn main() -> anyhow::Result<()> {
     if !only_w3 {
         server = server.restart(&binary).await?;
     }
-    let mut many = Vec::new();
+    let mut devices = Vec::with_capacity(w3_codes.len());
     for code in &w3_codes {
-        let mut device = RawDevice::enroll(&server.url, code).await?;
-        let ops: Vec<Op> = (0..W3_OPS)
-            .map(|n| device.op(EntityId::new(), realistic_incident(n), server_seq))
-            .collect();
-        many.push((device, ops));
+        devices.push(RawDevice::enroll(&server.url, code).await?);
     }
+    let peak_before = peak_memory_kib(server.pid())?;
+    let burst = w3_round(&http, &mut devices, server_seq, Duration::ZERO).await?;
+    let peak = peak_memory_kib(server.pid())?;
+    println!(
+        "W3 many devices: {W3_DEVICES} devices in {} organisations each push {W3_OPS} ops and pull, all at once ({} in total)",
+        W3_DEVICES / W3_ORG_SIZE,
+        ms(burst.wall)
+    );
+    println!(
+        "  {burst}; server peak memory {:.1} MB (before W3: {:.1} MB)",
+        peak as f64 / 1024.0,
+        peak_before as f64 / 1024.0
+    );
+    let spread = w3_round(&http, &mut devices, server_seq, W3_SPREAD).await?;
+    println!(
+        "  the same devices again, their syncs spread evenly over {:.0} s: {spread}",
+        W3_SPREAD.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// What one W3 round measured.
+struct RoundFigures {
+    /// From the first request sent to the last answer received.
+    wall: Duration,
+    /// Each round trip, sorted.
+    latencies: Vec<Duration>,
+    /// Failed syncs (HTTP errors, refusals or stops).
+    errors: usize,
+    /// Ops pulled, all devices together.
+    pulled: usize,
+}
+
+impl std::fmt::Display for RoundFigures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "round trip p50 {}, p99 {}, max {}; errors {}; {} ops pulled",
+            ms(percentile(&self.latencies, 0.5)),
+            ms(percentile(&self.latencies, 0.99)),
+            ms(percentile(&self.latencies, 1.0)),
+            self.errors,
+            self.pulled
+        )
+    }
+}
+
+/// Every device pushes [`W3_OPS`] new ops and pulls from `cursor` in one sync; the syncs start
+/// evenly spread over `spread` (all at once when it is zero).
+async fn w3_round(
+    http: &reqwest::Client,
+    devices: &mut [RawDevice],
+    cursor: u64,
+    spread: Duration,
+) -> anyhow::Result<RoundFigures> {
     // The bodies are compressed beforehand and the answers parsed afterwards: on this machine the
     // simulated phones share the server's two cores, and a real phone's CPU is its own.
-    let mut prepared = Vec::with_capacity(many.len());
-    for (device, ops) in many {
+    let mut prepared = Vec::with_capacity(devices.len());
+    for device in devices.iter_mut() {
         let request = SyncRequest {
-            push: ops,
+            push: (0..W3_OPS)
+                .map(|n| device.op(EntityId::new(), realistic_incident(n), cursor))
+                .collect(),
             pull: Some(PullRequest {
-                cursor: server_seq,
+                cursor,
                 limit: Some(500),
             }),
         };
         let body = zstd::encode_all(serde_json::to_vec(&request)?.as_slice(), 3)?;
-        prepared.push((device, body));
+        prepared.push((device.url.clone(), device.enrolled.token.clone(), body));
     }
-    let peak_before = peak_memory_kib(server.pid())?;
+    let gap = spread / u32::try_from(prepared.len().max(1))?;
     let started = Instant::now();
     let tasks: Vec<_> = prepared
         .into_iter()
-        .map(|(device, body)| {
+        .enumerate()
+        .map(|(n, (url, token, body))| {
             let http = http.clone();
-            tokio::spawn(async move {
+            let start_at = tokio::time::Instant::from_std(started) + gap * u32::try_from(n)?;
+            Ok(tokio::spawn(async move {
+                tokio::time::sleep_until(start_at).await;
                 let began = Instant::now();
-                let answer = send_zstd(&http, &device, body).await;
+                let answer = send_zstd(&http, &url, &token, body).await;
                 (began.elapsed(), answer)
-            })
+            }))
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     let mut latencies = Vec::new();
     let mut answers = Vec::new();
     for task in tasks {
@@ -466,22 +525,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     latencies.sort();
-    let peak = peak_memory_kib(server.pid())?;
-    println!(
-        "W3 many devices: {W3_DEVICES} devices in {} organisations each push {W3_OPS} ops and pull, all at once ({} in total)",
-        W3_DEVICES / W3_ORG_SIZE,
-        ms(wall)
-    );
-    println!(
-        "  round trip p50 {}, p99 {}, max {}; errors {errors}; {pulled} ops pulled; server peak memory {:.1} MB",
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99)),
-        ms(percentile(&latencies, 1.0)),
-        peak as f64 / 1024.0
-    );
-    println!(
-        "  server peak memory before W3 began: {:.1} MB",
-        peak_before as f64 / 1024.0
-    );
-    Ok(())
+    Ok(RoundFigures {
+        wall,
+        latencies,
+        errors,
+        pulled,
+    })
 }
