@@ -10,7 +10,7 @@ pub mod app;
 pub mod device;
 
 pub use device::{
-    Comment, Device, DeviceError, EntityView, Entry, EntryFields, Identity, PatrolSummary,
+    Area, Comment, Device, DeviceError, EntityView, Entry, EntryFields, Identity, PatrolSummary,
     PendingPhoto, PhotoStatus, RejectedOwnOp, RetryPolicy, SchedulerConfig, StateSnapshot,
     SyncOutcome, SyncReport, SyncScheduler, SyncState, SyncStatus, UploadReport, WallClock,
 };

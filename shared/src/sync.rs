@@ -1,7 +1,7 @@
 //! The wire types of the sync protocol (`docs/protocol.md` shows each as JSON) and the stable
 //! error codes of the API.
 
-use crate::ids::{DeviceId, MemberId, OpId, OrgId};
+use crate::ids::{AreaId, DeviceId, MemberId, OpId, OrgId};
 use crate::model::Role;
 use crate::op::Op;
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,28 @@ pub struct EnrollResponse {
     pub role: Role,
     /// The server's clock, Unix milliseconds.
     pub server_time_ms: i64,
+}
+
+/// `GET /api/v1/areas`: the organisation's named areas, so walkers can pick the one they are in
+/// and the phone can tell it from a position fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AreasResponse {
+    /// The areas, by name.
+    pub areas: Vec<AreaInfo>,
+}
+
+/// One named area.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AreaInfo {
+    /// Its id; entries name it in `area_id`.
+    pub id: AreaId,
+    /// Its name, e.g. "Centrum".
+    pub name: String,
+    /// Its outlines: outer rings of `[longitude, latitude]` points, as in GeoJSON (a multipolygon
+    /// has several).
+    pub rings: Vec<Vec<[f64; 2]>>,
 }
 
 /// `POST /api/v1/sync`: push ops and pull others in one round trip.

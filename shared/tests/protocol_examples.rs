@@ -80,6 +80,7 @@ fn check(example: &Example) -> Result<(), String> {
         "EnrollResponse" => round_trip::<EnrollResponse>(json).map(drop),
         "ApiError" => round_trip::<ApiError>(json).map(drop),
         "Health" => round_trip::<Health>(json).map(drop),
+        "AreasResponse" => round_trip::<vaka_shared::sync::AreasResponse>(json).map(drop),
         "BlobStatus" => round_trip::<vaka_shared::blob::BlobStatus>(json).map(drop),
         "Op" => consistent([&round_trip::<Op>(json)?]),
         "SyncRequest" => consistent(&round_trip::<SyncRequest>(json)?.push),

@@ -209,6 +209,28 @@ impl Admin {
             .await?)
     }
 
+    /// Adds a named area to `org`, as a coordinator's GeoJSON upload does; returns its id.
+    pub async fn area(
+        &self,
+        org: OrgId,
+        name: &str,
+        geometry: serde_json::Value,
+    ) -> anyhow::Result<vaka_shared::AreaId> {
+        let id = vaka_shared::AreaId::new();
+        let name = name.to_owned();
+        self.server
+            .store()
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO areas (id, org_id, name, geojson, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    rusqlite::params![id.to_string(), org.to_string(), name, geometry.to_string(), now_ms()],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(id)
+    }
+
     /// Runs a read-only query on the store.
     pub async fn query<R: Send + 'static>(
         &self,

@@ -59,6 +59,14 @@ fn http() -> reqwest::Client {
         .expect("http client")
 }
 
+/// A client whose every request goes to a closed port: a phone without coverage.
+fn http_to_nowhere() -> reqwest::Client {
+    reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all("http://127.0.0.1:9").expect("proxy"))
+        .build()
+        .expect("http client")
+}
+
 fn incident(category: &str, severity: u8, text: &str) -> IncidentFields {
     IncidentFields {
         category: Some(CategoryCode::from(category)),
@@ -420,5 +428,106 @@ async fn a_device_of_another_organisation_sees_none_of_it() -> anyhow::Result<()
     assert_eq!(seen.len(), 1, "only its own entry");
     assert_eq!(seen, server.admin.snapshot(other.id).await?);
     assert!(phone.snapshot()?.keys().all(|id| !seen.contains_key(id)));
+    Ok(())
+}
+
+/// A GeoJSON polygon: a square around (`lon`, `lat`), `half` degrees to each side.
+fn square(lon: f64, lat: f64, half: f64) -> serde_json::Value {
+    serde_json::json!({
+        "type": "Polygon",
+        "coordinates": [[
+            [lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half],
+            [lon - half, lat + half], [lon - half, lat - half]
+        ]]
+    })
+}
+
+#[tokio::test]
+async fn a_phone_gets_its_organisations_areas_and_knows_which_one_a_fix_is_in() -> anyhow::Result<()>
+{
+    let (server, org) = org_with_server(1).await?;
+    let centrum = server
+        .admin
+        .area(org.id, "Centrum", square(16.54, 59.61, 0.005))
+        .await?;
+    let stationen = server
+        .admin
+        .area(org.id, "Stationen", square(16.55, 59.62, 0.003))
+        .await?;
+    let other = server.admin.org("Grannsamverkan Annanstad", 1).await?;
+    server
+        .admin
+        .area(other.id, "Annanstad", square(16.54, 59.61, 0.01))
+        .await?;
+
+    let phone = Phone::enrolled(&server, &server.url, org.volunteers[0]).await?;
+    assert!(
+        phone.device.areas()?.is_empty(),
+        "none before the first sync"
+    );
+    phone.sync().await?;
+    let areas: Vec<_> = phone
+        .device
+        .areas()?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    assert_eq!(
+        areas,
+        [
+            (centrum, "Centrum".to_owned()),
+            (stationen, "Stationen".to_owned())
+        ],
+        "its own organisation's areas only, by name"
+    );
+    let fix = |lon, lat| vaka_shared::model::Location {
+        lat,
+        lon,
+        accuracy_m: Some(8.0),
+    };
+    assert_eq!(phone.device.area_at(&fix(16.541, 59.611))?, Some(centrum));
+    assert_eq!(phone.device.area_at(&fix(16.551, 59.621))?, Some(stationen));
+    assert_eq!(phone.device.area_at(&fix(16.60, 59.70))?, None);
+
+    // An incident logged in the area reaches the dashboard's projection with it.
+    let mut fields = incident("disturbance", 2, "Högljudd grupp vid torget.");
+    fields.area_id = Some(Some(centrum));
+    let id = phone.device.create_incident(fields)?;
+    phone.sync().await?;
+    let stored: Option<String> = server
+        .admin
+        .query(move |conn| {
+            conn.query_row(
+                "SELECT area_id FROM entries WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+        })
+        .await?;
+    assert_eq!(stored, Some(centrum.to_string()));
+
+    // A new area is there after the next fetch; an offline phone keeps the copy it has.
+    server
+        .admin
+        .area(org.id, "Ängen", square(16.50, 59.60, 0.003))
+        .await?;
+    assert_eq!(phone.device.refresh_areas(&http()).await?, 3);
+    assert!(
+        phone
+            .device
+            .refresh_areas(&http_to_nowhere())
+            .await
+            .is_err()
+    );
+    assert_eq!(phone.device.areas()?.len(), 3, "kept while offline");
+
+    // Without a token the server says so.
+    let refused = http()
+        .get(format!("{}/api/v1/areas", server.url))
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 401);
+    let body: vaka_shared::sync::ApiError = refused.json().await?;
+    assert_eq!(body.code, vaka_shared::sync::ErrorCode::Unauthorized);
     Ok(())
 }

@@ -6,8 +6,8 @@ use super::state::{Flash, Route, use_app};
 use super::theme::swedish;
 use crate::device::{PhotoStatus, SyncStatus};
 use dioxus::prelude::*;
-use vaka_shared::Timestamp;
 use vaka_shared::model::AttachmentRef;
+use vaka_shared::{AreaId, Timestamp};
 
 /// `HH:MM` in Swedish time.
 pub fn clock_time(at: Timestamp) -> String {
@@ -174,6 +174,40 @@ pub fn Stepper(
                 button { "data-test": "{test}-minus", onclick: move |_| on_change.call(value.saturating_sub(1)), "−" }
                 span { class: "value", "data-test": "{test}-value", "{value}" }
                 button { "data-test": "{test}-plus", onclick: move |_| on_change.call((value + 1).min(max)), "+" }
+            }
+        }
+    }
+}
+
+/// The organisation's areas as large buttons, the chosen one marked, and "no area". Shows
+/// nothing while the phone has no areas (before the first sync, or where none are drawn).
+#[component]
+pub fn AreaPicker(chosen: Option<AreaId>, on_pick: EventHandler<Option<AreaId>>) -> Element {
+    let app = use_app();
+    let areas = app.snapshot.read().areas.clone();
+    if areas.is_empty() {
+        return rsx! {};
+    }
+    rsx! {
+        div { "data-test": "areas",
+            label { "{app.t(Text::Area)}" }
+            div { class: "grid",
+                for area in areas {
+                    button {
+                        key: "{area.id}",
+                        class: if chosen == Some(area.id) { "selected" } else { "" },
+                        "data-test": "area",
+                        "data-area": "{area.name}",
+                        onclick: move |_| on_pick.call(Some(area.id)),
+                        "{area.name}"
+                    }
+                }
+                button {
+                    class: if chosen.is_none() { "selected" } else { "" },
+                    "data-test": "area-none",
+                    onclick: move |_| on_pick.call(None),
+                    "{app.t(Text::NoArea)}"
+                }
             }
         }
     }

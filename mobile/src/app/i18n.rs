@@ -70,6 +70,8 @@ texts! {
     Now => "Nu", "Now";
     MinutesAgo => "för {n} min sedan", "{n} min ago";
     Place => "Plats", "Place";
+    Area => "Område", "Area";
+    NoArea => "Inget område", "No area";
     PlaceFromGps => "GPS: {lat}, {lon} (±{acc} m)", "GPS: {lat}, {lon} (±{acc} m)";
     NoFix => "Ingen GPS-position – skriv platsen", "No GPS fix – type the place";
     LocationOff => "Plats är avstängd – skriv platsen", "Location is off – type the place";

@@ -17,7 +17,7 @@ use vaka_shared::model::{
     AttachmentRef, CategoryCode, IncidentFields, Lang, Location, ObservationCategory,
     ObservationFields, PatrolFields, PatrolKind, PoliceLine, Severity,
 };
-use vaka_shared::{EntityId, Timestamp};
+use vaka_shared::{AreaId, EntityId, Timestamp};
 
 /// What the app is started with.
 #[derive(Debug, Clone)]
@@ -133,6 +133,17 @@ pub struct ActivePatrol {
     pub started_at: Timestamp,
     /// How many walk.
     pub walkers: u16,
+    /// The area walked, if one was chosen.
+    pub area: Option<AreaId>,
+}
+
+/// An area the forms offer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaChoice {
+    /// Its id.
+    pub id: AreaId,
+    /// Its name.
+    pub name: String,
 }
 
 /// What the screens show, read from the device in one go.
@@ -148,6 +159,8 @@ pub struct Snapshot {
     pub active_patrol: Option<ActivePatrol>,
     /// Photos not yet on the server.
     pub photos_waiting: usize,
+    /// The organisation's areas, by name (as last fetched).
+    pub areas: Vec<AreaChoice>,
 }
 
 /// How many entries the app shows.
@@ -166,6 +179,7 @@ impl Snapshot {
                     kind: p.kind.unwrap_or(PatrolKind::Other),
                     started_at: p.started_at.unwrap_or(entry.created_at),
                     walkers: p.participant_count.unwrap_or(1),
+                    area: p.area_id.flatten(),
                 })
             }
             _ => None,
@@ -196,6 +210,14 @@ impl Snapshot {
             entries: cards,
             active_patrol,
             photos_waiting: device.pending_photos()?.len(),
+            areas: device
+                .areas()?
+                .into_iter()
+                .map(|a| AreaChoice {
+                    id: a.id,
+                    name: a.name,
+                })
+                .collect(),
         })
     }
 }
@@ -209,6 +231,8 @@ pub struct IncidentDraft {
     pub severity: u8,
     /// How long ago it happened.
     pub minutes_ago: u32,
+    /// The area picked (or found from the fix).
+    pub area: Option<AreaId>,
     /// The place in words.
     pub place: String,
     /// What happened.
@@ -233,6 +257,7 @@ impl Default for IncidentDraft {
             category: None,
             severity: 2,
             minutes_ago: 0,
+            area: None,
             place: String::new(),
             description: String::new(),
             people: 0,
@@ -270,6 +295,7 @@ impl IncidentDraft {
         let mut fields = IncidentFields {
             occurred_at,
             location: fix.map(Some),
+            area_id: self.area.map(Some),
             place: text_or_none(&self.place).map(Some),
             category: self.category.as_deref().map(CategoryCode::from),
             severity: Some(Severity(self.severity)),
@@ -300,6 +326,8 @@ impl IncidentDraft {
 pub struct ObservationDraft {
     /// What it is about.
     pub category: Option<ObservationCategory>,
+    /// The area picked (or found from the fix).
+    pub area: Option<AreaId>,
     /// The place in words.
     pub place: String,
     /// What was seen.
@@ -314,6 +342,7 @@ impl ObservationDraft {
         ObservationFields {
             category: self.category,
             location: fix.map(Some),
+            area_id: self.area.map(Some),
             place: text_or_none(&self.place).map(Some),
             description: text_or_none(&self.description),
             patrol_id: patrol.map(Some),
@@ -330,6 +359,8 @@ pub struct PatrolDraft {
     pub kind: PatrolKind,
     /// How many walk.
     pub walkers: u16,
+    /// The area to walk.
+    pub area: Option<AreaId>,
 }
 
 impl Default for PatrolDraft {
@@ -337,6 +368,7 @@ impl Default for PatrolDraft {
         Self {
             kind: PatrolKind::NightWalk,
             walkers: 3,
+            area: None,
         }
     }
 }
@@ -563,6 +595,7 @@ impl AppState {
         let result = self.device().create_patrol(PatrolFields {
             kind: Some(draft.kind),
             participant_count: Some(draft.walkers.max(1)),
+            area_id: draft.area.map(Some),
             ..Default::default()
         });
         self.after_write(result.map(|_| ()), Route::Patrol);
@@ -601,10 +634,35 @@ impl AppState {
         self.after_write(result, Route::Home);
     }
 
+    /// The area a new entry starts with: the one the fix lies in, else the patrol's.
+    fn default_area(&self) -> Option<AreaId> {
+        let from_fix = self.position().and_then(|fix| {
+            self.device().area_at(&fix).unwrap_or_else(|error| {
+                tracing::info!(%error, "areas not readable");
+                None
+            })
+        });
+        from_fix.or_else(|| {
+            self.snapshot
+                .read()
+                .active_patrol
+                .as_ref()
+                .and_then(|p| p.area)
+        })
+    }
+
+    /// Opens the start-patrol form, with the area of the fix chosen.
+    pub fn open_start_patrol(mut self) {
+        let area = self.default_area();
+        self.patrol.write().area = area;
+        self.go(Route::StartPatrol);
+    }
+
     /// Opens the incident form, with a category already chosen when given (quick log).
     pub fn open_incident(mut self, category: Option<&str>) {
         self.incident.set(IncidentDraft {
             category: category.map(str::to_owned),
+            area: self.default_area(),
             ..IncidentDraft::default()
         });
         self.go(Route::Incident);
@@ -612,7 +670,10 @@ impl AppState {
 
     /// Opens the observation form.
     pub fn open_observation(mut self) {
-        self.observation.set(ObservationDraft::default());
+        self.observation.set(ObservationDraft {
+            area: self.default_area(),
+            ..ObservationDraft::default()
+        });
         self.go(Route::Observation);
     }
 
@@ -726,6 +787,7 @@ mod tests {
             accuracy_m: Some(8.0),
         };
         let patrol = EntityId::new();
+        let area = AreaId::new();
         let photo = AttachmentRef {
             sha256: "ab".repeat(32),
             size: 1000,
@@ -735,6 +797,7 @@ mod tests {
             category: Some("violence_threat".into()),
             severity: 3,
             minutes_ago: 15,
+            area: Some(area),
             place: "  Torget ".into(),
             description: "Bråk vid kiosken".into(),
             people: 4,
@@ -749,6 +812,7 @@ mod tests {
         assert_eq!(fields.occurred_at, fifteen_ago);
         assert_eq!(fields.location, Some(Some(fix)));
         assert_eq!(fields.place, Some(Some("Torget".into())));
+        assert_eq!(fields.area_id, Some(Some(area)));
         assert_eq!(fields.people_involved, Some(4));
         assert_eq!(
             fields.minors_involved,
@@ -773,6 +837,7 @@ mod tests {
     fn an_observation_keeps_what_was_given() {
         let draft = ObservationDraft {
             category: Some(ObservationCategory::Lighting),
+            area: None,
             place: "Gångtunneln".into(),
             description: String::new(),
             photos: vec![],
@@ -781,5 +846,6 @@ mod tests {
         assert_eq!(fields.category, Some(ObservationCategory::Lighting));
         assert_eq!(fields.place, Some(Some("Gångtunneln".into())));
         assert_eq!(fields.description, None);
+        assert_eq!(fields.area_id, None, "no area chosen, none sent");
     }
 }

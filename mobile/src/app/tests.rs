@@ -5,6 +5,7 @@ use super::Shell;
 use super::i18n::Text;
 use super::location::LocationSource;
 use super::state::{AppConfig, AppState, Route};
+use crate::device::areas::tests::square;
 use crate::device::test_support::{enrolled, incident};
 use crate::device::{Device, SchedulerConfig};
 use dioxus::prelude::*;
@@ -279,4 +280,62 @@ fn the_common_incident_is_three_intents_and_no_typing() {
     let html = dioxus_ssr::render(&dom);
     assert!(html.contains("Sparad på telefonen"), "{html}");
     assert!(html.contains("1 väntar på att skickas"));
+}
+
+#[test]
+fn the_forms_offer_the_areas_and_start_with_the_one_the_fix_is_in() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    let bare = render(&device, Route::Incident, Lang::Sv);
+    assert!(!bare.contains("data-test=\"areas\""), "no areas, no picker");
+    // The test position (59.3293, 18.0686) lies in "Gamla stan".
+    let here = square("Gamla stan", 18.0686, 59.3293, 0.01);
+    let there = square("Bromma", 17.94, 59.34, 0.01);
+    device
+        .replace_areas(&[here.clone(), there])
+        .expect("areas stored");
+    for route in [Route::Incident, Route::Observation, Route::StartPatrol] {
+        let html = render(&device, route, Lang::Sv);
+        for words in [
+            "Område",
+            "data-area=\"Gamla stan\"",
+            "data-area=\"Bromma\"",
+            "Inget område",
+        ] {
+            assert!(html.contains(words), "{route:?} lacks {words}: {html}");
+        }
+    }
+    assert!(render(&device, Route::Incident, Lang::En).contains("No area"));
+
+    let setup = Setup {
+        config: config(&device),
+        route: Route::Home,
+        lang: Lang::Sv,
+    };
+    let mut dom = VirtualDom::new(Root).with_root_context(setup);
+    dom.rebuild_in_place();
+    dom.in_scope(ScopeId::APP, || {
+        let app = consume_context::<AppState>();
+        app.open_start_patrol();
+        assert_eq!(app.patrol.read().area, Some(here.id), "the fix's area");
+        app.start_patrol();
+        app.open_incident(Some("alcohol"));
+        assert_eq!(app.incident.read().area, Some(here.id));
+        app.save_incident();
+    });
+    let entries = device.entries().expect("reads");
+    let areas: Vec<_> = entries
+        .iter()
+        .map(|e| match &e.fields {
+            crate::device::EntryFields::Incident(f) => f.area_id.flatten(),
+            crate::device::EntryFields::Patrol(f) => f.area_id.flatten(),
+            crate::device::EntryFields::Observation(f) => f.area_id.flatten(),
+        })
+        .collect();
+    assert_eq!(areas, [Some(here.id), Some(here.id)], "patrol and incident");
+    dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    dom.in_scope(ScopeId::APP, || {
+        consume_context::<AppState>().go(Route::Patrol);
+    });
+    dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    assert!(dioxus_ssr::render(&dom).contains("· Gamla stan"));
 }

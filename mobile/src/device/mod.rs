@@ -5,6 +5,7 @@
 //! updates the entity; an own op leaves the outbox only when the server acknowledged it; the
 //! pull cursor is stored in the transaction that applies the pulled ops.
 
+pub(crate) mod areas;
 mod blobs;
 mod clock;
 mod enroll;
@@ -19,6 +20,7 @@ mod sync;
 pub(crate) mod test_support;
 mod writes;
 
+pub use areas::{AREAS_MAX_AGE_MS, Area};
 pub use blobs::{DEFAULT_CHUNK_BYTES, PendingPhoto, PhotoStatus, UploadReport};
 pub use clock::WallClock;
 pub use error::{DeviceError, Result};

@@ -13,6 +13,7 @@ use vaka_shared::{DeviceId, EntityId, EntityKind, Hlc, MemberId, Op, OpBody, OpI
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_blobs_settings.sql"),
+    include_str!("migrations/0003_areas.sql"),
 ];
 
 /// Opens (or creates) the database file and brings its schema up to date.

@@ -3,7 +3,7 @@
 use super::auth::DeviceAuth;
 use super::zstd_json;
 use crate::error::AppError;
-use crate::store::accounts;
+use crate::store::{accounts, reports};
 use crate::sync::{self, PushLimits, RawPullPage};
 use crate::{AppState, now_ms};
 use axum::Json;
@@ -15,7 +15,8 @@ use serde::Serialize;
 use std::time::Instant;
 use utoipa::OpenApi;
 use vaka_shared::sync::{
-    ApiError, EnrollRequest, EnrollResponse, Health, PushResult, SyncRequest, SyncResponse,
+    ApiError, AreaInfo, AreasResponse, EnrollRequest, EnrollResponse, Health, PushResult,
+    SyncRequest, SyncResponse,
 };
 
 /// JSON in and out, with body errors turned into [`AppError`].
@@ -36,8 +37,8 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
         title = "Vaka sync API",
         description = "Sync, enrolment and health of the Vaka server. See docs/protocol.md."
     ),
-    paths(enroll, sync, healthz),
-    components(schemas(ApiError, SyncResponse))
+    paths(enroll, sync, areas, healthz),
+    components(schemas(ApiError, SyncResponse, AreasResponse))
 )]
 pub struct ApiDoc;
 
@@ -196,6 +197,43 @@ async fn sync_inner(
         push,
         pull,
     })
+}
+
+/// The caller's organisation's named areas with their outlines.
+#[utoipa::path(
+    get,
+    path = "/api/v1/areas",
+    params(("Authorization" = String, Header, description = "`Bearer <device token>`")),
+    responses(
+        (status = 200, description = "The organisation's areas, by name", body = AreasResponse),
+        (status = 401, description = "Missing, unknown (`unauthorized`) or revoked (`token_revoked`) token", body = ApiError),
+    )
+)]
+pub async fn areas(
+    State(app): State<AppState>,
+    DeviceAuth(caller): DeviceAuth,
+) -> Result<ApiJson<AreasResponse>, AppError> {
+    let org = caller.org_id.to_string();
+    let shapes = app
+        .store
+        .read(move |conn| reports::area_shapes(conn, &org))
+        .await?;
+    let areas = shapes
+        .into_iter()
+        .map(|shape| {
+            Ok(AreaInfo {
+                id: accounts::parse_id(&shape.id)?,
+                name: shape.name,
+                rings: shape
+                    .rings
+                    .into_iter()
+                    .map(|ring| ring.into_iter().map(|(lon, lat)| [lon, lat]).collect())
+                    .collect(),
+            })
+        })
+        .collect::<Result<_, crate::store::StoreError>>()?;
+    app.metrics.count_request("areas", 200);
+    Ok(ApiJson(AreasResponse { areas }))
 }
 
 /// Whether the server and its store answer.

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
                 state.config.max_concurrent_syncs,
             )),
         )
+        .route("/api/v1/areas", get(api::areas))
         .route(
             "/api/v1/blobs/{sha256}",
             get(blobs::status).merge(put(blobs::put_chunk)),

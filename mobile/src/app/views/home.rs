@@ -29,7 +29,7 @@ pub fn Home() -> Element {
                     span { "{app.t(Text::ActivePatrol)} · {duration_text(now - patrol.started_at.unix_ms())}" }
                 }
             } else {
-                button { class: "big primary", "data-test": "start-patrol", onclick: move |_| app.go(Route::StartPatrol),
+                button { class: "big primary", "data-test": "start-patrol", onclick: move |_| app.open_start_patrol(),
                     span { class: "icon", "🚶" }
                     span { "{app.t(Text::StartPatrol)}" }
                 }

@@ -1,7 +1,7 @@
 //! The incident form. The common case is a category tap and "Save": time is now, place is the
 //! GPS fix, severity is moderate. Everything else is there for when it matters.
 
-use crate::app::components::{FlashMessage, PhotoPicker, Stepper, TopBar};
+use crate::app::components::{AreaPicker, FlashMessage, PhotoPicker, Stepper, TopBar};
 use crate::app::i18n::Text;
 use crate::app::state::{Route, use_app};
 use dioxus::prelude::*;
@@ -102,6 +102,7 @@ pub fn IncidentForm() -> Element {
                     }
                 }
             }
+            AreaPicker { chosen: form.area, on_pick: move |area| draft.write().area = area }
             PlaceField { fix, location_on, place: form.place.clone(), on_input: move |v| draft.write().place = v }
             div {
                 label { "{app.t(Text::WhatHappened)}" }

@@ -1,7 +1,7 @@
 //! The observation form: something about the place itself.
 
 use super::incident::PlaceField;
-use crate::app::components::{FlashMessage, PhotoPicker, TopBar};
+use crate::app::components::{AreaPicker, FlashMessage, PhotoPicker, TopBar};
 use crate::app::i18n::Text;
 use crate::app::state::{Route, use_app};
 use dioxus::prelude::*;
@@ -52,6 +52,7 @@ pub fn ObservationForm() -> Element {
             }
             button { class: "primary", "data-test": "save", disabled: form.category.is_none(),
                 onclick: move |_| app.save_observation(), "{app.t(Text::Save)}" }
+            AreaPicker { chosen: form.area, on_pick: move |area| draft.write().area = area }
             PlaceField { fix, location_on, place: form.place.clone(), on_input: move |v| draft.write().place = v }
             div {
                 label { "{app.t(Text::WhatDidYouSee)}" }

@@ -1,7 +1,9 @@
 //! The patrol: starting it (kind, walkers), the patrol under way (timer, walkers, quick-log
 //! buttons for the most used categories) and ending it with a summary.
 
-use crate::app::components::{FlashMessage, Stepper, SyncCard, TopBar, clock_time, duration_text};
+use crate::app::components::{
+    AreaPicker, FlashMessage, Stepper, SyncCard, TopBar, clock_time, duration_text,
+};
 use crate::app::i18n::Text;
 use crate::app::state::{Route, use_app};
 use dioxus::prelude::*;
@@ -35,6 +37,7 @@ pub fn StartPatrol() -> Element {
             }
             Stepper { label: Text::Walkers, value: u32::from(chosen.walkers), max: 50, test: "walkers",
                 on_change: move |n: u32| draft.write().walkers = u16::try_from(n.max(1)).unwrap_or(50) }
+            AreaPicker { chosen: chosen.area, on_pick: move |area| draft.write().area = area }
             button { class: "primary", "data-test": "start", onclick: move |_| app.start_patrol(),
                 "{app.t(Text::Start)}" }
         }
@@ -54,12 +57,21 @@ pub fn PatrolUnderWay() -> Element {
     };
     let elapsed = duration_text(*app.now_ms.read() - patrol.started_at.unix_ms());
     let walkers = patrol.walkers;
+    let area = patrol.area.and_then(|id| {
+        app.snapshot
+            .read()
+            .areas
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| format!(" · {}", a.name))
+    });
+    let area = area.unwrap_or_default();
     rsx! {
         TopBar { title: Text::ActivePatrol, back: Route::Home }
         main { "data-test": "patrol",
             FlashMessage {}
             div { class: "card",
-                div { class: "muted", "{patrol.kind.label(lang)} · {clock_time(patrol.started_at)}" }
+                div { class: "muted", "data-test": "patrol-info", "{patrol.kind.label(lang)} · {clock_time(patrol.started_at)}{area}" }
                 div { class: "muted", "{app.t(Text::Elapsed)}" }
                 div { class: "timer", "data-test": "timer", "{elapsed}" }
                 Stepper { label: Text::Walkers, value: u32::from(walkers), max: 50, test: "patrol-walkers",

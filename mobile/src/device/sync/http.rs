@@ -4,7 +4,9 @@
 use crate::device::error::{DeviceError, Result};
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
-use vaka_shared::sync::{ApiError, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse};
+use vaka_shared::sync::{
+    ApiError, AreasResponse, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse,
+};
 
 /// zstd level for request bodies: fast, and JSON of ops shrinks well at it.
 const ZSTD_LEVEL: i32 = 3;
@@ -42,6 +44,20 @@ pub(crate) async fn post_enroll(
     let response = http
         .post(format!("{server_url}/api/v1/enroll"))
         .json(request)
+        .send()
+        .await?;
+    decode(response).await
+}
+
+/// `GET {server}/api/v1/areas`.
+pub(crate) async fn get_areas(
+    http: &reqwest::Client,
+    server_url: &str,
+    token: &str,
+) -> Result<AreasResponse> {
+    let response = http
+        .get(format!("{server_url}/api/v1/areas"))
+        .bearer_auth(token)
         .send()
         .await?;
     decode(response).await

@@ -6,7 +6,7 @@ pub(crate) mod apply;
 mod http;
 pub(crate) mod plan;
 
-pub(crate) use http::post_enroll;
+pub(crate) use http::{get_areas, post_enroll};
 
 use super::Device;
 use super::error::{DeviceError, Result};
@@ -48,6 +48,12 @@ impl Device {
     pub async fn sync_once(&self, http: &reqwest::Client) -> Result<SyncReport> {
         let _one_at_a_time = self.inner.sync_lock.lock().await;
         let result = self.sync_rounds(http).await;
+        if result.is_ok()
+            && self.blocking(Device::areas_stale).await?
+            && let Err(error) = self.refresh_areas(http).await
+        {
+            tracing::info!(%error, "areas not fetched; the phone keeps its copy");
+        }
         let record = match &result {
             Ok(_) => Ok(self.inner.wall.now_ms()),
             Err(error) => Err(error.to_string()),
