@@ -1,6 +1,7 @@
 //! `vaka-window-test`: the real-window test of the app. It opens the desktop build (run it
 //! under Xvfb) against a real vaka-server, and walks a volunteer's evening through the real
-//! WebKit DOM: enrol with a code, start a patrol, log an incident in three taps (and one more
+//! WebKit DOM: enrol with a code, start a patrol in the area the position lies in (the areas come
+//! with the first sync), log an incident in three taps (and one more
 //! from the patrol's quick-log buttons), end the patrol with "all home safe", let background sync
 //! send everything, and check in the server's own database that it holds the patrol and the
 //! incidents. It exits 0 when all of that held, 1 otherwise.
@@ -55,9 +56,10 @@ fn main() -> anyhow::Result<()> {
         device,
         default_server: String::new(),
         device_name: "window test".into(),
+        // In the demo organisation's area "Centrum".
         location: LocationSource::Fixed(Location {
-            lat: 59.3293,
-            lon: 18.0686,
+            lat: 59.6105,
+            lon: 16.5455,
             accuracy_m: Some(6.0),
         }),
         sync: SchedulerConfig {
@@ -159,13 +161,33 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
         .context("enrolment did not lead home")?;
     ensure!(device.identity()?.is_some(), "the device is not enrolled");
 
-    // Start a patrol: night walk, four walkers.
+    // The first background sync brings the organisation's areas.
+    let started = Instant::now();
+    while device.areas()?.is_empty() {
+        ensure!(started.elapsed() < STEP, "no areas reached the phone");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let centrum = device
+        .areas()?
+        .into_iter()
+        .find(|a| a.name == "Centrum")
+        .context("the demo area Centrum")?;
+
+    // Start a patrol: night walk, four walkers, in the area the position lies in.
     tap("start-patrol").await?;
     tap("kind-night_walk").await?;
     tap("walkers-plus").await?;
+    harness::wait_for(
+        "[data-area=\"Centrum\"].selected",
+        STEP,
+        Duration::from_millis(50),
+    )
+    .await
+    .context("the fix's area is not chosen")?;
     tap("start").await?;
     wait_for("patrol").await?;
     wait_text("patrol-walkers-value", "4").await?;
+    wait_text("patrol-info", "Centrum").await?;
     screenshot(args, "patrol").await?;
 
     // The common case from home, three taps: "log incident", a category, "save".
@@ -234,6 +256,11 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
             .ok();
         let state = state
             .with_context(|| format!("the server lacks {} {}", entry.kind.as_str(), entry.id))?;
+        ensure!(
+            state.contains(&centrum.id.to_string()),
+            "the server's {} lacks the area: {state}",
+            entry.kind.as_str()
+        );
         if let EntryFields::Patrol(_) = entry.fields {
             ensure!(
                 state.contains("ended_at"),
