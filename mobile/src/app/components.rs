@@ -1,6 +1,7 @@
 //! Reusable parts of the screens. They render what they are given and report taps; none of
 //! them decides anything.
 
+use super::camera::PHOTO_INPUT;
 use super::i18n::{Text, reason};
 use super::state::{Flash, Route, use_app};
 use super::theme::swedish;
@@ -222,18 +223,13 @@ pub fn PhotoPicker(photos: Vec<AttachmentRef>) -> Element {
         div {
             label { "{app.t(Text::Photos)}" }
             div { class: "row",
+                // The page reads the chosen file (see `camera`); the app gets its bytes.
                 label { class: "button", "data-test": "add-photo",
                     input {
                         r#type: "file",
                         accept: "image/*",
                         "capture": "environment",
-                        onchange: move |event: FormEvent| async move {
-                            for file in event.files() {
-                                if let Ok(bytes) = file.read_bytes().await {
-                                    app.add_photo(&bytes);
-                                }
-                            }
-                        },
+                        "data-test": PHOTO_INPUT,
                     }
                     "📷 {app.t(Text::AddPhoto)}"
                 }

@@ -4,8 +4,9 @@
 //! `state.rs` holds the app-wide state (context, reached with `use_app()`) and the intents that
 //! call the device core; `views/` are the screens, `components.rs` their shared parts,
 //! `i18n.rs` every text, `theme.rs` the style sheet and the night rule, `location.rs` the seam to
-//! the webview's geolocation. `launch` (with the `desktop` or `mobile` feature) opens the window.
+//! the webview's geolocation, `camera.rs` photos read by the page from its file input. `launch` (with the `desktop` or `mobile` feature) opens the window.
 
+pub mod camera;
 pub mod components;
 #[cfg(any(feature = "desktop", feature = "mobile"))]
 pub mod harness;
@@ -18,6 +19,7 @@ pub mod views;
 #[cfg(test)]
 mod tests;
 
+use camera::{PHOTO_SCRIPT, photo_bytes};
 use dioxus::prelude::*;
 use location::{LocationSource, WATCH_SCRIPT, fix_from};
 use state::{AppConfig, AppState, use_app, use_app_provider};
@@ -75,6 +77,15 @@ fn start_background(app: AppState) {
             }
         });
     }
+    spawn(async move {
+        let mut photos = document::eval(PHOTO_SCRIPT);
+        while let Ok(sent) = photos.recv::<String>().await {
+            match photo_bytes(&sent) {
+                Some(bytes) => app.add_photo(&bytes),
+                None => tracing::info!("the page sent a photo that does not decode"),
+            }
+        }
+    });
     spawn(async move {
         let mut focus = document::eval(
             "window.addEventListener('focus', () => dioxus.send(true));
