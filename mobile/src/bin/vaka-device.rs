@@ -165,6 +165,21 @@ fn timestamp(text: &str) -> Result<Timestamp, String> {
     serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|e| e.to_string())
 }
 
+/// Prints a line on standard output. A reader that went away (`vaka-device list | head`) ends
+/// the program quietly instead of with a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if error.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("error: cannot write the output: {error}");
+            std::process::exit(1);
+        }
+    }};
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run().await {
@@ -194,7 +209,7 @@ async fn run() -> Result<()> {
     match cli.command {
         Command::Enroll { server, code, name } => {
             let me = device.enroll(&http, &server, &code, &name).await?;
-            println!(
+            say!(
                 "Enrolled as {} ({}) in {}; device {}",
                 me.member_name,
                 me.role.as_str(),
@@ -216,7 +231,7 @@ async fn run() -> Result<()> {
                 description: common.description.clone(),
                 ..Default::default()
             })?;
-            println!("Logged incident {id} (on phone until synced)");
+            say!("Logged incident {id} (on phone until synced)");
         }
         Command::Observation { category, common } => {
             let id = device.create_observation(ObservationFields {
@@ -227,7 +242,7 @@ async fn run() -> Result<()> {
                 description: common.description.clone(),
                 ..Default::default()
             })?;
-            println!("Logged observation {id} (on phone until synced)");
+            say!("Logged observation {id} (on phone until synced)");
         }
         Command::Patrol(PatrolCommand::Start {
             kind,
@@ -240,7 +255,7 @@ async fn run() -> Result<()> {
                 area_id: area.map(Some),
                 ..Default::default()
             })?;
-            println!("Started patrol {id}");
+            say!("Started patrol {id}");
         }
         Command::Patrol(PatrolCommand::End {
             id,
@@ -259,33 +274,36 @@ async fn run() -> Result<()> {
                     note: None,
                 },
             )?;
-            println!("Ended patrol {id}");
+            say!("Ended patrol {id}");
         }
         Command::Comment { entry, text } => {
             let id = device.add_comment(entry, &text)?;
-            println!("Comment {id} added");
+            say!("Comment {id} added");
         }
         Command::List => {
             let entries = device.entries()?;
             if entries.is_empty() {
-                println!("No entries yet.");
+                say!("No entries yet.");
             }
             for entry in entries {
-                println!("{}", describe(&entry));
+                say!("{}", describe(&entry));
                 for comment in device.comments_for(entry.id)? {
-                    println!("    comment: {}", comment.body);
+                    say!("    comment: {}", comment.body);
                 }
             }
         }
         Command::Status => status(&device)?,
         Command::Sync { watch: false } => {
             let report = device.sync_once(&http).await?;
-            println!(
+            say!(
                 "Synced in {} round(s): {} sent and acknowledged ({} refused), {} received",
-                report.rounds, report.acked, report.rejected, report.pulled
+                report.rounds,
+                report.acked,
+                report.rejected,
+                report.pulled
             );
             if report.restamped > 0 {
-                println!(
+                say!(
                     "This phone's clock was ahead; {} entries were re-stamped",
                     report.restamped
                 );
@@ -298,7 +316,7 @@ async fn run() -> Result<()> {
 
 fn status(device: &Device) -> Result<()> {
     match device.identity()? {
-        Some(me) => println!(
+        Some(me) => say!(
             "Enrolled as {} ({}) in {} at {}; device {}",
             me.member_name,
             me.role.as_str(),
@@ -306,17 +324,17 @@ fn status(device: &Device) -> Result<()> {
             me.server_url,
             me.device_id
         ),
-        None => println!("Not enrolled."),
+        None => say!("Not enrolled."),
     }
     let state = device.sync_state()?;
-    println!("On phone, waiting to be sent: {}", state.pending);
-    println!("Needing attention: {}", state.needs_attention);
+    say!("On phone, waiting to be sent: {}", state.pending);
+    say!("Needing attention: {}", state.needs_attention);
     match state.last_sync_ok_at {
-        Some(at) => println!("Last synced: {at}"),
-        None => println!("Never synced."),
+        Some(at) => say!("Last synced: {at}"),
+        None => say!("Never synced."),
     }
     if let Some(error) = state.last_error {
-        println!("Last sync failed: {error}");
+        say!("Last sync failed: {error}");
     }
     Ok(())
 }
@@ -327,7 +345,7 @@ async fn watch(device: Device, http: reqwest::Client) -> Result<()> {
     }
     let scheduler = SyncScheduler::start(device, http, SchedulerConfig::default());
     let mut outcomes = scheduler.outcomes();
-    println!("Syncing in the background; press Ctrl-C to stop.");
+    say!("Syncing in the background; press Ctrl-C to stop.");
     loop {
         tokio::select! {
             changed = outcomes.changed() => {
@@ -335,11 +353,11 @@ async fn watch(device: Device, http: reqwest::Client) -> Result<()> {
                     break;
                 }
                 match &*outcomes.borrow_and_update() {
-                    Some(Ok(report)) => println!(
+                    Some(Ok(report)) => say!(
                         "synced: {} sent, {} refused, {} received",
                         report.acked, report.rejected, report.pulled
                     ),
-                    Some(Err(error)) => println!("sync failed, will retry: {error}"),
+                    Some(Err(error)) => say!("sync failed, will retry: {error}"),
                     None => {}
                 }
             }
