@@ -58,6 +58,18 @@ fn render(device: &Device, route: Route, lang: Lang) -> String {
     dioxus_ssr::render(&dom)
 }
 
+/// The app on its home screen in Swedish, rendered once, to call intents in.
+fn home_dom(device: &Device) -> VirtualDom {
+    let setup = Setup {
+        config: config(device),
+        route: Route::Home,
+        lang: Lang::Sv,
+    };
+    let mut dom = VirtualDom::new(Root).with_root_context(setup);
+    dom.rebuild_in_place();
+    dom
+}
+
 /// The heading each screen shows.
 fn title(route: Route) -> Text {
     match route {
@@ -245,13 +257,7 @@ fn a_device_without_enrolment_starts_on_the_enrolment_screen() {
 #[test]
 fn the_common_incident_is_three_intents_and_no_typing() {
     let (_dir, device, _) = enrolled(Role::Volunteer);
-    let setup = Setup {
-        config: config(&device),
-        route: Route::Home,
-        lang: Lang::Sv,
-    };
-    let mut dom = VirtualDom::new(Root).with_root_context(setup);
-    dom.rebuild_in_place();
+    let mut dom = home_dom(&device);
     dom.in_scope(ScopeId::APP, || {
         let app = consume_context::<AppState>();
         // Tap 1: "Logga händelse". Tap 2: a category (what its button does). Tap 3: "Spara".
@@ -306,13 +312,7 @@ fn the_forms_offer_the_areas_and_start_with_the_one_the_fix_is_in() {
     }
     assert!(render(&device, Route::Incident, Lang::En).contains("No area"));
 
-    let setup = Setup {
-        config: config(&device),
-        route: Route::Home,
-        lang: Lang::Sv,
-    };
-    let mut dom = VirtualDom::new(Root).with_root_context(setup);
-    dom.rebuild_in_place();
+    let mut dom = home_dom(&device);
     dom.in_scope(ScopeId::APP, || {
         let app = consume_context::<AppState>();
         app.open_start_patrol();

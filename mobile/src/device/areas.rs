@@ -2,7 +2,7 @@
 //! when there is no coverage, offered in the forms, and matched against a position fix.
 
 use super::Device;
-use super::error::{DeviceError, Result};
+use super::error::Result;
 use super::store;
 use super::sync::get_areas;
 use geo::{Contains, LineString, Point, Polygon};
@@ -88,14 +88,7 @@ impl Device {
     /// Fetches the areas from the server and replaces the phone's copy; returns how many there
     /// are. On failure the old copy stays.
     pub async fn refresh_areas(&self, http: &reqwest::Client) -> Result<usize> {
-        let (server_url, token) = self
-            .blocking(|device| {
-                let meta = store::load_meta(&device.conn())?;
-                let server_url = meta.enrolled()?.server_url.clone();
-                let token = meta.token.clone().ok_or(DeviceError::NotEnrolled)?;
-                Ok((server_url, token))
-            })
-            .await?;
+        let (server_url, token) = self.server_and_token().await?;
         let answer = get_areas(http, &server_url, &token).await?;
         self.blocking(move |device| device.replace_areas(&answer.areas))
             .await

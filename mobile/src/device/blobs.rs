@@ -7,7 +7,7 @@
 use super::Device;
 use super::error::{DeviceError, Result};
 use super::photos;
-use super::store::{self, i64_of, u64_of};
+use super::store::{i64_of, u64_of};
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use rusqlite::{OptionalExtension, params};
@@ -136,14 +136,7 @@ impl Device {
         chunk_bytes: usize,
     ) -> Result<UploadReport> {
         let chunk_bytes = chunk_bytes.clamp(1, vaka_shared::blob::limits::MAX_CHUNK_BYTES);
-        let (server_url, token) = self
-            .blocking(|device| {
-                let meta = store::load_meta(&device.conn())?;
-                let server_url = meta.enrolled()?.server_url.clone();
-                let token = meta.token.clone().ok_or(DeviceError::NotEnrolled)?;
-                Ok((server_url, token))
-            })
-            .await?;
+        let (server_url, token) = self.server_and_token().await?;
         let mut report = UploadReport::default();
         let pending = self.blocking(Device::pending_photos).await?;
         for photo in pending {

@@ -98,6 +98,17 @@ impl Device {
     }
 
     /// Runs blocking database work off the async executor.
+    /// The server's address and this device's token, for requests besides sync.
+    async fn server_and_token(&self) -> Result<(String, String)> {
+        self.blocking(|device| {
+            let meta = store::load_meta(&device.conn())?;
+            let server_url = meta.enrolled()?.server_url.clone();
+            let token = meta.token.clone().ok_or(DeviceError::NotEnrolled)?;
+            Ok((server_url, token))
+        })
+        .await
+    }
+
     async fn blocking<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
