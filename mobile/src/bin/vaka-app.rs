@@ -14,8 +14,8 @@ use vaka_shared::model::Location;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// The phone's database file.
-    #[arg(long, env = "VAKA_APP_DB", default_value = "vaka-app.sqlite3")]
+    /// The phone's database file (on a phone: in the app's private data folder).
+    #[arg(long, env = "VAKA_APP_DB", default_value_os_t = default_db())]
     db: PathBuf,
     /// The server address suggested on the enrolment screen.
     #[arg(long, env = "VAKA_SERVER", default_value = "http://127.0.0.1:8080")]
@@ -63,8 +63,28 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the database lives when none is named. A phone app gets no command line, and its
+/// working folder is not writable: Android's private files folder of the app id in
+/// `Dioxus.toml`, iOS's Application Support in the app's sandbox. Not yet tried on a phone.
+fn default_db() -> PathBuf {
+    #[cfg(target_os = "android")]
+    let path = PathBuf::from("/data/data/se.vaka.app/files/vaka.sqlite3");
+    #[cfg(target_os = "ios")]
+    let path = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join("Library/Application Support/vaka.sqlite3");
+    #[cfg(not(any(target_os = "android", target_os = "ios")))]
+    let path = PathBuf::from("vaka-app.sqlite3");
+    path
+}
+
 /// The app's configuration from the command line.
 fn launch_config(args: Args) -> anyhow::Result<AppConfig> {
+    if let Some(folder) = args.db.parent().filter(|f| !f.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+    }
     let device =
         Device::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
     Ok(AppConfig {
