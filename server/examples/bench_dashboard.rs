@@ -16,9 +16,8 @@ use rusqlite::params;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use vaka_server::store::accounts::{self, NewMember};
-use vaka_server::store::sessions;
+use vaka_server::store::{reports, sessions};
 use vaka_server::{Config, Server, now_ms, secrets};
-use vaka_shared::AreaId;
 use vaka_shared::model::Role;
 
 const AREAS: [(&str, f64, f64); 4] = [
@@ -98,16 +97,12 @@ async fn run(entries: usize) -> anyhow::Result<()> {
                 .collect::<Result<Vec<_>, _>>()?;
             let mut area_ids = Vec::new();
             for (name, lat, lon) in AREAS {
-                let id = AreaId::new().to_string();
                 let ring = format!(
                     r#"{{"type":"Polygon","coordinates":[[[{lon},{lat}],[{e},{lat}],[{e},{n}],[{lon},{n}],[{lon},{lat}]]]}}"#,
                     e = lon + 0.013,
                     n = lat + 0.0045
                 );
-                conn.execute(
-                    "INSERT INTO areas (id, org_id, name, geojson, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![id, org.to_string(), name, ring, now],
-                )?;
+                let id = reports::add_area(conn, &org.to_string(), name, &ring, now)?.to_string();
                 area_ids.push((id, lat, lon));
             }
             let mut rng = StdRng::seed_from_u64(7);

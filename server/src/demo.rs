@@ -4,7 +4,7 @@
 
 use crate::secrets;
 use crate::store::accounts::{self, DeviceCaller, NewMember, TokenLookup};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, reports};
 use crate::sync::{PushLimits, push};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -16,7 +16,7 @@ use vaka_shared::model::{
     ObservationFields, PatrolFields, PatrolKind, PoliceLine, ReviewStatus, Role, Severity,
 };
 use vaka_shared::op::{EntityKind, Op, OpBody};
-use vaka_shared::{AreaId, EntityId, HlcClock, MemberId, OpId, OrgId, Timestamp};
+use vaka_shared::{EntityId, HlcClock, MemberId, OpId, OrgId, Timestamp};
 
 /// The demo organisation's name; the demo is created once per store.
 pub const DEMO_ORG_NAME: &str = "Trygghetsnätverket Exempelstad (demo)";
@@ -363,10 +363,12 @@ fn create(
     let org = accounts::create_org(conn, DEMO_ORG_NAME, now_ms)?;
     let mut area_ids = Vec::new();
     for area in AREAS {
-        let id = AreaId::new();
-        conn.execute(
-            "INSERT INTO areas (id, org_id, name, geojson, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id.to_string(), org.to_string(), area.name, area_geojson(area), now_ms],
+        let id = reports::add_area(
+            conn,
+            &org.to_string(),
+            area.name,
+            &area_geojson(area),
+            now_ms,
         )?;
         area_ids.push(id);
     }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use vaka_server::store::accounts::{self, NewMember};
+use vaka_server::store::reports;
 use vaka_server::{Config, Server, now_ms};
 use vaka_shared::merge::EntityState;
 use vaka_shared::model::Role;
@@ -216,19 +217,20 @@ impl Admin {
         name: &str,
         geometry: serde_json::Value,
     ) -> anyhow::Result<vaka_shared::AreaId> {
-        let id = vaka_shared::AreaId::new();
         let name = name.to_owned();
-        self.server
+        Ok(self
+            .server
             .store()
             .write(move |conn| {
-                conn.execute(
-                    "INSERT INTO areas (id, org_id, name, geojson, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    rusqlite::params![id.to_string(), org.to_string(), name, geometry.to_string(), now_ms()],
-                )?;
-                Ok(())
+                reports::add_area(
+                    conn,
+                    &org.to_string(),
+                    &name,
+                    &geometry.to_string(),
+                    now_ms(),
+                )
             })
-            .await?;
-        Ok(id)
+            .await?)
     }
 
     /// Runs a read-only query on the store.

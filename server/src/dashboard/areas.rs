@@ -5,7 +5,7 @@ use super::auth::{CSRF_FIELD, Signed};
 use super::charts;
 use super::layout;
 use super::{LangError, PageError, PageResult, Pairs, WithLang, i18n};
-use crate::store::reports::{area_shapes, rings_of};
+use crate::store::reports::{self, area_shapes, rings_of};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,9 +13,7 @@ use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use maud::{PreEscaped, html};
-use rusqlite::params;
 use serde_json::Value;
-use vaka_shared::AreaId;
 
 /// `GET /areas`.
 pub async fn page(State(app): State<AppState>, signed: Signed) -> PageResult {
@@ -103,10 +101,7 @@ pub async fn upload(State(app): State<AppState>, signed: Signed, body: Bytes) ->
     app.store
         .write(move |conn| {
             for (name, geometry) in &areas {
-                conn.execute(
-                    "INSERT INTO areas (id, org_id, name, geojson, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![AreaId::new().to_string(), org, name, geometry, now],
-                )?;
+                reports::add_area(conn, &org, name, geometry, now)?;
             }
             Ok(())
         })

@@ -10,6 +10,7 @@ use super::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use time::{Date, Duration, Month, OffsetDateTime, Weekday};
+use vaka_shared::AreaId;
 
 /// Swedish local time's offset from UTC at `utc_ms`, in ms: +2 h from the last Sunday of March
 /// 01:00 UTC to the last Sunday of October 01:00 UTC, +1 h otherwise.
@@ -314,6 +315,22 @@ pub fn rings_of(geojson: &str) -> Vec<Vec<(f64, f64)>> {
             .unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+/// Adds a named area (a GeoJSON geometry) to `org`; returns its id.
+pub fn add_area(
+    conn: &Connection,
+    org: &str,
+    name: &str,
+    geojson: &str,
+    now_ms: i64,
+) -> Result<AreaId, StoreError> {
+    let id = AreaId::new();
+    conn.prepare_cached(
+        "INSERT INTO areas (id, org_id, name, geojson, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id.to_string(), org, name, geojson, now_ms])?;
+    Ok(id)
 }
 
 /// The areas of `org`, with their outlines.
