@@ -211,12 +211,9 @@ impl Snapshot {
             active_patrol,
             photos_waiting: device.pending_photos()?.len(),
             areas: device
-                .areas()?
+                .area_names()?
                 .into_iter()
-                .map(|a| AreaChoice {
-                    id: a.id,
-                    name: a.name,
-                })
+                .map(|(id, name)| AreaChoice { id, name })
                 .collect(),
         })
     }

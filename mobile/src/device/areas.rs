@@ -76,6 +76,19 @@ impl Device {
         Ok(areas)
     }
 
+    /// The areas' ids and names, by name, without their outlines (what the forms list).
+    pub fn area_names(&self) -> Result<Vec<(AreaId, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT id, name FROM areas ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut names = Vec::new();
+        for row in rows {
+            let (id, name) = row?;
+            names.push((store::parse("area id", &id)?, name));
+        }
+        Ok(names)
+    }
+
     /// The area `location` lies in, if it lies in one (the first by name where areas overlap).
     pub fn area_at(&self, location: &Location) -> Result<Option<AreaId>> {
         Ok(self
@@ -171,6 +184,13 @@ pub(crate) mod tests {
             .map(|a| a.name)
             .collect();
         assert_eq!(names, ["Centrum", "Norr"]);
+        assert_eq!(
+            device.area_names().expect("names"),
+            [
+                (centrum.id, "Centrum".to_owned()),
+                (norr.id, "Norr".to_owned())
+            ]
+        );
         assert!(!device.areas_stale().expect("stale"), "just fetched");
         device.wall_clock().set(T0 + AREAS_MAX_AGE_MS + 1);
         assert!(device.areas_stale().expect("stale"), "ten minutes later");
