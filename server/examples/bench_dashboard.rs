@@ -167,7 +167,7 @@ async fn run(entries: usize) -> anyhow::Result<()> {
                 org_id: org.parse().map_err(|_| rusqlite::Error::InvalidQuery)?,
                 password_hash: String::new(),
             };
-            Ok(sessions::create_session(conn, &candidate, "bench", now, 3_600_000)?.token)
+            Ok(sessions::create_session(conn, &candidate, now, 3_600_000)?.token)
         })
         .await?;
     store

@@ -24,6 +24,22 @@ struct Cli {
     /// How long a dashboard sign-in lasts, in seconds.
     #[arg(long, global = true, env = "VAKA_SESSION_TTL_SECS", default_value_t = 8 * 60 * 60)]
     session_ttl_secs: u64,
+    /// Most connections open at once (default 2048).
+    #[arg(long, global = true, env = "VAKA_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Seconds a connection may wait for a request without sending a byte (default 30).
+    #[arg(long, global = true, env = "VAKA_IDLE_TIMEOUT_SECS")]
+    idle_timeout_secs: Option<u64>,
+    /// Seconds a request's head may take once its first byte has arrived (default 10).
+    #[arg(long, global = true, env = "VAKA_HEADER_TIMEOUT_SECS")]
+    header_timeout_secs: Option<u64>,
+    /// Seconds a request's body may take once its head has arrived (default 60).
+    #[arg(long, global = true, env = "VAKA_BODY_TIMEOUT_SECS")]
+    body_timeout_secs: Option<u64>,
+    /// Failed sign-ins per name and per client address before delays start (defaults 5 and 20;
+    /// overall, ten times this or 200).
+    #[arg(long, global = true, env = "VAKA_SIGN_IN_FREE_FAILURES")]
+    sign_in_free_failures: Option<u32>,
     #[command(subcommand)]
     command: Command,
 }
@@ -137,12 +153,30 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let config = Config {
+    let mut config = Config {
         data_dir: cli.data.clone(),
         secure_cookies: cli.secure_cookies,
         session_ttl: std::time::Duration::from_secs(cli.session_ttl_secs),
         ..Config::default()
     };
+    let secs = std::time::Duration::from_secs;
+    if let Some(n) = cli.max_connections {
+        config.max_connections = n;
+    }
+    if let Some(s) = cli.idle_timeout_secs {
+        config.idle_timeout = secs(s);
+    }
+    if let Some(s) = cli.header_timeout_secs {
+        config.header_read_timeout = secs(s);
+    }
+    if let Some(s) = cli.body_timeout_secs {
+        config.body_read_timeout = secs(s);
+    }
+    if let Some(n) = cli.sign_in_free_failures {
+        config.sign_in.free_per_name = n;
+        config.sign_in.free_per_address = n;
+        config.sign_in.free_overall = n.saturating_mul(10);
+    }
     runtime.block_on(async move {
         match cli.command {
             Command::Serve { listen } => serve(Config { listen, ..config }, false).await,

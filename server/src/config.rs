@@ -34,6 +34,63 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Mark the dashboard's cookies `Secure` (set when the server is reached over TLS).
     pub secure_cookies: bool,
+    /// Most connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a connection may wait for a request (new, or kept alive after the last one)
+    /// without sending a byte before it is closed.
+    pub idle_timeout: Duration,
+    /// How long a request's head may take to arrive once its first byte has.
+    pub header_read_timeout: Duration,
+    /// How long a request's body may take to arrive once its head has (answered 408 after).
+    pub body_read_timeout: Duration,
+    /// How often devices' last sync times noted by pull-only syncs are written.
+    pub last_sync_flush: Duration,
+    /// Sign-in limits: password checks at once, waiting checks, delays after failures.
+    pub sign_in: SignInLimits,
+}
+
+/// How dashboard sign-in is bounded. Failures are counted per sign-in name, per client address
+/// and overall; past a free number of failures each further attempt of that scope must wait a
+/// delay that doubles with every failure, up to a cap. A browser that signed in as that name
+/// before (it holds a trusted-browser cookie) is not held back by the name's or the overall
+/// count, only by its own failures, so guessing at a name cannot lock its owner out.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInLimits {
+    /// Password checks running at once (argon2id costs 19 MiB and tens of ms each).
+    pub checks_at_once: usize,
+    /// Checks that may wait for a free slot; more are answered 429 at once.
+    pub queue: usize,
+    /// The window failures are counted in.
+    pub window: Duration,
+    /// Failures per name within the window before delays start.
+    pub free_per_name: u32,
+    /// Failures per client address within the window before delays start.
+    pub free_per_address: u32,
+    /// Failures overall within the window before delays start (for browsers not trusted).
+    pub free_overall: u32,
+    /// The first delay; each further failure doubles it.
+    pub first_delay: Duration,
+    /// The longest delay.
+    pub max_delay: Duration,
+    /// How long a browser stays trusted for a name after signing in.
+    pub trusted_browser_ttl: Duration,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            checks_at_once: cores,
+            queue: cores * 16,
+            window: Duration::from_secs(60 * 60),
+            free_per_name: 5,
+            free_per_address: 20,
+            free_overall: 200,
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(15 * 60),
+            trusted_browser_ttl: Duration::from_secs(90 * 24 * 60 * 60),
+        }
+    }
 }
 
 impl Default for Config {
@@ -52,6 +109,12 @@ impl Default for Config {
             max_concurrent_syncs: 64,
             session_ttl: Duration::from_secs(8 * 60 * 60),
             secure_cookies: false,
+            max_connections: 2048,
+            idle_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(60),
+            last_sync_flush: Duration::from_secs(5),
+            sign_in: SignInLimits::default(),
         }
     }
 }

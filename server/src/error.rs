@@ -52,6 +52,15 @@ pub enum AppError {
         /// The limit.
         max: u64,
     },
+    /// A declared body larger than the server takes, refused before it was read.
+    #[error("body larger than {max} bytes")]
+    BodyTooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// The request's body did not arrive within the body read timeout.
+    #[error("request body timed out")]
+    BodyTimeout,
     /// The store failed.
     #[error("store failure")]
     Store(#[from] StoreError),
@@ -111,6 +120,21 @@ impl AppError {
                 "the bytes do not hash to the blob's name; the upload was discarded, start again".into(),
             ),
             Self::BlobTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, self.to_string()),
+            Self::BodyTooLarge { max } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                format!("the declared body is larger than {max} bytes; send less at a time"),
+            ),
+            Self::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::RequestTimeout,
+                "the request's body did not arrive in time; send it again".into(),
+            ),
+            Self::Store(e) if e.is_busy() => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "the server is busy; nothing was stored, try again in a moment".into(),
+            ),
             Self::Store(e) if e.is_disk_full() => (
                 StatusCode::INSUFFICIENT_STORAGE,
                 ErrorCode::StorageFull,

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod error;
 pub mod metrics;
+pub mod passwords;
 pub mod secrets;
 pub mod store;
 pub mod sync;
@@ -30,6 +31,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The metrics.
     pub metrics: Arc<Metrics>,
+    /// Devices' sync times waiting for the next batched write.
+    pub last_sync: sync::LastSync,
+    /// The bounded pool that checks dashboard passwords.
+    pub passwords: passwords::PasswordChecker,
 }
 
 /// The server's clock, Unix milliseconds.
@@ -53,11 +58,15 @@ impl Server {
             config.max_group_commit,
             metrics.clone(),
         )?;
+        let passwords =
+            passwords::PasswordChecker::start(config.sign_in.checks_at_once, config.sign_in.queue);
         Ok(Self {
             state: AppState {
                 store,
                 config: Arc::new(config),
                 metrics,
+                last_sync: sync::LastSync::default(),
+                passwords,
             },
         })
     }
@@ -85,10 +94,35 @@ impl Server {
     ) -> std::io::Result<()> {
         let addr: SocketAddr = listener.local_addr()?;
         tracing::info!(%addr, "serving");
-        // `into_make_service` shares one route table; serving the `Router` itself would rebuild
-        // the table for every connection and keep that copy as long as the connection lives.
-        axum::serve(listener, self.router().into_make_service())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let config = &self.state.config;
+        let limits = web::door::DoorLimits {
+            max_connections: config.max_connections,
+            idle_timeout: config.idle_timeout,
+            header_read_timeout: config.header_read_timeout,
+            body_read_timeout: config.body_read_timeout,
+            max_body_bytes: config.max_body_bytes,
+        };
+        let flusher = self.flush_last_sync_times();
+        let served = web::door::serve(listener, self.router(), limits, |_| {}, shutdown).await;
+        flusher.abort();
+        if let Err(e) = self.state.last_sync.flush(&self.state.store).await {
+            tracing::warn!(error = %e, "device sync times not written");
+        }
+        served
+    }
+
+    /// Writes the sync times that pull-only syncs noted, on a timer.
+    fn flush_last_sync_times(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(state.config.last_sync_flush);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.last_sync.flush(&state.store).await {
+                    tracing::warn!(error = %e, "device sync times not written");
+                }
+            }
+        })
     }
 }

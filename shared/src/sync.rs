@@ -259,6 +259,8 @@ pub enum ErrorCode {
     StorageFull,
     /// The server is shutting down or overloaded; try again later.
     Unavailable,
+    /// The request's body did not arrive within the server's body read timeout.
+    RequestTimeout,
     /// Something failed on the server; nothing was stored.
     Internal,
     /// A blob chunk did not start where the stored part ends; resume at the server's offset.
@@ -284,6 +286,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::StorageFull => "storage_full",
             Self::Unavailable => "unavailable",
+            Self::RequestTimeout => "request_timeout",
             Self::Internal => "internal",
             Self::BlobOffsetMismatch => "blob_offset_mismatch",
             Self::BlobHashMismatch => "blob_hash_mismatch",

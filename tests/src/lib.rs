@@ -2,6 +2,7 @@
 //! (in-process, or as a child process that can be killed), organisations and members to enrol,
 //! and a raw protocol client for testing the server's rules op by op.
 
+pub mod browser;
 pub mod proxy;
 pub mod raw;
 
@@ -231,6 +232,24 @@ impl Admin {
                 )
             })
             .await?)
+    }
+
+    /// Holds the store's writer busy until `release` receives (or its sender is dropped): for
+    /// showing what does not wait for the writer.
+    pub fn hold_writer(
+        &self,
+        release: std::sync::mpsc::Receiver<()>,
+    ) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+        let store = self.server.store().clone();
+        tokio::spawn(async move {
+            store
+                .write(move |_| {
+                    let _ = release.recv();
+                    Ok(())
+                })
+                .await?;
+            Ok(())
+        })
     }
 
     /// Runs a read-only query on the store.

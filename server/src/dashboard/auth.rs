@@ -2,22 +2,26 @@
 //!
 //! The session cookie is `HttpOnly`, `SameSite=Lax` and, when the server is configured for TLS,
 //! `Secure`; the server keeps only its SHA-256 hash, with an expiry. Every form carries the
-//! session's CSRF token (the sign-in form a double-submit token of its own). Failed sign-ins are
-//! counted per sign-in name; past the limit, sign-in is refused for a while without checking the
-//! password.
+//! session's CSRF token (the sign-in form a double-submit token of its own). Sign-in is bounded
+//! (see `store::sign_in` and `passwords`): failures by name, address and overall earn growing
+//! delays, a browser that signed in before is trusted past them, and password checks run in a
+//! fixed pool.
 
 use super::layout;
 use super::{LangError, PageError, Pairs, i18n};
-use crate::store::sessions::{self, MAX_FAILURES, SessionUser};
-use crate::{AppState, now_ms, secrets};
+use crate::store::sessions::{self, SessionUser};
+use crate::store::sign_in::{self, Admission};
+use crate::{AppState, now_ms, passwords, secrets};
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::ConnectInfo;
+use axum::extract::{FromRequestParts, RawQuery, State};
+use axum::http::header::RETRY_AFTER;
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use serde::Deserialize;
+use std::net::SocketAddr;
 use vaka_shared::model::Lang;
 
 /// The session cookie's name.
@@ -26,6 +30,8 @@ pub const SESSION_COOKIE: &str = "vaka_session";
 pub const CSRF_FIELD: &str = "csrf";
 const LOGIN_CSRF_COOKIE: &str = "vaka_login_csrf";
 const LANG_COOKIE: &str = "vaka_lang";
+/// Held by a browser that signed in as a name before; lets it past the name's sign-in delays.
+const TRUSTED_BROWSER_COOKIE: &str = "vaka_browser";
 
 /// The value of cookie `name`.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -122,12 +128,6 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
-/// Query of the sign-in page.
-#[derive(Debug, Deserialize)]
-pub struct LoginQuery {
-    expired: Option<String>,
-}
-
 fn login_form(app: &AppState, lang: Lang, status: StatusCode, message: Option<&str>) -> Response {
     let t = i18n::texts(lang);
     let csrf = secrets::new_token();
@@ -155,15 +155,45 @@ fn login_form(app: &AppState, lang: Lang, status: StatusCode, message: Option<&s
 pub async fn login_page(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<LoginQuery>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let lang = lang_of(&headers);
-    let message = query.expired.map(|_| i18n::texts(lang).session_expired);
+    let query = Pairs::parse(query.unwrap_or_default().as_bytes());
+    let expired = query.0.iter().any(|(name, _)| name == "expired");
+    let message = expired.then_some(i18n::texts(lang).session_expired);
     login_form(&app, lang, StatusCode::OK, message)
 }
 
-/// `POST /login`: checks the password and starts a session.
-pub async fn login(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The client's address as the connection gives it ("unknown" where none was recorded).
+fn client_address(parts: &axum::http::Extensions) -> String {
+    parts
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string())
+}
+
+/// A sign-in refused before its password was checked: wait and try again.
+fn refused_for_now(
+    app: &AppState,
+    lang: Lang,
+    status: StatusCode,
+    message: &str,
+    retry_after_s: i64,
+) -> Response {
+    let mut response = login_form(app, lang, status, Some(message));
+    if let Ok(value) = retry_after_s.max(1).to_string().parse() {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
+}
+
+/// `POST /login`: checks the password and starts a session, within the sign-in limits
+/// (`store::sign_in` decides who may try now; `passwords` bounds the checks).
+pub async fn login(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    body: Bytes,
+) -> Response {
     let lang = lang_of(&headers);
     let t = i18n::texts(lang);
     let form = Pairs::parse(&body);
@@ -179,68 +209,95 @@ pub async fn login(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
         .find(|(k, _)| k == "password")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    if login.is_empty() || login.len() > 100 || password.len() > 1000 {
+    if login.is_empty() || login.len() > 100 || password.len() > passwords::MAX_PASSWORD_BYTES {
         return login_form(&app, lang, StatusCode::UNAUTHORIZED, Some(t.wrong_password));
     }
+    // A place among the password checks first: when they are all taken, nothing else is done.
+    let Ok(place) = app.passwords.reserve() else {
+        return refused_for_now(&app, lang, StatusCode::TOO_MANY_REQUESTS, t.sign_in_busy, 1);
+    };
+    let address = client_address(&extensions);
+    let browser = cookie(&headers, TRUSTED_BROWSER_COOKIE).filter(|b| b.len() <= 128);
     let now = now_ms();
-    let lookup = {
-        let login = login.clone();
+    let limits = app.config.sign_in;
+    let admission = {
+        let (login, address, browser) = (login.clone(), address.clone(), browser.clone());
         app.store
-            .read(move |conn| {
-                Ok((
-                    sessions::recent_failures(conn, &login, now)?,
-                    sessions::login_candidate(conn, &login)?,
-                ))
+            .write(move |conn| {
+                let attempt = sign_in::Attempt {
+                    login: &login,
+                    address: &address,
+                    browser: browser.as_deref(),
+                };
+                let admission = sign_in::admit(conn, attempt, &limits, now)?;
+                let candidate = match admission {
+                    Admission::Go { .. } => sessions::login_candidate(conn, &login)?,
+                    Admission::Wait { .. } => None,
+                };
+                Ok((admission, candidate))
             })
             .await
     };
-    let (failures, candidate) = match lookup {
-        Ok(found) => found,
+    let (attempt, candidate) = match admission {
+        Ok((Admission::Go { attempt, .. }, candidate)) => (attempt, candidate),
+        Ok((Admission::Wait { retry_after_ms }, _)) => {
+            let seconds = (retry_after_ms + 999) / 1000;
+            tracing::info!(retry_after_s = seconds, "dashboard sign-in held back");
+            let message = t.too_many_attempts.replace("{}", &seconds.to_string());
+            return refused_for_now(&app, lang, StatusCode::TOO_MANY_REQUESTS, &message, seconds);
+        }
         Err(e) => return PageError::from(e).render(lang),
     };
-    if failures >= MAX_FAILURES {
-        return login_form(
-            &app,
-            lang,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(t.too_many_attempts),
-        );
-    }
-    // argon2 is slow on purpose: off the async executor. An unknown name costs the same.
     let stored = candidate.as_ref().map(|c| c.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => secrets::verify_password(&password, &hash),
-        None => {
-            let _ = secrets::hash_password(&password);
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
+    let Ok(matches) = place.check(password, stored).await else {
+        return refused_for_now(&app, lang, StatusCode::TOO_MANY_REQUESTS, t.sign_in_busy, 1);
+    };
     let ttl_ms = i64::try_from(app.config.session_ttl.as_millis()).unwrap_or(i64::MAX / 2);
     let result = match (matches, candidate) {
         (true, Some(candidate)) => {
-            let login = login.clone();
+            let (login, browser) = (login.clone(), browser.clone());
             app.store
                 .write(move |conn| {
-                    sessions::create_session(conn, &candidate, &login, now, ttl_ms).map(Some)
+                    let who = sign_in::Attempt {
+                        login: &login,
+                        address: &address,
+                        browser: browser.as_deref(),
+                    };
+                    let trusted = sign_in::succeeded(conn, attempt, who, &candidate, &limits, now)?;
+                    let session = sessions::create_session(conn, &candidate, now, ttl_ms)?;
+                    Ok(Some((session, trusted)))
                 })
                 .await
         }
         _ => {
             let login = login.clone();
             app.store
-                .write(move |conn| sessions::record_failure(conn, &login, now).map(|()| None))
+                .write(move |conn| {
+                    let attempt = sign_in::Attempt {
+                        login: &login,
+                        address: &address,
+                        browser: browser.as_deref(),
+                    };
+                    sign_in::failed(conn, attempt).map(|()| None)
+                })
                 .await
         }
     };
     match result {
-        Ok(Some(session)) => {
+        Ok(Some((session, trusted))) => {
             tracing::info!(login = %login, "dashboard sign-in");
             let mut response = see_other("/inbox");
+            let trusted_max_age =
+                i64::try_from(limits.trusted_browser_ttl.as_secs()).unwrap_or(i64::MAX);
             for value in [
                 set_cookie(&app, SESSION_COOKIE, &session.token, None),
                 set_cookie(&app, LOGIN_CSRF_COOKIE, "", Some(0)),
+                set_cookie(
+                    &app,
+                    TRUSTED_BROWSER_COOKIE,
+                    &trusted,
+                    Some(trusted_max_age),
+                ),
             ] {
                 if let Ok(value) = value.parse() {
                     response.headers_mut().append(SET_COOKIE, value);
@@ -277,22 +334,22 @@ pub async fn logout(
     Ok(response)
 }
 
-/// Query of the language switch.
-#[derive(Debug, Deserialize)]
-pub struct LangQuery {
-    to: String,
-    back: Option<String>,
-}
-
 /// `GET /lang?to=en&back=/inbox`: sets the language cookie and goes back (only to a path of
-/// this site).
-pub async fn switch_language(State(app): State<AppState>, Query(q): Query<LangQuery>) -> Response {
-    let lang = if q.to == "en" { "en" } else { "sv" };
+/// this site, written in visible ASCII as a `Location` header must be; anything else goes to
+/// the inbox).
+pub async fn switch_language(State(app): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let q = Pairs::parse(q.unwrap_or_default().as_bytes());
+    let lang = if q.get("to") == Some("en") {
+        "en"
+    } else {
+        "sv"
+    };
     let back = q
-        .back
+        .get("back")
         .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-        .unwrap_or_else(|| "/inbox".to_owned());
-    let mut response = see_other(&back);
+        .filter(|b| b.bytes().all(|c| c.is_ascii_graphic()))
+        .unwrap_or("/inbox");
+    let mut response = see_other(back);
     if let Ok(value) = set_cookie(&app, LANG_COOKIE, lang, Some(365 * 24 * 3600)).parse() {
         response.headers_mut().append(SET_COOKIE, value);
     }

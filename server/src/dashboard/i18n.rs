@@ -29,7 +29,8 @@ texts! {
     login_name: "Användarnamn", "Sign-in name";
     password: "Lösenord", "Password";
     wrong_password: "Fel användarnamn eller lösenord.", "Wrong sign-in name or password.";
-    too_many_attempts: "För många misslyckade försök. Vänta en kvart och försök igen.", "Too many failed attempts. Wait a quarter of an hour and try again.";
+    too_many_attempts: "För många misslyckade försök. Försök igen om {} sekunder. En webbläsare som du har loggat in med förut släpps alltid fram.", "Too many failed attempts. Try again in {} seconds. A browser you have signed in with before is always let through.";
+    sign_in_busy: "Servern kontrollerar många inloggningar just nu. Försök igen om en stund.", "The server is checking many sign-ins right now. Try again in a moment.";
     session_expired: "Din inloggning har gått ut. Logga in igen.", "Your session has expired. Please sign in again.";
     csrf_failed: "Formuläret kunde inte verifieras (CSRF). Ladda om sidan och försök igen.", "The form could not be verified (CSRF). Reload the page and try again.";
     not_found: "Hittades inte", "Not found";

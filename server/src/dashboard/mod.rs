@@ -80,6 +80,7 @@ impl PageError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::Refused(_) => StatusCode::BAD_REQUEST,
+            Self::Store(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -37,7 +37,7 @@ pub enum ChunkOutcome {
         /// Where the next chunk must start.
         received: u64,
     },
-    /// The chunk runs past the announced size, or the size differs from the first chunk's.
+    /// The chunk runs past the size it announces.
     BadSize,
     /// All bytes arrived but do not hash to the name; the stored part was discarded.
     HashMismatch,
@@ -67,8 +67,16 @@ fn i64_of(value: u64) -> i64 {
 }
 
 /// Stores one chunk (on the write connection, inside the writer's transaction).
+///
+/// Nothing is recorded for a chunk that is refused, so a refused first chunk cannot stand in
+/// the way of a correct upload. A stored part counts only for chunks announcing the same size;
+/// an upload under another size starts over from offset 0 and replaces it (the bytes decide at
+/// the end which claim was right).
 pub fn put_chunk(conn: &Connection, chunk: &Chunk, now_ms: i64) -> rusqlite::Result<ChunkOutcome> {
     let org = chunk.org_id.to_string();
+    let Some(end) = chunk.offset.checked_add(chunk.bytes.len() as u64) else {
+        return Ok(ChunkOutcome::BadSize);
+    };
     let existing: Option<(i64, i64, bool)> = conn
         .query_row(
             "SELECT size, received, completed_at_ms IS NOT NULL FROM blobs
@@ -77,12 +85,38 @@ pub fn put_chunk(conn: &Connection, chunk: &Chunk, now_ms: i64) -> rusqlite::Res
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let (size, received, complete) = match existing {
-        Some((size, received, complete)) => (u64_of(size), u64_of(received), complete),
-        None => {
+    if let Some((size, _, true)) = existing {
+        // A repeated chunk of a finished upload: nothing to do.
+        let size = u64_of(size);
+        return Ok(ChunkOutcome::Stored(status(
+            &chunk.sha256,
+            size,
+            size,
+            true,
+        )));
+    }
+    if end > chunk.size {
+        return Ok(ChunkOutcome::BadSize);
+    }
+    let received = match existing {
+        Some((size, received, _)) if u64_of(size) == chunk.size => u64_of(received),
+        _ if chunk.offset != 0 => {
+            // Nothing of this upload is held: it must start at the beginning.
+            return Ok(ChunkOutcome::OffsetMismatch { received: 0 });
+        }
+        stale => {
+            if stale.is_some() {
+                conn.execute(
+                    "DELETE FROM blob_chunks WHERE org_id = ?1 AND sha256 = ?2",
+                    params![org, chunk.sha256],
+                )?;
+            }
             conn.execute(
                 "INSERT INTO blobs (org_id, sha256, size, content_type, uploaded_by, created_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (org_id, sha256) DO UPDATE SET size = excluded.size,
+                   content_type = excluded.content_type, uploaded_by = excluded.uploaded_by,
+                   received = 0",
                 params![
                     org,
                     chunk.sha256,
@@ -92,25 +126,10 @@ pub fn put_chunk(conn: &Connection, chunk: &Chunk, now_ms: i64) -> rusqlite::Res
                     now_ms
                 ],
             )?;
-            (chunk.size, 0, false)
+            0
         }
     };
-    if size != chunk.size {
-        return Ok(ChunkOutcome::BadSize);
-    }
-    let end = chunk.offset + chunk.bytes.len() as u64;
-    if complete {
-        // A repeated chunk of a finished upload: nothing to do.
-        return Ok(ChunkOutcome::Stored(status(
-            &chunk.sha256,
-            size,
-            size,
-            true,
-        )));
-    }
-    if end > size {
-        return Ok(ChunkOutcome::BadSize);
-    }
+    let size = chunk.size;
     if chunk.offset != received {
         if end == received && chunk.offset < received {
             // The answer to this very chunk was lost and it came again: already stored.

@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod entries;
 pub mod reports;
 pub mod sessions;
+pub mod sign_in;
 mod writer;
 
 use crate::metrics::Metrics;
@@ -23,6 +24,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0001_init.sql")),
         M::up(include_str!("../../migrations/0002_dashboard.sql")),
         M::up(include_str!("../../migrations/0003_blobs.sql")),
+        M::up(include_str!("../../migrations/0004_sign_in.sql")),
     ])
 });
 
@@ -74,6 +76,19 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the error means the database was locked past the busy timeout: nothing was
+    /// stored, the server is overloaded, try again.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Self::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            Self::Pool(_) => true,
+            _ => false,
+        }
+    }
 }
 
 fn is_disk_full(error: &rusqlite::Error) -> bool {
@@ -82,6 +97,8 @@ fn is_disk_full(error: &rusqlite::Error) -> bool {
 
 /// Settings every connection gets.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // First, so that every statement below already waits for a lock instead of failing.
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: an acknowledged op survives power loss, not only a crash of the process.
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -89,7 +106,6 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // The savepoint each write job runs in journals into a temporary file unless it is kept in
     // memory; on disk it cost a third of the writer's time (W3 profile, docs/BENCHMARKS.md).
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Dashboard sign-in: password check with a limit on failed attempts, sessions stored only as
+//! Dashboard sessions: the sign-in candidate, sessions stored only as
 //! token hashes with a CSRF token and an expiry, and the server-side device each coordinator's
 //! dashboard writes its ops through.
 
@@ -8,11 +8,6 @@ use crate::secrets;
 use rusqlite::{Connection, OptionalExtension, params};
 use vaka_shared::model::Role;
 use vaka_shared::{DeviceId, MemberId, OrgId};
-
-/// Failed attempts per sign-in name within [`FAILURE_WINDOW_MS`] before sign-in is refused.
-pub const MAX_FAILURES: i64 = 5;
-/// The window failed attempts are counted in.
-pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 /// A member who may sign in, with their stored password hash.
 #[derive(Debug, Clone)]
@@ -54,26 +49,6 @@ pub fn login_candidate(
     .transpose()
 }
 
-/// Failed attempts for `login` in the window before `now_ms`.
-pub fn recent_failures(conn: &Connection, login: &str, now_ms: i64) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM login_failures WHERE login = ?1 AND at_ms > ?2")?
-        .query_row(params![login, now_ms - FAILURE_WINDOW_MS], |r| r.get(0))?)
-}
-
-/// Records a failed attempt (and forgets ones older than the window).
-pub fn record_failure(conn: &Connection, login: &str, now_ms: i64) -> Result<(), StoreError> {
-    conn.execute(
-        "DELETE FROM login_failures WHERE at_ms <= ?1",
-        [now_ms - FAILURE_WINDOW_MS],
-    )?;
-    conn.execute(
-        "INSERT INTO login_failures (login, at_ms) VALUES (?1, ?2)",
-        params![login, now_ms],
-    )?;
-    Ok(())
-}
-
 /// A new session: the cookie's token (given out once) and its CSRF token.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -83,18 +58,16 @@ pub struct NewSession {
     pub csrf: String,
 }
 
-/// Starts a session for `member`, valid for `ttl_ms`; clears the failed attempts of `login`.
+/// Starts a session for `member`, valid for `ttl_ms`.
 pub fn create_session(
     conn: &Connection,
     candidate: &LoginCandidate,
-    login: &str,
     now_ms: i64,
     ttl_ms: i64,
 ) -> Result<NewSession, StoreError> {
     let token = secrets::new_token();
     let csrf = secrets::new_token();
     conn.execute("DELETE FROM sessions WHERE expires_at_ms <= ?1", [now_ms])?;
-    conn.execute("DELETE FROM login_failures WHERE login = ?1", [login])?;
     conn.execute(
         "INSERT INTO sessions (token_hash, org_id, member_id, csrf_token, created_at_ms, expires_at_ms, last_seen_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",

@@ -3,6 +3,8 @@
 
 pub mod pull;
 pub mod push;
+pub mod seen;
 
 pub use pull::{RawPullPage, pull};
 pub use push::{PushLimits, push};
+pub use seen::LastSync;

@@ -99,6 +99,13 @@ impl Rejection {
     }
 }
 
+/// The highest `device_seq` of `caller` the server holds (accepted or rejected).
+pub fn held_seq(conn: &Connection, caller: &DeviceCaller) -> Result<u64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT last_seq FROM devices WHERE id = ?1")?
+        .query_row([caller.device_id.to_string()], |r| r.get(0))?)
+}
+
 /// Applies `ops` from `caller` (sorted by `device_seq` by the caller of this function).
 pub fn push(
     conn: &Connection,
@@ -108,9 +115,7 @@ pub fn push(
     limits: PushLimits,
 ) -> Result<(PushResult, PushCounts), StoreError> {
     let device = caller.device_id.to_string();
-    let mut held: u64 = conn
-        .prepare_cached("SELECT last_seq FROM devices WHERE id = ?1")?
-        .query_row([&device], |r| r.get(0))?;
+    let mut held = held_seq(conn, caller)?;
     let mut rejected = Vec::new();
     let mut counts = PushCounts::default();
     let mut stopped = None;

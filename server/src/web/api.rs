@@ -162,10 +162,27 @@ async fn sync_inner(
         max_clock_ahead_ms: config.max_clock_ahead_ms,
     };
     let now = now_ms();
-    let (push, counts) = app
-        .store
-        .write(move |conn| sync::push(conn, &caller, &ops, now, limits))
-        .await?;
+    let (push, counts) = if ops.is_empty() {
+        // Nothing to store: answer from a read connection and note the sync time for the
+        // next batched write, so a pull never waits for (or fails for lack of) the writer.
+        app.last_sync.note(caller.device_id, now);
+        let held = app
+            .store
+            .read(move |conn| sync::push::held_seq(conn, &caller))
+            .await?;
+        (
+            PushResult {
+                acked_through: held,
+                rejected: Vec::new(),
+                stopped: None,
+            },
+            sync::push::PushCounts::default(),
+        )
+    } else {
+        app.store
+            .write(move |conn| sync::push(conn, &caller, &ops, now, limits))
+            .await?
+    };
     app.metrics.count_ops("accepted", counts.accepted);
     app.metrics.count_ops("duplicate", counts.duplicate);
     app.metrics.count_ops("rejected", counts.rejected);

@@ -97,7 +97,7 @@ pub async fn put_chunk(
         ChunkOutcome::Stored(status) => Ok(with_offset(status)),
         ChunkOutcome::OffsetMismatch { received } => Err(AppError::BlobOffsetMismatch { received }),
         ChunkOutcome::BadSize => Err(AppError::InvalidRequest(
-            "the chunk runs past the blob's size, or the size differs from the upload's".into(),
+            "the chunk runs past the blob's size (`offset` plus the chunk's length is more than `size`)".into(),
         )),
         ChunkOutcome::HashMismatch => Err(AppError::BlobHashMismatch),
     };

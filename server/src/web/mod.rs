@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod blobs;
+pub mod door;
 mod zstd_json;
 
 use crate::AppState;
