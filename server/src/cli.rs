@@ -51,6 +51,13 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "VAKA_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Serve /metrics only on this address, not beside the API.
+        #[arg(long, env = "VAKA_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
+        /// Answer /metrics only with `Authorization: Bearer <this>` (better given by the
+        /// environment than on the command line, where other users of the machine can see it).
+        #[arg(long, env = "VAKA_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Serve with a demo organisation: areas, a coordinator, volunteers and four weeks of entries.
     Demo {
@@ -179,7 +186,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve { listen } => serve(Config { listen, ..config }, false).await,
+            Command::Serve {
+                listen,
+                metrics_listen,
+                metrics_token,
+            } => {
+                if metrics_token.as_deref().is_some_and(str::is_empty) {
+                    bail!("the metrics token is empty; leave it out to serve /metrics to anyone");
+                }
+                let config = Config {
+                    listen,
+                    metrics_listen,
+                    metrics_token,
+                    ..config
+                };
+                serve(config, false).await
+            }
             Command::Demo { listen } => serve(Config { listen, ..config }, true).await,
             command => admin(config, command).await,
         }
@@ -199,12 +221,39 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {listen}"))?;
     println!("vaka-server listening on http://{}", listener.local_addr()?);
-    server
+    let metrics = match server.config().metrics_listen {
+        None => None,
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("listening for metrics on {address}"))?;
+            println!(
+                "vaka-server metrics on http://{}/metrics",
+                listener.local_addr()?
+            );
+            let router = server.metrics_router();
+            Some(tokio::spawn(async move {
+                let served = axum::serve(listener, router.into_make_service())
+                    .with_graceful_shutdown(async {
+                        let _ = tokio::signal::ctrl_c().await;
+                    })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "serving metrics failed");
+                }
+            }))
+        }
+    };
+    let served = server
         .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .context("serving")
+        .context("serving");
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    served
 }
 
 async fn admin(config: Config, command: Command) -> anyhow::Result<()> {

@@ -34,6 +34,11 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Mark the dashboard's cookies `Secure` (set when the server is reached over TLS).
     pub secure_cookies: bool,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <this>`.
+    pub metrics_token: Option<String>,
+    /// When set, `/metrics` is served only on this address (by `web::metrics_router`), not
+    /// beside the API.
+    pub metrics_listen: Option<SocketAddr>,
     /// Most connections open at once; more wait in the listen backlog.
     pub max_connections: usize,
     /// How long a connection may wait for a request (new, or kept alive after the last one)
@@ -109,6 +114,8 @@ impl Default for Config {
             max_concurrent_syncs: 64,
             session_ttl: Duration::from_secs(8 * 60 * 60),
             secure_cookies: false,
+            metrics_token: None,
+            metrics_listen: None,
             max_connections: 2048,
             idle_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),

@@ -17,6 +17,9 @@ pub enum AppError {
     /// No token, or an unknown one.
     #[error("missing or unknown device token")]
     Unauthorized,
+    /// `/metrics` is behind a token and the request did not carry it.
+    #[error("missing or wrong metrics token")]
+    MetricsUnauthorized,
     /// The device's token was revoked.
     #[error("revoked device token")]
     TokenRevoked,
@@ -95,6 +98,11 @@ impl AppError {
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Unauthorized,
                 "send the device's token as `Authorization: Bearer <token>`; enrol the device if it has none".into(),
+            ),
+            Self::MetricsUnauthorized => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                "send the metrics token as `Authorization: Bearer <token>`".into(),
             ),
             Self::TokenRevoked => (
                 StatusCode::UNAUTHORIZED,

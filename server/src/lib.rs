@@ -86,7 +86,19 @@ impl Server {
         web::router(self.state.clone())
     }
 
-    /// Serves on `listener` until `shutdown` completes.
+    /// The metrics, for the accept loop's open connections gauge
+    /// ([`Metrics::open_connection`]).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.state.metrics
+    }
+
+    /// The routes of the metrics listen address (`Config::metrics_listen`): `/metrics` only.
+    pub fn metrics_router(&self) -> axum::Router {
+        web::metrics_router(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes, within the limits of the
+    /// configuration (connections, timeouts, body size: see `web::door`).
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,

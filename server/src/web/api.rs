@@ -1,4 +1,4 @@
-//! Handlers of the JSON API: enrolment, sync, health, metrics and the OpenAPI document.
+//! Handlers of the JSON API: enrolment, sync, health and the OpenAPI document.
 
 use super::auth::DeviceAuth;
 use super::zstd_json;
@@ -37,7 +37,7 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
         title = "Vaka sync API",
         description = "Sync, enrolment and health of the Vaka server. See docs/protocol.md."
     ),
-    paths(enroll, sync, areas, healthz),
+    paths(enroll, sync, areas, healthz, super::scrape::metrics),
     components(schemas(ApiError, SyncResponse, AreasResponse))
 )]
 pub struct ApiDoc;
@@ -264,17 +264,6 @@ pub async fn healthz(State(app): State<AppState>) -> Result<ApiJson<Health>, App
         status: "ok".into(),
         last_seq,
     }))
-}
-
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        app.metrics.render(),
-    )
 }
 
 /// `GET /api/openapi.json`.

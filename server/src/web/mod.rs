@@ -5,6 +5,8 @@ mod api;
 mod auth;
 mod blobs;
 pub mod door;
+pub mod observe;
+mod scrape;
 mod zstd_json;
 
 use crate::AppState;
@@ -17,6 +19,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 pub use api::ApiDoc;
+pub use scrape::metrics_router;
 
 /// The whole application's routes.
 pub fn router(state: AppState) -> Router {
@@ -40,7 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/blobs/{sha256}/content", get(blobs::content))
         .route("/api/openapi.json", get(api::openapi))
         .route("/healthz", get(api::healthz))
-        .route("/metrics", get(api::metrics))
+        .merge(scrape::main_routes(&state.config))
         .merge(crate::dashboard::router())
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -48,5 +51,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(api::json_errors))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            observe::observe,
+        ))
         .with_state(state)
 }
