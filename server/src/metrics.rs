@@ -371,9 +371,10 @@ pub fn openmetrics_to_prometheus(openmetrics: &str) -> String {
                 kind => kind,
             };
             out.push_str(&format!("# TYPE {} {kind}\n", renamed(name)));
-        } else if line.starts_with("# UNIT ") || line == "# EOF" {
-            continue;
-        } else if is_created_of_counter(line, &types) {
+        } else if line.starts_with("# UNIT ")
+            || line == "# EOF"
+            || is_created_of_counter(line, &types)
+        {
             continue;
         } else {
             out.push_str(line);
@@ -384,10 +385,7 @@ pub fn openmetrics_to_prometheus(openmetrics: &str) -> String {
 }
 
 fn is_created_of_counter(line: &str, types: &HashMap<&str, &str>) -> bool {
-    let name = line
-        .split(|c: char| c == '{' || c == ' ')
-        .next()
-        .unwrap_or("");
+    let name = line.split(['{', ' ']).next().unwrap_or("");
     name.strip_suffix("_created")
         .is_some_and(|family| types.get(family) == Some(&"counter"))
 }
@@ -508,11 +506,11 @@ mod tests {
 
     #[test]
     fn database_size_counts_the_file_and_its_write_ahead_log() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary folder");
         let database = dir.path().join("vaka.sqlite3");
         assert_eq!(database_size_bytes(&database), 0);
-        std::fs::write(&database, [0u8; 4096]).unwrap();
-        std::fs::write(dir.path().join("vaka.sqlite3-wal"), [0u8; 1000]).unwrap();
+        std::fs::write(&database, [0u8; 4096]).expect("writing the database");
+        std::fs::write(dir.path().join("vaka.sqlite3-wal"), [0u8; 1000]).expect("writing the WAL");
         assert_eq!(database_size_bytes(&database), 5096);
     }
 

@@ -120,7 +120,10 @@ mod tests {
     fn only_the_exact_bearer_token_passes(#[case] header: Option<&str>, #[case] passes: bool) {
         let mut headers = HeaderMap::new();
         if let Some(h) = header {
-            headers.insert(AUTHORIZATION, HeaderValue::from_str(h).unwrap());
+            headers.insert(
+                AUTHORIZATION,
+                HeaderValue::from_str(h).expect("a header value"),
+            );
         }
         assert_eq!(carries_token(&headers, "s3cret-token"), passes);
     }
