@@ -18,6 +18,8 @@ pub mod limits {
     pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
     /// How far an op's clock may run ahead of the server's, in milliseconds.
     pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
+    /// Longest device name, in characters, after trimming.
+    pub const MAX_DEVICE_NAME_CHARS: usize = 80;
 }
 
 /// `POST /api/v1/enroll`: a one-time code for a device token.
@@ -30,6 +32,26 @@ pub struct EnrollRequest {
     /// A name for the device, e.g. "Annas telefon" (at most 80 characters).
     pub device_name: String,
 }
+
+impl EnrollRequest {
+    /// The device name as the server stores it: trimmed, then 1 to
+    /// [`limits::MAX_DEVICE_NAME_CHARS`] characters.
+    pub fn trimmed_device_name(&self) -> Result<&str, DeviceNameError> {
+        let name = self.device_name.trim();
+        if name.is_empty() || name.chars().count() > limits::MAX_DEVICE_NAME_CHARS {
+            return Err(DeviceNameError);
+        }
+        Ok(name)
+    }
+}
+
+/// An enrolment's `device_name` is empty after trimming, or too long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "device_name must be 1 to {} characters",
+    limits::MAX_DEVICE_NAME_CHARS
+)]
+pub struct DeviceNameError;
 
 /// The answer to an enrolment: who the device belongs to and its token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,6 +361,29 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&request).expect("serialises"))
                 .expect("parses");
         assert_eq!(again, request);
+    }
+
+    #[test]
+    fn a_device_name_is_trimmed_and_then_1_to_80_characters() {
+        let request = |name: &str| EnrollRequest {
+            code: "K7QM-2XNP-84RT".into(),
+            device_name: name.into(),
+        };
+        assert_eq!(
+            request("  Annas telefon \n").trimmed_device_name(),
+            Ok("Annas telefon")
+        );
+        assert_eq!(
+            request(&"ö".repeat(80)).trimmed_device_name().map(str::len),
+            Ok(160)
+        );
+        for bad in [String::new(), " \t ".into(), "ö".repeat(81)] {
+            let refused = request(&bad).trimmed_device_name().expect_err("refused");
+            assert_eq!(
+                refused.to_string(),
+                "device_name must be 1 to 80 characters"
+            );
+        }
     }
 
     #[test]

@@ -30,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use vaka_shared::model::Lang;
 
+pub use areas::parse_upload;
 pub use auth::{CSRF_FIELD, SESSION_COOKIE};
 pub use pdf::shown_text;
 

@@ -61,13 +61,13 @@ pub async fn enroll(
     State(app): State<AppState>,
     ApiJson(request): ApiJson<EnrollRequest>,
 ) -> Result<ApiJson<EnrollResponse>, AppError> {
-    let name = request.device_name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 80 {
-        app.metrics.count_request("enroll", 400);
-        return Err(AppError::InvalidRequest(
-            "device_name must be 1 to 80 characters".into(),
-        ));
-    }
+    let name = match request.trimmed_device_name() {
+        Ok(name) => name.to_owned(),
+        Err(refused) => {
+            app.metrics.count_request("enroll", 400);
+            return Err(AppError::InvalidRequest(refused.to_string()));
+        }
+    };
     let now = now_ms();
     let enrolled = app
         .store
