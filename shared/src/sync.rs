@@ -386,6 +386,22 @@ mod tests {
         }
     }
 
+    /// Bodies the sync request fuzz target panicked on (docs/FUZZING.md), byte for byte.
+    const FUZZ_FINDINGS: [&str; 2] = [
+        r#"{"push":[{"op_id":"01a1fac0-8760-75e5-9df6-f817b0992bcf","device_id":"01a1d5de-d140-7225-aca4-a1a9f5b19f71","device_seq":1,"hlc":"1795208284512-0000-01a1d5de-d140-7225-aca4-a1a9f5b19f71","base_seq":0,"entity_id":"01a1fac0-8760-7a86-953a-5154281fa6f5","entity":"incident","fields":{"occurred_at":"9999-12-31T23:59:59-01:00","category":"alcohol","severity":2}}]}"#,
+        r#"{"push":[{"op_id":"01a1fac0-8760-75e5-9df6-f817b0992bcf","device_id":"01a1d5de-d140-7225-aca4-a1a9f5b19f71","device_seq":1,"hlc":"1795208284512-0000-01a1d5de-d140-7225-aca4-a1a9f5b19f71","base_seq":0,"entity_id":"01a1fac0-8760-7a86-953a-5154281fa6f5","entity":"incident","fields":{"occurred_at":"0000-01-01T00:00:00+01:00","category":"alcohol","severity":2}}]}"#,
+    ];
+
+    #[test]
+    fn sync_bodies_found_by_fuzzing_are_refused_cleanly() {
+        for body in FUZZ_FINDINGS {
+            let err = serde_json::from_slice::<SyncRequest>(body.as_bytes())
+                .expect_err("a time out of RFC 3339's range is a bad body");
+            assert!(err.is_data(), "{err}");
+            assert!(err.to_string().contains("0000 to 9999"), "{err}");
+        }
+    }
+
     #[test]
     fn unknown_kinds_and_fields_are_refused_by_the_parser() {
         let op = |entity: &str, fields: serde_json::Value| {
