@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 #[utoipa::path(
     get,
     path = "/metrics",
+    tag = "metrics",
     description = "The server's metrics. Prometheus text format (version 0.0.4) by default; \
         OpenMetrics 1.0.0 when the `Accept` header asks for `application/openmetrics-text`. \
         When the server is started with a metrics token (`--metrics-token` or \
