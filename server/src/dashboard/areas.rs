@@ -4,7 +4,7 @@
 use super::auth::{CSRF_FIELD, Signed};
 use super::charts;
 use super::layout;
-use super::{LangError, PageError, PageResult, Pairs, WithLang, i18n};
+use super::{PageResult, Pairs, WithLang, i18n};
 use crate::store::reports::{self, area_shapes, rings_of};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
@@ -12,8 +12,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
-use maud::{PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 use serde_json::Value;
+use vaka_shared::model::Lang;
 
 /// `GET /areas`.
 pub async fn page(State(app): State<AppState>, signed: Signed) -> PageResult {
@@ -31,19 +32,27 @@ pub async fn page(State(app): State<AppState>, signed: Signed) -> PageResult {
             figure id="areas-map" { (PreEscaped(charts::map(&shapes, &[], 720.0, 460.0).svg())) }
             ul { @for s in &shapes { li { (s.name) } } }
         }
+        (upload_form(lang, &signed, "", ""))
+    };
+    Ok(layout::page(lang, Some(&signed), t.areas, body).into_response())
+}
+
+/// The upload form, holding `name` and `geojson`.
+fn upload_form(lang: Lang, signed: &Signed, name: &str, geojson: &str) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
         section.card {
             h2 { (t.upload_area) }
             form method="post" action="/areas" {
                 input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
-                label.stack { (t.area_name) input name="name" maxlength="80"; }
-                label.stack { (t.geojson) textarea id="geojson" name="geojson" rows="8" style="width:100%" required {} }
+                label.stack { (t.area_name) input name="name" maxlength="80" value=(name); }
+                label.stack { (t.geojson) textarea id="geojson" name="geojson" rows="8" style="width:100%" required { (geojson) } }
                 label.stack { (t.geojson_file) input id="geojson-file" type="file" accept=".geojson,.json,application/geo+json"; }
                 button type="submit" { (t.upload) }
             }
             script { (PreEscaped("document.getElementById('geojson-file').addEventListener('change', async e => { const f = e.target.files[0]; if (f) document.getElementById('geojson').value = await f.text(); });")) }
         }
-    };
-    Ok(layout::page(lang, Some(&signed), t.areas, body).into_response())
+    }
 }
 
 /// The (name, GeoJSON geometry) pairs in an uploaded text.
@@ -92,9 +101,17 @@ pub async fn upload(State(app): State<AppState>, signed: Signed, body: Bytes) ->
     let form = Pairs::parse(&body);
     signed.check_csrf(&form)?;
     let name = form.get("name").unwrap_or(t.areas).to_owned();
-    let areas = parse_upload(form.get("geojson").unwrap_or_default(), &name);
+    let geojson = form.get("geojson").unwrap_or_default();
+    let areas = parse_upload(geojson, &name);
     if areas.is_empty() {
-        return Err(LangError(lang, PageError::Refused(t.bad_geojson.into())));
+        // The form again as it was filled in, with what is wrong.
+        let body = html! {
+            h1 { (t.areas) }
+            p.error role="alert" { strong { (t.bad_request) } ": " (t.bad_geojson) }
+            (upload_form(lang, &signed, form.get("name").unwrap_or_default(), geojson))
+        };
+        let page = layout::page(lang, Some(&signed), t.areas, body);
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
     let org = signed.org();
     let now = now_ms();

@@ -7,15 +7,15 @@ use super::charts;
 use super::inbox::choices;
 use super::layout;
 use super::{
-    LangError, PageError, PageResult, Pairs, WithLang, category_label, fmt_time, i18n, kind_label,
-    ops,
+    LangError, PageError, PageResult, Pairs, PathText, WithLang, category_label, fmt_time, i18n,
+    kind_label, ops, quoted,
 };
 use crate::store::blobs;
 use crate::store::entries::{self, CommentRow, ConflictRow, EntryRow, HistoryItem};
 use crate::store::reports::area_shapes;
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,7 @@ use vaka_shared::model::{
     Agency, CommentFields, EntryRef, IncidentFields, Lang, ObservationFields, ReviewStatus,
 };
 use vaka_shared::op::{EntityKind, OpBody};
+use vaka_shared::validate::limits;
 use vaka_shared::{EntityId, MemberId, Timestamp};
 
 fn see_other(to: String) -> Response {
@@ -42,7 +43,7 @@ fn entity_id(text: &str, lang: Lang) -> Result<EntityId, LangError> {
 pub async fn page(
     State(app): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PathText(id): PathText,
     RawQuery(query): RawQuery,
 ) -> PageResult {
     let lang = signed.lang;
@@ -204,7 +205,7 @@ fn photos(lang: Lang, photos: &[(String, bool)]) -> Markup {
 pub async fn photo(
     State(app): State<AppState>,
     signed: Signed,
-    Path(sha): Path<String>,
+    PathText(sha): PathText,
 ) -> PageResult {
     let lang = signed.lang;
     if !is_sha256_hex(&sha) {
@@ -318,12 +319,20 @@ fn comments_section(lang: Lang, signed: &Signed, e: &EntryRow, comments: &[Comme
                     p { (c.body) }
                 }
             }
-            form method="post" action={ "/entries/" (e.id) "/comments" } {
-                input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
-                label.stack { (t.write_comment) textarea name="body" rows="3" maxlength="2000" required {} }
-                p.muted { (t.comment_hint) }
-                button type="submit" { (t.send) }
-            }
+            (comment_form(lang, signed, &e.id, ""))
+        }
+    }
+}
+
+/// The form for a new comment on entry `id`, holding `text`.
+fn comment_form(lang: Lang, signed: &Signed, id: &str, text: &str) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        form method="post" action={ "/entries/" (id) "/comments" } {
+            input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+            label.stack { (t.write_comment) textarea name="body" rows="3" maxlength=(limits::COMMENT) required { (text) } }
+            p.muted { (t.comment_hint) }
+            button type="submit" { (t.send) }
         }
     }
 }
@@ -377,7 +386,13 @@ async fn write_and_return(
         .lang(signed.lang)?;
     match result {
         Ok(_) => Ok(see_other(format!("/entries/{back_to}?saved=1"))),
-        Err(message) => Err(LangError(signed.lang, PageError::Refused(message))),
+        Err(message) => Err(LangError(
+            signed.lang,
+            PageError::Refused(format!(
+                "{} {message}",
+                i18n::texts(signed.lang).write_refused
+            )),
+        )),
     }
 }
 
@@ -385,7 +400,7 @@ async fn write_and_return(
 pub async fn review(
     State(app): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PathText(id): PathText,
     body: Bytes,
 ) -> PageResult {
     let lang = signed.lang;
@@ -393,33 +408,30 @@ pub async fn review(
     signed.check_csrf(&form)?;
     let entity = entity_id(&id, lang)?;
     let org = signed.org();
-    let duplicate: Option<EntityId> = match form.get("duplicate_of") {
-        None => None,
-        Some(text) => Some(text.parse().map_err(|_| {
-            LangError(
-                lang,
-                PageError::Refused(format!("{}: {text}", i18n::texts(lang).duplicate_of)),
-            )
-        })?),
+    let t = i18n::texts(lang);
+    // `Err` when the text is not an id: said to the user with the form again.
+    let duplicate: Result<Option<EntityId>, ()> = match form.get("duplicate_of") {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| ()),
     };
-    let assignee: Option<MemberId> = form.get("assignee").and_then(|a| a.parse().ok());
-    let (row, duplicate_found, assignee_ok) = {
+    // A member that cannot be one is as unknown as one of another organisation.
+    let assignee: Option<MemberId> = match form.get("assignee") {
+        None => None,
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| LangError(lang, PageError::NotFound))?,
+        ),
+    };
+    let (row, duplicate_found, members) = {
         let org = org.clone();
         app.store
             .read(move |conn| {
                 let row = entries::entry(conn, &org, &entity.to_string())?;
                 let dup = match duplicate {
-                    Some(d) => entries::entry(conn, &org, &d.to_string())?.is_some(),
-                    None => true,
+                    Ok(Some(d)) => entries::entry(conn, &org, &d.to_string())?.is_some(),
+                    _ => true,
                 };
-                let assignee_ok = match assignee {
-                    Some(a) => choices(conn, &org)?
-                        .members
-                        .iter()
-                        .any(|(id, _, role)| *id == a.to_string() && role != "volunteer"),
-                    None => true,
-                };
-                Ok((row, dup, assignee_ok))
+                Ok((row, dup, choices(conn, &org)?.members))
             })
             .await
             .lang(lang)?
@@ -427,6 +439,11 @@ pub async fn review(
     let Some(row) = row.filter(|r| r.kind != "patrol") else {
         return Err(LangError(lang, PageError::NotFound));
     };
+    let assignee_ok = assignee.is_none_or(|a| {
+        members
+            .iter()
+            .any(|(id, _, role)| *id == a.to_string() && role != "volunteer")
+    });
     if !duplicate_found || !assignee_ok {
         return Err(LangError(lang, PageError::NotFound));
     }
@@ -441,13 +458,45 @@ pub async fn review(
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
-    let tags = (tags != row.tags).then_some(tags);
     let forwarded: Vec<Agency> = form
         .all("forwarded_to")
         .iter()
         .filter_map(|a| Agency::from_wire(a))
         .collect();
     let forwarded_wire: Vec<String> = forwarded.iter().map(|a| a.as_str().to_owned()).collect();
+    let problem = match &duplicate {
+        Err(()) => Some(format!(
+            "{} {}",
+            t.bad_duplicate,
+            quoted(form.get("duplicate_of").unwrap_or_default(), 60)
+        )),
+        Ok(_) if tags.len() > limits::TAGS => Some(t.bad_tags.to_owned()),
+        Ok(_) if tags.iter().any(|tag| tag.chars().count() > limits::TAG) => {
+            Some(t.bad_tags.to_owned())
+        }
+        Ok(_) => None,
+    };
+    if let Some(problem) = problem {
+        // The review form again as it was filled in, with what is wrong.
+        let mut filled = row.clone();
+        if let Some(s) = form.get("review_status").and_then(ReviewStatus::from_wire) {
+            filled.review_status = s.as_str().to_owned();
+        }
+        filled.assignee = assignee.map(|a| a.to_string());
+        filled.tags = tags;
+        filled.duplicate_of = form.get("duplicate_of").map(str::to_owned);
+        filled.forwarded_to = forwarded_wire;
+        let body = html! {
+            p { a href={ "/entries/" (entity) } { "← " (t.entry) } }
+            p.error role="alert" { strong { (t.bad_request) } ": " (problem) }
+            (review_form(lang, &signed, &filled, &members))
+        };
+        let page = layout::page(lang, Some(&signed), t.review, body);
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    }
+    // (An unreadable id was refused above.)
+    let duplicate = duplicate.ok().flatten();
+    let tags = (tags != row.tags).then_some(tags);
     let forwarded = (forwarded_wire != row.forwarded_to).then_some(forwarded);
     let duplicate = (duplicate.map(|d| d.to_string()) != row.duplicate_of).then_some(duplicate);
     let assignee = (assignee.map(|a| a.to_string()) != row.assignee).then_some(assignee);
@@ -485,7 +534,7 @@ pub async fn review(
 pub async fn comment(
     State(app): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PathText(id): PathText,
     body: Bytes,
 ) -> PageResult {
     let lang = signed.lang;
@@ -500,6 +549,25 @@ pub async fn comment(
         .lang(lang)?
         .ok_or(LangError(lang, PageError::NotFound))?;
     let text = form.get("body").unwrap_or_default().to_owned();
+    let t = i18n::texts(lang);
+    let problem = if text.is_empty() {
+        Some(t.comment_empty)
+    } else if text.chars().count() > limits::COMMENT {
+        Some(t.comment_too_long)
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        // The form again with the text written, and what is wrong with it.
+        let body = html! {
+            p { a href={ "/entries/" (entity) } { "← " (t.entry) } }
+            h1 { (t.comments) }
+            p.error role="alert" { strong { (t.bad_request) } ": " (problem) }
+            (comment_form(lang, &signed, &row.id, &text))
+        };
+        let page = layout::page(lang, Some(&signed), t.comments, body);
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    }
     let kind = EntityKind::from_wire(&row.kind).unwrap_or(EntityKind::Incident);
     let body = OpBody::Comment(CommentFields {
         entry: Some(EntryRef { kind, id: entity }),
@@ -514,12 +582,15 @@ pub async fn comment(
 pub async fn settle(
     State(app): State<AppState>,
     signed: Signed,
-    Path(id): Path<i64>,
+    PathText(id): PathText,
     body: Bytes,
 ) -> PageResult {
     let lang = signed.lang;
     let form = Pairs::parse(&body);
     signed.check_csrf(&form)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| LangError(lang, PageError::NotFound))?;
     let org = signed.org();
     let found = {
         let org = org.clone();

@@ -4,7 +4,7 @@
 
 use super::auth::Signed;
 use super::pdf::Document;
-use super::report::{area_name, change_text, charts, load, query_of};
+use super::report::{area_name, change_text, charts, load, query_or_refuse};
 use super::{PageResult, Pairs, WithLang, category_label, fmt_time, i18n};
 use crate::AppState;
 use crate::store::entries::{self, EntryRow};
@@ -130,7 +130,10 @@ pub async fn csv(
     signed: Signed,
     RawQuery(query): RawQuery,
 ) -> PageResult {
-    let q = query_of(&Pairs::parse(query.unwrap_or_default().as_bytes()));
+    let q = query_or_refuse(
+        &Pairs::parse(query.unwrap_or_default().as_bytes()),
+        signed.lang,
+    )?;
     let rows = rows(&app, &signed, &q).await?;
     Ok((
         [
@@ -212,7 +215,10 @@ pub async fn geojson(
     signed: Signed,
     RawQuery(query): RawQuery,
 ) -> PageResult {
-    let q = query_of(&Pairs::parse(query.unwrap_or_default().as_bytes()));
+    let q = query_or_refuse(
+        &Pairs::parse(query.unwrap_or_default().as_bytes()),
+        signed.lang,
+    )?;
     let report = load(&app, &signed, q.clone()).await?;
     let rows = rows(&app, &signed, &q).await?;
     Ok((
@@ -377,7 +383,10 @@ pub async fn pdf(
     signed: Signed,
     RawQuery(query): RawQuery,
 ) -> PageResult {
-    let q = query_of(&Pairs::parse(query.unwrap_or_default().as_bytes()));
+    let q = query_or_refuse(
+        &Pairs::parse(query.unwrap_or_default().as_bytes()),
+        signed.lang,
+    )?;
     let report = load(&app, &signed, q.clone()).await?;
     let bytes = pdf_bytes(&report, &signed.user.org_name, signed.lang);
     Ok((

@@ -161,6 +161,17 @@ texts! {
     weekday_names: "Mån,Tis,Ons,Tor,Fre,Lör,Sön", "Mon,Tue,Wed,Thu,Fri,Sat,Sun";
     exports_text: "CSV-kolumnerna beskrivs i README.", "The CSV columns are described in the README.";
     privacy_note: "Vaka lagrar antal personer, aldrig namn eller personnummer.", "Vaka stores counts of people, never names or personal identity numbers.";
+    bad_date: "Inte ett datum (skriv ÅÅÅÅ-MM-DD):", "Not a date (write YYYY-MM-DD):";
+    date_out_of_range: "Datum måste ligga mellan", "Dates must lie between";
+    and: "och", "and";
+    reversed_period: "Perioden slutar innan den börjar: välj ett till-datum efter från-datumet.", "The period ends before it begins: choose a to-date after the from-date.";
+    period_too_long: "En lägesbild omfattar högst 366 dagar.", "A situation report covers at most 366 days.";
+    summary_too_long: "Sammanfattningen får vara högst 8000 tecken.", "The summary may be at most 8000 characters.";
+    comment_empty: "Skriv något i kommentaren.", "Write something in the comment.";
+    comment_too_long: "En kommentar får vara högst 2000 tecken.", "A comment may be at most 2000 characters.";
+    bad_tags: "Högst 20 taggar, var och en högst 40 tecken.", "At most 20 tags, each at most 40 characters.";
+    bad_duplicate: "Ange händelsens id (som i dess adress /entries/…) under Dubblett av:", "Give the entry's id (as in its address /entries/…) under Duplicate of:";
+    write_refused: "Ändringen sparades inte:", "The change was not saved:";
 }
 
 /// The texts of `lang`.

@@ -4,12 +4,15 @@
 
 use super::auth::Signed;
 use super::layout;
-use super::{PageResult, Pairs, WithLang, category_label, fmt_time, i18n, kind_label};
+use super::{
+    PageResult, Pairs, WithLang, category_label, fmt_time, i18n, kind_label, period_fields,
+};
 use crate::AppState;
 use crate::store::StoreError;
 use crate::store::entries::{self, InboxFilter, InboxPage};
 use crate::store::reports::{local, local_midnight_ms};
 use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use maud::{Markup, html};
 use rusqlite::Connection;
@@ -20,6 +23,9 @@ use vaka_shared::model::{
 
 /// Entries per page.
 pub const PAGE_SIZE: i64 = 50;
+/// The last page number asked for that is taken as it is; its offset and its neighbours' numbers
+/// stay far inside `i64`.
+const MAX_PAGE: i64 = 1_000_000_000;
 
 /// The organisation's areas, members and groups, for filter choices.
 #[derive(Debug, Clone, Default)]
@@ -62,28 +68,20 @@ pub fn today() -> Date {
     local(crate::now_ms()).date()
 }
 
-/// Parses `YYYY-MM-DD`.
-pub fn parse_date(text: &str) -> Option<Date> {
-    Date::parse(
-        text,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()
-}
-
-/// The filter a query string asks for; without any query, the last four weeks.
-pub fn filter_of(q: &Pairs) -> (InboxFilter, Option<Date>, Option<Date>) {
+/// The filter a query string asks for; without any query, the last four weeks. A message for
+/// the user when its period is not one (see [`period_fields`]).
+pub fn filter_of(
+    q: &Pairs,
+    lang: Lang,
+) -> Result<(InboxFilter, Option<Date>, Option<Date>), String> {
     let (from, to) = if q.0.is_empty() {
         (Some(today() - Duration::days(27)), Some(today()))
     } else {
-        (
-            q.get("from").and_then(parse_date),
-            q.get("to").and_then(parse_date),
-        )
+        period_fields(q, lang)?
     };
     let filter = InboxFilter {
         from_ms: from.map(local_midnight_ms),
-        to_ms: to.map(|d| local_midnight_ms(d + Duration::days(1))),
+        to_ms: to.map(|d| d.next_day().map_or(i64::MAX, local_midnight_ms)),
         area: q.get("area").map(str::to_owned),
         kind: q
             .get("kind")
@@ -96,7 +94,7 @@ pub fn filter_of(q: &Pairs) -> (InboxFilter, Option<Date>, Option<Date>) {
         author: q.get("author").map(str::to_owned),
         conflicts_only: q.get("conflicts") == Some("1"),
     };
-    (filter, from, to)
+    Ok((filter, from, to))
 }
 
 /// `GET /inbox`.
@@ -106,8 +104,28 @@ pub async fn page(
     RawQuery(query): RawQuery,
 ) -> PageResult {
     let lang = signed.lang;
+    let t = i18n::texts(lang);
     let mut q = Pairs::parse(query.unwrap_or_default().as_bytes());
-    let (filter, from, to) = filter_of(&q);
+    let (filter, from, to) = match filter_of(&q, lang) {
+        Ok(found) => found,
+        Err(message) => {
+            // The form again as the user filled it in, with what is wrong.
+            let choices = {
+                let org = signed.org();
+                app.store
+                    .read(move |conn| choices(conn, &org))
+                    .await
+                    .lang(lang)?
+            };
+            let body = html! {
+                h1 { (t.inbox) }
+                p.error role="alert" { strong { (t.bad_request) } ": " (message) }
+                (filters(lang, &q, q.get("from"), q.get("to"), &choices))
+            };
+            let page = layout::page(lang, Some(&signed), t.inbox, body);
+            return Ok((StatusCode::BAD_REQUEST, page).into_response());
+        }
+    };
     if q.0.is_empty() {
         // Links from the default view keep its period.
         for (name, date) in [("from", from), ("to", to)] {
@@ -121,7 +139,7 @@ pub async fn page(
         .get("page")
         .and_then(|p| p.parse().ok())
         .unwrap_or(1)
-        .max(1);
+        .clamp(1, MAX_PAGE);
     let org = signed.org();
     let (result, choices, conflicts) = {
         let filter = filter.clone();
@@ -136,10 +154,10 @@ pub async fn page(
             .await
             .lang(lang)?
     };
-    let t = i18n::texts(lang);
+    let (from, to) = (from.map(|d| d.to_string()), to.map(|d| d.to_string()));
     let body = html! {
         h1 { (t.inbox) }
-        (filters(lang, &q, from, to, &choices))
+        (filters(lang, &q, from.as_deref(), to.as_deref(), &choices))
         (counts(lang, &q, &result, conflicts))
         (table(lang, &result))
         (pager(lang, &q, page_no, result.total))
@@ -151,12 +169,13 @@ fn selected_option(value: &str, label: &str, current: Option<&str>) -> Markup {
     html! { option value=(value) selected[current == Some(value)] { (label) } }
 }
 
-fn filters(lang: Lang, q: &Pairs, from: Option<Date>, to: Option<Date>, c: &Choices) -> Markup {
+/// The filter form; `from` and `to` as the user wrote them.
+fn filters(lang: Lang, q: &Pairs, from: Option<&str>, to: Option<&str>, c: &Choices) -> Markup {
     let t = i18n::texts(lang);
     html! {
         form.filters method="get" action="/inbox" {
-            label { (t.period_from) input type="date" name="from" value=[from.map(|d| d.to_string())]; }
-            label { (t.period_to) input type="date" name="to" value=[to.map(|d| d.to_string())]; }
+            label { (t.period_from) input type="date" name="from" value=[from]; }
+            label { (t.period_to) input type="date" name="to" value=[to]; }
             label { (t.area) select name="area" {
                 option value="" { (t.all) }
                 @for (id, name) in &c.areas { (selected_option(id, name, q.get("area"))) }

@@ -25,9 +25,12 @@ use crate::AppState;
 use crate::store::StoreError;
 use crate::store::reports::local;
 use axum::Router;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use time::Date;
 use vaka_shared::model::Lang;
 
 pub use areas::parse_upload;
@@ -168,6 +171,72 @@ impl Pairs {
             .filter(|(k, v)| k == name && !v.trim().is_empty())
             .map(|(_, v)| v.trim().to_owned())
             .collect()
+    }
+}
+
+/// A path parameter as text. One that is not UTF-8 once percent-decoded answers 404 like an
+/// unknown id, as a page in the user's language.
+#[derive(Debug, Clone)]
+pub struct PathText(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathText {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(text)) => Ok(Self(text)),
+            Err(_) => Err(PageError::NotFound.render(auth::lang_of(&parts.headers))),
+        }
+    }
+}
+
+/// The first day a period in the dashboard may name: no entry happened earlier (see
+/// `vaka_shared::validate::limits::EARLIEST_MS`).
+pub const FIRST_DAY: Date = time::macros::date!(2000 - 01 - 01);
+/// The last day a period in the dashboard may name, far from the calendar's end.
+pub const LAST_DAY: Date = time::macros::date!(2100 - 12 - 31);
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<Date> {
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+}
+
+/// At most `max` characters of a user's text, to repeat it in a message.
+fn quoted(text: &str, max: usize) -> String {
+    format!("«{}»", inbox::short(text, max))
+}
+
+/// The day in field `name` of a form or query string: `Ok(None)` when absent or empty, a message
+/// for the user when it is not a date from [`FIRST_DAY`] to [`LAST_DAY`].
+pub fn day_field(q: &Pairs, name: &str, lang: Lang) -> Result<Option<Date>, String> {
+    let t = i18n::texts(lang);
+    let Some(text) = q.get(name) else {
+        return Ok(None);
+    };
+    match parse_date(text) {
+        Some(day) if (FIRST_DAY..=LAST_DAY).contains(&day) => Ok(Some(day)),
+        Some(_) => Err(format!(
+            "{} {FIRST_DAY} {} {LAST_DAY}: {}",
+            t.date_out_of_range,
+            t.and,
+            quoted(text, 40)
+        )),
+        None => Err(format!("{} {}", t.bad_date, quoted(text, 40))),
+    }
+}
+
+/// The period `from`–`to` of a form or query string, each end optional; a message for the user
+/// when a day is not one or the period ends before it begins.
+pub fn period_fields(q: &Pairs, lang: Lang) -> Result<(Option<Date>, Option<Date>), String> {
+    let from = day_field(q, "from", lang)?;
+    let to = day_field(q, "to", lang)?;
+    match (from, to) {
+        (Some(f), Some(t)) if f > t => Err(i18n::texts(lang).reversed_period.to_owned()),
+        _ => Ok((from, to)),
     }
 }
 

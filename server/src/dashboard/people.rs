@@ -4,12 +4,12 @@
 
 use super::auth::{CSRF_FIELD, Signed};
 use super::layout;
-use super::{LangError, PageError, PageResult, Pairs, WithLang, fmt_time, i18n};
+use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, fmt_time, i18n};
 use crate::store::StoreError;
 use crate::store::accounts;
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
@@ -138,7 +138,7 @@ pub fn qr_svg(text: &str) -> Option<String> {
 pub async fn enrolment_code(
     State(app): State<AppState>,
     signed: Signed,
-    Path(member): Path<String>,
+    PathText(member): PathText,
     body: Bytes,
 ) -> PageResult {
     let lang = signed.lang;
@@ -183,7 +183,7 @@ pub async fn enrolment_code(
 pub async fn revoke(
     State(app): State<AppState>,
     signed: Signed,
-    Path(device): Path<String>,
+    PathText(device): PathText,
     body: Bytes,
 ) -> PageResult {
     let lang = signed.lang;

@@ -4,33 +4,49 @@
 
 use super::auth::{CSRF_FIELD, Signed};
 use super::charts::{self, Drawing};
-use super::inbox::{parse_date, today};
+use super::inbox::today;
 use super::layout;
-use super::{LangError, PageError, PageResult, Pairs, WithLang, category_label, fmt_time, i18n};
-use crate::store::reports::{self, Change, Report, ReportQuery};
+use super::{
+    LangError, PageResult, Pairs, WithLang, category_label, fmt_time, i18n, period_fields,
+};
+use crate::store::reports::{self, AreaShape, Change, Report, ReportQuery};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
 use time::Duration;
 use vaka_shared::model::{Lang, Severity};
 
-/// The report a query string asks for: `from`, `to` (local dates) and any number of `area`.
-pub fn query_of(q: &Pairs) -> ReportQuery {
-    let to = q.get("to").and_then(parse_date).unwrap_or_else(today);
-    let from = q
-        .get("from")
-        .and_then(parse_date)
-        .filter(|f| *f <= to && (to - *f).whole_days() <= 366)
-        .unwrap_or(to - Duration::days(13));
-    ReportQuery {
+/// The most days a report covers.
+pub const MAX_DAYS: i64 = 366;
+
+/// The report a query string asks for: `from`, `to` (local dates; by default the two weeks up to
+/// today) and any number of `area`. A message for the user when the period is not one or is
+/// longer than [`MAX_DAYS`].
+pub fn query_of(q: &Pairs, lang: Lang) -> Result<ReportQuery, String> {
+    let t = i18n::texts(lang);
+    let (from, to) = period_fields(q, lang)?;
+    let to = to.unwrap_or_else(today);
+    let from = from.unwrap_or(to - Duration::days(13));
+    if from > to {
+        return Err(t.reversed_period.to_owned());
+    }
+    if (to - from).whole_days() >= MAX_DAYS {
+        return Err(t.period_too_long.to_owned());
+    }
+    Ok(ReportQuery {
         from,
         to,
         areas: q.all("area"),
-    }
+    })
+}
+
+/// [`query_of`], with a message as an error of the request.
+pub fn query_or_refuse(q: &Pairs, lang: Lang) -> Result<ReportQuery, LangError> {
+    query_of(q, lang).map_err(|message| LangError(lang, super::PageError::Refused(message)))
 }
 
 /// The query string of a report query.
@@ -206,6 +222,58 @@ fn body(r: &Report, lang: Lang) -> Markup {
     }
 }
 
+/// The period and areas form; `from` and `to` as the user wrote them.
+fn filter_form(lang: Lang, from: &str, to: &str, shapes: &[AreaShape], areas: &[String]) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        form.filters.no-print method="get" action="/report" {
+            label { (t.period_from) input type="date" name="from" value=(from); }
+            label { (t.period_to) input type="date" name="to" value=(to); }
+            fieldset {
+                legend { (t.areas) " (" (t.all) " = ∅)" }
+                @for s in shapes {
+                    label { input type="checkbox" name="area" value=(s.id) checked[areas.contains(&s.id)]; " " (s.name) }
+                }
+            }
+            button type="submit" { (t.make_report) }
+        }
+    }
+}
+
+/// The summary form; the period as the user sent it.
+fn summary_form(lang: Lang, signed: &Signed, q: &Pairs, text: &str) -> Markup {
+    let t = i18n::texts(lang);
+    html! {
+        section.card {
+            h2 { (t.summary) }
+            form method="post" action="/report/summary" {
+                input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                input type="hidden" name="from" value=(q.get("from").unwrap_or_default());
+                input type="hidden" name="to" value=(q.get("to").unwrap_or_default());
+                @for a in q.all("area") { input type="hidden" name="area" value=(a); }
+                textarea name="summary" rows="5" style="width:100%" maxlength="8000" { (text) }
+                p.muted { (t.summary_hint) }
+                button type="submit" { (t.save) }
+            }
+        }
+    }
+}
+
+/// A 400 page of the report with what is wrong and `form` as the user filled it in.
+fn refused(lang: Lang, signed: &Signed, message: &str, form: Markup) -> Response {
+    let t = i18n::texts(lang);
+    let body = html! {
+        h1 { (t.report) }
+        p.error role="alert" { strong { (t.bad_request) } ": " (message) }
+        (form)
+    };
+    (
+        StatusCode::BAD_REQUEST,
+        layout::page(lang, Some(signed), t.report, body),
+    )
+        .into_response()
+}
+
 /// `GET /report`.
 pub async fn page(
     State(app): State<AppState>,
@@ -215,22 +283,37 @@ pub async fn page(
     let lang = signed.lang;
     let t = i18n::texts(lang);
     let q = Pairs::parse(query.unwrap_or_default().as_bytes());
-    let query = query_of(&q);
+    let query = match query_of(&q, lang) {
+        Ok(query) => query,
+        Err(message) => {
+            let org = signed.org();
+            let shapes = app
+                .store
+                .read(move |conn| reports::area_shapes(conn, &org))
+                .await
+                .lang(lang)?;
+            let from = q.get("from").unwrap_or_default();
+            let to = q.get("to").unwrap_or_default();
+            let form = filter_form(lang, from, to, &shapes, &q.all("area"));
+            return Ok(refused(lang, &signed, &message, form));
+        }
+    };
     let qs = query_string(&query);
     let report = load(&app, &signed, query.clone()).await?;
+    // The summary is kept for the period shown.
+    let period = Pairs(
+        [
+            ("from", query.from.to_string()),
+            ("to", query.to.to_string()),
+        ]
+        .into_iter()
+        .map(|(name, day)| (name.to_owned(), day))
+        .chain(query.areas.iter().map(|a| ("area".to_owned(), a.clone())))
+        .collect(),
+    );
     let html = html! {
         h1 { (t.report) }
-        form.filters.no-print method="get" action="/report" {
-            label { (t.period_from) input type="date" name="from" value=(query.from); }
-            label { (t.period_to) input type="date" name="to" value=(query.to); }
-            fieldset {
-                legend { (t.areas) " (" (t.all) " = ∅)" }
-                @for s in &report.shapes {
-                    label { input type="checkbox" name="area" value=(s.id) checked[query.areas.contains(&s.id)]; " " (s.name) }
-                }
-            }
-            button type="submit" { (t.make_report) }
-        }
+        (filter_form(lang, &query.from.to_string(), &query.to.to_string(), &report.shapes, &query.areas))
         h2 id="period" { (t.report_for) " " (query.from) " – " (query.to) }
         p.no-print { (t.download) ": "
             a id="pdf" href={ "/report.pdf?" (qs) } { "PDF" } " · "
@@ -238,18 +321,7 @@ pub async fn page(
             a id="geojson" href={ "/report.geojson?" (qs) } { "GeoJSON" }
             " " span.muted { "(" (t.exports_text) ")" }
         }
-        section.card {
-            h2 { (t.summary) }
-            form method="post" action="/report/summary" {
-                input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
-                input type="hidden" name="from" value=(query.from);
-                input type="hidden" name="to" value=(query.to);
-                @for a in &query.areas { input type="hidden" name="area" value=(a); }
-                textarea name="summary" rows="5" style="width:100%" maxlength="8000" { (report.summary) }
-                p.muted { (t.summary_hint) }
-                button type="submit" { (t.save) }
-            }
-        }
+        (summary_form(lang, &signed, &period, &report.summary))
         (body(&report, lang))
     };
     Ok(layout::page(lang, Some(&signed), t.report, html).into_response())
@@ -257,28 +329,34 @@ pub async fn page(
 
 /// `POST /report/summary`: saves the coordinator's summary for the period.
 pub async fn save_summary(State(app): State<AppState>, signed: Signed, body: Bytes) -> PageResult {
+    let lang = signed.lang;
+    let t = i18n::texts(lang);
     let form = Pairs::parse(&body);
     signed.check_csrf(&form)?;
-    let query = query_of(&form);
     let text: String = form
         .0
         .iter()
         .find(|(k, _)| k == "summary")
         .map(|(_, v)| v.trim().to_owned())
         .unwrap_or_default();
-    if text.chars().count() > 8000 {
-        return Err(LangError(
-            signed.lang,
-            PageError::Refused("max 8000".into()),
-        ));
-    }
+    let query = match query_of(&form, lang) {
+        Ok(_) if text.chars().count() > 8000 => Err(t.summary_too_long.to_owned()),
+        other => other,
+    };
+    let query = match query {
+        Ok(query) => query,
+        Err(message) => {
+            let again = summary_form(lang, &signed, &form, &text);
+            return Ok(refused(lang, &signed, &message, again));
+        }
+    };
     let org = signed.org();
     let now = now_ms();
     let q = query.clone();
     app.store
         .write(move |conn| reports::save_summary(conn, &org, &q, &text, now))
         .await
-        .lang(signed.lang)?;
+        .lang(lang)?;
     Ok((
         StatusCode::SEE_OTHER,
         [(LOCATION, format!("/report?{}", query_string(&query)))],

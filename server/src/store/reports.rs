@@ -57,11 +57,12 @@ pub struct ReportQuery {
 }
 
 impl ReportQuery {
-    /// The period as UTC ms, `[start, end)`.
+    /// The period as UTC ms, `[start, end)`; a period ending on the calendar's last day runs to
+    /// the end of time.
     pub fn range_ms(&self) -> (i64, i64) {
         (
             local_midnight_ms(self.from),
-            local_midnight_ms(self.to + Duration::days(1)),
+            self.to.next_day().map_or(i64::MAX, local_midnight_ms),
         )
     }
 
@@ -70,12 +71,13 @@ impl ReportQuery {
         (self.to - self.from).whole_days() + 1
     }
 
-    /// The previous period of the same length.
+    /// The previous period of the same length, cut at the calendar's first day.
     pub fn previous(&self) -> Self {
         let days = Duration::days(self.days());
+        let back = |day: Date| day.checked_sub(days).unwrap_or(Date::MIN);
         Self {
-            from: self.from - days,
-            to: self.to - days,
+            from: back(self.from),
+            to: back(self.to),
             areas: self.areas.clone(),
         }
     }
@@ -604,6 +606,19 @@ mod tests {
         assert_eq!(end, datetime!(2026-11-21 23:00 UTC).unix_timestamp() * 1000);
         assert_eq!(q.days(), 14);
         assert_eq!(q.previous().from, date!(2026 - 10 - 25));
+    }
+
+    #[test]
+    fn periods_at_the_ends_of_the_calendar_do_not_overflow() {
+        let q = ReportQuery {
+            from: Date::MIN,
+            to: Date::MAX,
+            areas: vec![],
+        };
+        let (start, end) = q.range_ms();
+        assert!(start < end);
+        assert_eq!(end, i64::MAX);
+        assert_eq!(q.previous().from, Date::MIN);
     }
 
     #[test]
