@@ -232,12 +232,28 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
                 listener.local_addr()?
             );
             let router = server.metrics_router();
+            let config = server.config();
+            // The same door as the API's, with few connections.
+            let limits = crate::web::door::DoorLimits {
+                max_connections: config.metrics_max_connections,
+                idle_timeout: config.idle_timeout,
+                header_read_timeout: config.header_read_timeout,
+                body_read_timeout: config.body_read_timeout,
+                max_body_bytes: config.max_body_bytes,
+            };
+            let metrics = server.metrics().clone();
+            let counted = move |open| {
+                if open {
+                    metrics.connection_opened();
+                } else {
+                    metrics.connection_closed();
+                }
+            };
             Some(tokio::spawn(async move {
-                let served = axum::serve(listener, router.into_make_service())
-                    .with_graceful_shutdown(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .await;
+                let served = crate::web::door::serve(listener, router, limits, counted, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await;
                 if let Err(e) = served {
                     tracing::error!(error = %e, "serving metrics failed");
                 }

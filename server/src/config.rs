@@ -39,6 +39,8 @@ pub struct Config {
     /// When set, `/metrics` is served only on this address (by `web::metrics_router`), not
     /// beside the API.
     pub metrics_listen: Option<SocketAddr>,
+    /// Most connections open at once on `metrics_listen` (a scraper or two, not the public).
+    pub metrics_max_connections: usize,
     /// Most connections open at once; more wait in the listen backlog.
     pub max_connections: usize,
     /// How long a connection may wait for a request (new, or kept alive after the last one)
@@ -116,6 +118,7 @@ impl Default for Config {
             secure_cookies: false,
             metrics_token: None,
             metrics_listen: None,
+            metrics_max_connections: 16,
             max_connections: 2048,
             idle_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),

@@ -2,10 +2,11 @@
 //! by endpoint and code, every endpoint has a latency histogram, the gauges say something
 //! true, and the endpoint can be put behind a token or on an address of its own.
 
+use anyhow::Context;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use vaka_tests::TestServer;
 use vaka_tests::raw::RawDevice;
 
@@ -408,5 +409,34 @@ async fn metrics_can_have_a_listen_address_of_their_own() -> anyhow::Result<()> 
         "the API's answers are counted on the metrics address:\n{text}"
     );
     assert!(sample(&text, "vaka_database_size_bytes").is_some_and(|n| n > 0.0));
+
+    // Connections to the metrics address are counted while they are open: this client's and an
+    // idle one.
+    let address = metrics
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_owned();
+    let idle = tokio::net::TcpStream::connect(&address).await?;
+    let open_connections = || async {
+        let answer = client.get(&metrics).bearer_auth("hemligt").send().await?;
+        let text = answer.text().await?;
+        sample(&text, "vaka_open_connections").context("no open connections gauge")
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_connections().await? < 2.0 {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the idle connection is not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(idle);
+    while open_connections().await? > 1.0 {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the closed connection is still counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     Ok(())
 }
