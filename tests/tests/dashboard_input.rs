@@ -358,6 +358,18 @@ async fn odd_values_at_sign_in_and_the_language_switch_give_a_page_or_a_swedish_
 -> anyhow::Result<()> {
     let f = fixture().await?;
     let url = f.server.url.clone();
+    // A refused sign-in keeps the name, never the password.
+    let mut browser = Browser::new(&url);
+    let (_, page) = browser.get("/login").await?;
+    let body = format!(
+        "csrf={}&login=samordnare-a&password=fel+lösen",
+        csrf_of(&page)
+    );
+    let (status, page) = browser.post_raw("/login", body.into_bytes()).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("Fel användarnamn eller lösenord."));
+    assert!(page.contains("value=\"samordnare-a\""), "{page}");
+    assert!(!page.contains("fel lösen"));
     let mut failures = Vec::new();
     for (label, value) in odd_values(LONG_IN_QUERY) {
         for query in [

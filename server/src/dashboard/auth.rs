@@ -128,7 +128,14 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
-fn login_form(app: &AppState, lang: Lang, status: StatusCode, message: Option<&str>) -> Response {
+/// The sign-in form, holding the sign-in name `login` the user gave (never the password).
+fn login_form(
+    app: &AppState,
+    lang: Lang,
+    status: StatusCode,
+    message: Option<&str>,
+    login: &str,
+) -> Response {
     let t = i18n::texts(lang);
     let csrf = secrets::new_token();
     let body = html! {
@@ -137,7 +144,7 @@ fn login_form(app: &AppState, lang: Lang, status: StatusCode, message: Option<&s
             @if let Some(message) = message { p.error role="alert" { (message) } }
             form method="post" action="/login" {
                 input type="hidden" name=(CSRF_FIELD) value=(csrf);
-                label { (t.login_name) input name="login" autocomplete="username" required autofocus; }
+                label { (t.login_name) input name="login" value=(login) autocomplete="username" required autofocus; }
                 label { (t.password) input name="password" type="password" autocomplete="current-password" required; }
                 button type="submit" { (t.sign_in) }
             }
@@ -161,7 +168,7 @@ pub async fn login_page(
     let query = Pairs::parse(query.unwrap_or_default().as_bytes());
     let expired = query.0.iter().any(|(name, _)| name == "expired");
     let message = expired.then_some(i18n::texts(lang).session_expired);
-    login_form(&app, lang, StatusCode::OK, message)
+    login_form(&app, lang, StatusCode::OK, message, "")
 }
 
 /// The client's address as the connection gives it ("unknown" where none was recorded).
@@ -178,8 +185,9 @@ fn refused_for_now(
     status: StatusCode,
     message: &str,
     retry_after_s: i64,
+    login: &str,
 ) -> Response {
-    let mut response = login_form(app, lang, status, Some(message));
+    let mut response = login_form(app, lang, status, Some(message), login);
     if let Ok(value) = retry_after_s.max(1).to_string().parse() {
         response.headers_mut().insert(RETRY_AFTER, value);
     }
@@ -210,11 +218,25 @@ pub async fn login(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     if login.is_empty() || login.len() > 100 || password.len() > passwords::MAX_PASSWORD_BYTES {
-        return login_form(&app, lang, StatusCode::UNAUTHORIZED, Some(t.wrong_password));
+        let kept = if login.len() > 100 { "" } else { &login };
+        return login_form(
+            &app,
+            lang,
+            StatusCode::UNAUTHORIZED,
+            Some(t.wrong_password),
+            kept,
+        );
     }
     // A place among the password checks first: when they are all taken, nothing else is done.
     let Ok(place) = app.passwords.reserve() else {
-        return refused_for_now(&app, lang, StatusCode::TOO_MANY_REQUESTS, t.sign_in_busy, 1);
+        return refused_for_now(
+            &app,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            t.sign_in_busy,
+            1,
+            &login,
+        );
     };
     let address = client_address(&extensions);
     let browser = cookie(&headers, TRUSTED_BROWSER_COOKIE).filter(|b| b.len() <= 128);
@@ -244,13 +266,27 @@ pub async fn login(
             let seconds = (retry_after_ms + 999) / 1000;
             tracing::info!(retry_after_s = seconds, "dashboard sign-in held back");
             let message = t.too_many_attempts.replace("{}", &seconds.to_string());
-            return refused_for_now(&app, lang, StatusCode::TOO_MANY_REQUESTS, &message, seconds);
+            return refused_for_now(
+                &app,
+                lang,
+                StatusCode::TOO_MANY_REQUESTS,
+                &message,
+                seconds,
+                &login,
+            );
         }
         Err(e) => return PageError::from(e).render(lang),
     };
     let stored = candidate.as_ref().map(|c| c.password_hash.clone());
     let Ok(matches) = place.check(password, stored).await else {
-        return refused_for_now(&app, lang, StatusCode::TOO_MANY_REQUESTS, t.sign_in_busy, 1);
+        return refused_for_now(
+            &app,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            t.sign_in_busy,
+            1,
+            &login,
+        );
     };
     let ttl_ms = i64::try_from(app.config.session_ttl.as_millis()).unwrap_or(i64::MAX / 2);
     let result = match (matches, candidate) {
@@ -307,7 +343,13 @@ pub async fn login(
         }
         Ok(None) => {
             tracing::info!(login = %login, "dashboard sign-in refused");
-            login_form(&app, lang, StatusCode::UNAUTHORIZED, Some(t.wrong_password))
+            login_form(
+                &app,
+                lang,
+                StatusCode::UNAUTHORIZED,
+                Some(t.wrong_password),
+                &login,
+            )
         }
         Err(e) => PageError::from(e).render(lang),
     }
