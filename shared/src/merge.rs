@@ -1,10 +1,12 @@
 //! The merge: every field of an entity is a last-writer-wins register ordered by [`Hlc`].
 //!
 //! Applying ops is commutative, associative and idempotent, so every replica that has seen the
-//! same ops holds the same state. Two writes of one field are concurrent when they come from
-//! different devices and neither device had pulled the other's write when it made its own
-//! (judged by server sequence and `base_seq`); the losing value is reported as a [`Conflict`] so
-//! that it is kept, not lost.
+//! same ops holds the same state. The conflicts of a field are a function of the set of its
+//! writes, not of the order they were applied in: a write is *superseded* when another write of the
+//! field saw it (its device had pulled it, or made it earlier); the winner by [`Hlc`] is in
+//! conflict with every write that is not superseded, comes from another device, neither saw the
+//! winner nor was seen by it, and holds another value. To find them whatever comes next, a register
+//! keeps, beside the winning write, the writes no write of the field has seen yet.
 
 use crate::hlc::Hlc;
 use serde::{Deserialize, Serialize};
@@ -27,9 +29,20 @@ pub struct WriteStamp {
 }
 
 impl WriteStamp {
-    /// Whether the op of `self` was made with knowledge of the op of `other`.
-    fn saw(&self, other: &WriteStamp) -> bool {
-        other.seq.is_some_and(|seq| self.base_seq >= seq)
+    /// The server sequence the op's device can have pulled: its `base_seq`, but never its own
+    /// sequence or one after it.
+    fn pulled_through(&self) -> u64 {
+        match self.seq {
+            Some(seq) => self.base_seq.min(seq.saturating_sub(1)),
+            None => self.base_seq,
+        }
+    }
+
+    /// Whether the op of `self` was made with knowledge of the op of `other`: its device had
+    /// pulled it (`base_seq ≥` its sequence), or is the device that made it, earlier.
+    pub fn saw(&self, other: &WriteStamp) -> bool {
+        (self.hlc.device == other.hlc.device && self.hlc > other.hlc)
+            || other.seq.is_some_and(|seq| self.pulled_through() >= seq)
     }
 
     /// Whether two writes are concurrent: from different devices, both accepted by the server,
@@ -41,17 +54,118 @@ impl WriteStamp {
             && !self.saw(other)
             && !other.saw(self)
     }
+
+    /// Learns the sequence of a write known while it waited on its device.
+    fn learn(&mut self, seq: Option<u64>) {
+        if self.seq.is_none() {
+            self.seq = seq;
+        }
+    }
 }
 
-/// The current value of one field and the write that put it there.
+/// One write of one field: the value and the write's stamp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldWrite {
+    /// The value (JSON of the field's type).
+    #[serde(rename = "v")]
+    pub value: Value,
+    /// The write.
+    #[serde(flatten)]
+    pub stamp: WriteStamp,
+}
+
+/// The current value of one field, the write that put it there, and what the field's other
+/// writes left that a conflict can still be found with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Register {
     /// The value (JSON of the field's type).
     #[serde(rename = "v")]
     pub value: Value,
-    /// The write that set it.
+    /// The write that set it: the field's write with the highest stamp.
     #[serde(flatten)]
     pub stamp: WriteStamp,
+    /// The field's other writes that no write of it saw, lowest stamp first.
+    #[serde(rename = "o", default, skip_serializing_if = "Vec::is_empty")]
+    pub unseen: Vec<FieldWrite>,
+    /// The highest sequence any write of the field had pulled: writes at or below it were seen.
+    #[serde(rename = "c", default, skip_serializing_if = "is_zero")]
+    pub covered: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Register {
+    fn new(first: FieldWrite) -> Self {
+        let covered = first.stamp.pulled_through();
+        Self {
+            value: first.value,
+            stamp: first.stamp,
+            unseen: Vec::new(),
+            covered,
+        }
+    }
+
+    /// Adds one write; says whether the value changed.
+    fn write(&mut self, incoming: FieldWrite) -> bool {
+        let stamp = incoming.stamp;
+        let mut changed = false;
+        if stamp.hlc == self.stamp.hlc {
+            // The same op again (or its server-accepted copy).
+            self.stamp.learn(stamp.seq);
+        } else if let Some(known) = self.unseen.iter_mut().find(|w| w.stamp.hlc == stamp.hlc) {
+            known.stamp.learn(stamp.seq);
+        } else if stamp.hlc > self.stamp.hlc {
+            let value = std::mem::replace(&mut self.value, incoming.value);
+            changed = self.value != value;
+            let old = std::mem::replace(&mut self.stamp, stamp);
+            self.unseen.push(FieldWrite { value, stamp: old });
+        } else {
+            self.unseen.push(incoming);
+        }
+        self.covered = self.covered.max(stamp.pulled_through());
+        // Keep only writes nothing saw: not at or below `covered`, and not followed by a later
+        // write of their own device (a device's stamps grow with its ops, and its ops are
+        // sequenced in order, so such a write was always seen by one still held or covered).
+        let covered = self.covered;
+        let held: Vec<Hlc> = self
+            .unseen
+            .iter()
+            .map(|w| w.stamp.hlc)
+            .chain([self.stamp.hlc])
+            .collect();
+        self.unseen.retain(|w| {
+            !w.stamp.seq.is_some_and(|seq| seq <= covered)
+                && !held
+                    .iter()
+                    .any(|h| h.device == w.stamp.hlc.device && *h > w.stamp.hlc)
+        });
+        self.unseen.sort_by_key(|w| w.stamp.hlc);
+        changed
+    }
+
+    /// The winning write.
+    pub fn winner(&self) -> FieldWrite {
+        FieldWrite {
+            value: self.value.clone(),
+            stamp: self.stamp,
+        }
+    }
+
+    /// The field's conflicts: the winner against each write no write saw that is concurrent with
+    /// it and holds another value, lowest losing stamp first.
+    pub fn conflicts(&self, field: &str) -> Vec<Conflict> {
+        self.unseen
+            .iter()
+            .filter(|w| w.stamp.concurrent_with(&self.stamp) && w.value != self.value)
+            .map(|loser| Conflict {
+                field: field.to_owned(),
+                winner: self.winner(),
+                loser: loser.clone(),
+            })
+            .collect()
+    }
 }
 
 /// A field written concurrently by two devices: the value kept and the value that lost.
@@ -60,9 +174,9 @@ pub struct Conflict {
     /// The field's name.
     pub field: String,
     /// The winning value and its write.
-    pub winner: Register,
+    pub winner: FieldWrite,
     /// The losing value and its write.
-    pub loser: Register,
+    pub loser: FieldWrite,
 }
 
 /// What applying one op did.
@@ -70,7 +184,8 @@ pub struct Conflict {
 pub struct Applied {
     /// Fields whose value changed.
     pub changed: Vec<String>,
-    /// Concurrent writes found while applying.
+    /// The conflicts of the fields the op wrote, as they stand after it (each field's whole set,
+    /// see [`Register::conflicts`]).
     pub conflicts: Vec<Conflict>,
 }
 
@@ -88,48 +203,32 @@ impl EntityState {
     pub fn apply(&mut self, stamp: WriteStamp, written: &Map<String, Value>) -> Applied {
         let mut applied = Applied::default();
         for (name, value) in written {
-            let incoming = Register {
+            let incoming = FieldWrite {
                 value: value.clone(),
                 stamp,
             };
             match self.fields.get_mut(name) {
                 None => {
-                    self.fields.insert(name.clone(), incoming);
+                    self.fields.insert(name.clone(), Register::new(incoming));
                     applied.changed.push(name.clone());
                 }
-                Some(current) if current.stamp.hlc == stamp.hlc => {
-                    // The same op again (or its server-accepted copy): learn its sequence.
-                    if current.stamp.seq.is_none() {
-                        current.stamp.seq = stamp.seq;
+                Some(register) => {
+                    if register.write(incoming) {
+                        applied.changed.push(name.clone());
                     }
-                }
-                Some(current) => {
-                    // Two devices writing the same value do not disagree.
-                    let concurrent =
-                        current.stamp.concurrent_with(&stamp) && current.value != incoming.value;
-                    if stamp.hlc > current.stamp.hlc {
-                        let loser = std::mem::replace(current, incoming);
-                        if current.value != loser.value {
-                            applied.changed.push(name.clone());
-                        }
-                        if concurrent {
-                            applied.conflicts.push(Conflict {
-                                field: name.clone(),
-                                winner: current.clone(),
-                                loser,
-                            });
-                        }
-                    } else if concurrent {
-                        applied.conflicts.push(Conflict {
-                            field: name.clone(),
-                            winner: current.clone(),
-                            loser: incoming,
-                        });
-                    }
+                    applied.conflicts.extend(register.conflicts(name));
                 }
             }
         }
         applied
+    }
+
+    /// The conflicts of one field as they stand (see [`Register::conflicts`]).
+    pub fn conflicts(&self, field: &str) -> Vec<Conflict> {
+        self.fields
+            .get(field)
+            .map(|r| r.conflicts(field))
+            .unwrap_or_default()
     }
 
     /// The current values as a JSON object of field name to value.
@@ -228,19 +327,113 @@ mod tests {
         assert!(applied.conflicts.is_empty());
     }
 
+    /// Every order of `0..n`.
+    fn permutations(n: usize) -> Vec<Vec<usize>> {
+        if n == 0 {
+            return vec![Vec::new()];
+        }
+        let mut all = Vec::new();
+        for shorter in permutations(n - 1) {
+            for at in 0..=shorter.len() {
+                let mut order = shorter.clone();
+                order.insert(at, n - 1);
+                all.push(order);
+            }
+        }
+        all
+    }
+
+    fn pairs(conflicts: &[Conflict]) -> Vec<(Value, Value)> {
+        conflicts
+            .iter()
+            .map(|c| (c.winner.value.clone(), c.loser.value.clone()))
+            .collect()
+    }
+
+    /// Write A (seq 1), write B that saw A, write C concurrent with both, all to one field: one
+    /// conflict, the winner against the one write nobody saw, in every order.
+    #[test]
+    fn three_writers_give_one_conflict_in_every_order() {
+        let a = (stamp(10, 1, 1, 0), fields(&[("severity", json!(1))]));
+        for (c_ms, expected) in [(30, (json!(3), json!(2))), (15, (json!(2), json!(3)))] {
+            let b = (stamp(20, 2, 3, 1), fields(&[("severity", json!(2))]));
+            let c = (stamp(c_ms, 3, 2, 0), fields(&[("severity", json!(3))]));
+            let writes = [&a, &b, &c];
+            for order in permutations(3) {
+                let mut state = EntityState::default();
+                let mut last = Vec::new();
+                for &i in &order {
+                    last = state.apply(writes[i].0, &writes[i].1).conflicts;
+                }
+                assert_eq!(
+                    pairs(&state.conflicts("severity")),
+                    vec![expected.clone()],
+                    "C at {c_ms} ms, order {order:?}"
+                );
+                assert_eq!(last, state.conflicts("severity"), "order {order:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_write_waiting_on_its_device_conflicts_only_once_it_has_a_sequence() {
+        let mut state = EntityState::default();
+        state.apply(stamp(10, 1, 1, 0), &fields(&[("note", json!("a"))]));
+        let waiting = WriteStamp {
+            seq: None,
+            ..stamp(20, 2, 0, 0)
+        };
+        let applied = state.apply(waiting, &fields(&[("note", json!("b"))]));
+        assert_eq!(applied.changed, vec!["note".to_owned()]);
+        assert!(applied.conflicts.is_empty(), "{applied:?}");
+        // The server accepted it as seq 2 and the device pulled it back.
+        let applied = state.apply(stamp(20, 2, 2, 0), &fields(&[("note", json!("b"))]));
+        assert!(applied.changed.is_empty());
+        assert_eq!(pairs(&applied.conflicts), vec![(json!("b"), json!("a"))]);
+        assert_eq!(state.fields["note"].stamp.seq, Some(2));
+    }
+
+    #[test]
+    fn a_devices_later_write_supersedes_its_earlier_one() {
+        // Device 2 writes twice without pulling; device 1's write is concurrent with both.
+        let mut state = EntityState::default();
+        state.apply(stamp(10, 2, 1, 0), &fields(&[("note", json!("first"))]));
+        state.apply(stamp(20, 2, 2, 0), &fields(&[("note", json!("second"))]));
+        let applied = state.apply(stamp(30, 1, 3, 0), &fields(&[("note", json!("other"))]));
+        assert_eq!(
+            pairs(&applied.conflicts),
+            vec![(json!("other"), json!("second"))]
+        );
+    }
+
+    #[test]
+    fn a_write_that_saw_both_settles_the_conflict() {
+        let mut state = EntityState::default();
+        state.apply(stamp(10, 1, 1, 0), &fields(&[("note", json!("a"))]));
+        let applied = state.apply(stamp(20, 2, 2, 0), &fields(&[("note", json!("b"))]));
+        assert_eq!(applied.conflicts.len(), 1);
+        let applied = state.apply(stamp(30, 3, 3, 2), &fields(&[("note", json!("a"))]));
+        assert!(applied.conflicts.is_empty(), "{applied:?}");
+        assert_eq!(state.values()["note"], json!("a"));
+        assert!(state.fields["note"].unseen.is_empty());
+    }
+
     #[derive(Debug, Clone)]
     struct TestOp {
         stamp: WriteStamp,
         fields: Map<String, Value>,
     }
 
-    /// Ops from up to 4 devices on up to 4 fields, with distinct stamps and sequences.
+    /// Ops from up to 4 devices on up to 4 fields, with distinct stamps and sequences, in server
+    /// order. As on real devices, a device's stamps grow with its ops, and once one of its ops
+    /// waits on it (no sequence; about one in six), its later ops wait too.
     fn ops() -> impl Strategy<Value = Vec<TestOp>> {
         proptest::collection::vec(
             (
-                0u64..50,
+                0u64..20,
                 1u128..5,
                 0u64..40,
+                0u8..6,
                 proptest::collection::btree_map(
                     prop_oneof![Just("a"), Just("b"), Just("c"), Just("d")],
                     0i64..5,
@@ -250,10 +443,23 @@ mod tests {
             1..25,
         )
         .prop_map(|raw| {
+            let mut accepted = 0u64;
+            let mut last_ms: BTreeMap<u128, u64> = BTreeMap::new();
+            let mut waiting = std::collections::BTreeSet::new();
             raw.into_iter()
                 .enumerate()
-                .map(|(i, (ms, device, base, map))| {
-                    let seq = i as u64 + 1;
+                .map(|(i, (step, device, base, roll, map))| {
+                    if roll == 0 {
+                        waiting.insert(device);
+                    }
+                    let seq = if waiting.contains(&device) {
+                        None
+                    } else {
+                        accepted += 1;
+                        Some(accepted)
+                    };
+                    let ms = last_ms.get(&device).map_or(step, |last| last + step);
+                    last_ms.insert(device, ms);
                     TestOp {
                         stamp: WriteStamp {
                             // `i` in the counter keeps every stamp distinct.
@@ -262,8 +468,8 @@ mod tests {
                                 counter: i as u16,
                                 device: DeviceId(Uuid::from_u128(device)),
                             },
-                            seq: Some(seq),
-                            base_seq: base.min(seq - 1),
+                            seq,
+                            base_seq: base.min(accepted.saturating_sub(u64::from(seq.is_some()))),
                         },
                         fields: map
                             .into_iter()
@@ -273,6 +479,93 @@ mod tests {
                 })
                 .collect()
         })
+    }
+
+    /// One write of the contested field "x" in a generated history.
+    #[derive(Debug, Clone)]
+    struct Write {
+        stamp: WriteStamp,
+        value: Value,
+        /// Where a copy of it without a sequence (as its own device knew it before the server
+        /// accepted it) is applied before it.
+        early: Option<prop::sample::Index>,
+    }
+
+    /// k writes of one field by up to 3 devices, in server order: each accepted write gets the
+    /// next sequence and a random `base_seq` below it, so a later write may have seen any of the
+    /// earlier ones or none. A device's stamps grow with its writes, and once one of its writes
+    /// waits (no sequence), its later writes wait too, as on a real device.
+    fn one_field_history() -> impl Strategy<Value = Vec<Write>> {
+        proptest::collection::vec(
+            (
+                1u128..4,
+                0u64..30,
+                0i64..3,
+                any::<prop::sample::Index>(),
+                0u8..10,
+                any::<prop::sample::Index>(),
+            ),
+            1..6,
+        )
+        .prop_map(|raw| {
+            let mut accepted = 0u64;
+            let mut last_ms: BTreeMap<u128, u64> = BTreeMap::new();
+            let mut waiting = std::collections::BTreeSet::new();
+            raw.into_iter()
+                .enumerate()
+                .map(|(i, (device, step, value, base, roll, early))| {
+                    if roll == 0 {
+                        waiting.insert(device);
+                    }
+                    let seq = if waiting.contains(&device) {
+                        None
+                    } else {
+                        accepted += 1;
+                        Some(accepted)
+                    };
+                    // Below its own sequence; a waiting write may have pulled all accepted so far.
+                    let base_seq =
+                        base.index(accepted as usize + usize::from(seq.is_none())) as u64;
+                    let ms = last_ms.get(&device).map_or(step, |last| last + step);
+                    last_ms.insert(device, ms);
+                    Write {
+                        stamp: WriteStamp {
+                            hlc: Hlc {
+                                ms,
+                                counter: i as u16,
+                                device: DeviceId(Uuid::from_u128(device)),
+                            },
+                            seq,
+                            base_seq,
+                        },
+                        value: json!(value),
+                        early: (seq.is_some() && roll < 3).then_some(early),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// The conflicts of "x" written out from the rule over the set: the winner by stamp against
+    /// each other write that no write saw, concurrent with the winner and of another value.
+    fn reference(writes: &[Write]) -> (Value, Vec<(Value, Value, Hlc)>) {
+        let winner = writes
+            .iter()
+            .max_by_key(|w| w.stamp.hlc)
+            .expect("at least one write");
+        let mut conflicts: Vec<(Value, Value, Hlc)> = writes
+            .iter()
+            .filter(|w| w.stamp.hlc != winner.stamp.hlc)
+            .filter(|w| {
+                !writes
+                    .iter()
+                    .any(|x| x.stamp.hlc != w.stamp.hlc && x.stamp.saw(&w.stamp))
+            })
+            .filter(|w| w.stamp.concurrent_with(&winner.stamp) && w.value != winner.value)
+            .map(|w| (winner.value.clone(), w.value.clone(), w.stamp.hlc))
+            .collect();
+        conflicts.sort_by_key(|c| c.2);
+        (winner.value.clone(), conflicts)
     }
 
     fn apply_all<'a>(ops: impl IntoIterator<Item = &'a TestOp>) -> EntityState {
@@ -308,6 +601,8 @@ mod tests {
                 state.values(),
                 reference.values()
             );
+            // Not only the values: the writes kept to find conflicts are the same too.
+            prop_assert_eq!(&state, &reference);
             // Applying everything again changes nothing.
             let mut again = state.clone();
             for op in &ops {
@@ -315,6 +610,45 @@ mod tests {
                 prop_assert!(applied.changed.is_empty());
             }
             prop_assert_eq!(again, state);
+        }
+
+        /// k writes of one field with random `base_seq`, some first known without a sequence:
+        /// every order of applying them gives the same state and exactly the reference's
+        /// conflicts, and the last op applied reports that whole set.
+        #[test]
+        fn conflicts_of_one_field_depend_on_the_set_not_the_order(writes in one_field_history()) {
+            let (value, expected) = reference(&writes);
+            let mut first: Option<EntityState> = None;
+            for order in permutations(writes.len()) {
+                let mut events: Vec<(WriteStamp, &Value)> =
+                    order.iter().map(|&i| (writes[i].stamp, &writes[i].value)).collect();
+                for w in &writes {
+                    if let Some(early) = &w.early {
+                        let at = events
+                            .iter()
+                            .position(|e| e.0.hlc == w.stamp.hlc)
+                            .expect("in the order");
+                        events.insert(early.index(at + 1), (WriteStamp { seq: None, ..w.stamp }, &w.value));
+                    }
+                }
+                let mut state = EntityState::default();
+                let mut last = Vec::new();
+                for (stamp, v) in &events {
+                    last = state.apply(*stamp, &fields(&[("x", (*v).clone())])).conflicts;
+                }
+                let got: Vec<(Value, Value, Hlc)> = state
+                    .conflicts("x")
+                    .into_iter()
+                    .map(|c| (c.winner.value, c.loser.value, c.loser.stamp.hlc))
+                    .collect();
+                prop_assert_eq!(&got, &expected, "order {:?}", order);
+                prop_assert_eq!(&last, &state.conflicts("x"), "order {:?}", order);
+                prop_assert_eq!(&state.values()["x"], &value);
+                match &first {
+                    None => first = Some(state),
+                    Some(first) => prop_assert_eq!(first, &state, "order {:?}", order),
+                }
+            }
         }
 
         /// Two concurrent writes of one field are found as one conflict whatever the order in which

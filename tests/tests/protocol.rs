@@ -293,6 +293,71 @@ async fn volunteers_see_only_their_own_entries_when_the_organisation_says_so() -
     Ok(())
 }
 
+/// The open conflict records of one field after three writers: A creates the entry (with the
+/// field), B edits the field after pulling A, C edits it without having pulled anything. `c_first`
+/// says whether C reaches the server before B; `c_wins` whether C's stamp is above B's.
+async fn three_writers(c_first: bool, c_wins: bool) -> anyhow::Result<Vec<(String, String)>> {
+    let (server, org, mut a) = setup().await?;
+    let mut b = RawDevice::enroll(&server.url, &server.admin.code(org.coordinator).await?).await?;
+    let mut c = RawDevice::enroll(&server.url, &server.admin.code(org.coordinator).await?).await?;
+    let id = EntityId::new();
+    let create = a.op(id, new_incident("alcohol", 2), 0);
+    ok(a.sync(vec![create], None, None).await?);
+    let now = vaka_shared::Timestamp::now_utc().unix_ms() as u64;
+    let edit = |text: &str| {
+        OpBody::Incident(IncidentFields {
+            description: Some(text.into()),
+            ..Default::default()
+        })
+    };
+    let (b_ms, c_ms) = if c_wins {
+        (now, now + 10)
+    } else {
+        (now + 10, now)
+    };
+    let b_op = b.op_at(id, edit("B"), 1, b_ms);
+    let c_op = c.op_at(id, edit("C"), 0, c_ms);
+    if c_first {
+        ok(c.sync(vec![c_op], None, None).await?);
+        ok(b.sync(vec![b_op], None, None).await?);
+    } else {
+        ok(b.sync(vec![b_op], None, None).await?);
+        ok(c.sync(vec![c_op], None, None).await?);
+    }
+    server
+        .admin
+        .query(|conn| {
+            conn.prepare(
+                "SELECT winner_value, loser_value FROM conflicts WHERE resolved_seq IS NULL
+                 ORDER BY id",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+        })
+        .await
+}
+
+#[tokio::test]
+async fn conflict_records_of_three_writers_do_not_depend_on_the_order_they_arrived_in()
+-> anyhow::Result<()> {
+    // A was replaced by B, whose device had pulled it: only B and C disagree.
+    for c_wins in [true, false] {
+        let expected = if c_wins {
+            vec![("\"C\"".to_owned(), "\"B\"".to_owned())]
+        } else {
+            vec![("\"B\"".to_owned(), "\"C\"".to_owned())]
+        };
+        for c_first in [false, true] {
+            assert_eq!(
+                three_writers(c_first, c_wins).await?,
+                expected,
+                "C first: {c_first}, C wins: {c_wins}"
+            );
+        }
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn compressed_request_bodies_are_accepted() -> anyhow::Result<()> {
     let (server, _org, mut device) = setup().await?;

@@ -8,13 +8,13 @@
 //! 3. Its clock too far ahead of the server's: stop (`clock_ahead`); the device re-stamps.
 //! 4. Invalid or not allowed: recorded as rejected with the reason, acknowledged, and the queue
 //!    moves on.
-//! 5. Otherwise accepted: it gets the next server sequence and is merged into the entity;
-//!    concurrent writes it meets are kept as conflict records.
+//! 5. Otherwise accepted: it gets the next server sequence and is merged into the entity; the
+//!    conflict records of the fields it wrote are brought to the conflicts among their writes.
 
 use crate::store::StoreError;
 use crate::store::accounts::{DeviceCaller, parse_id};
 use rusqlite::{Connection, OptionalExtension, params};
-use vaka_shared::merge::{EntityState, WriteStamp};
+use vaka_shared::merge::{Conflict, EntityState, WriteStamp};
 use vaka_shared::model::CommentFields;
 use vaka_shared::op::{EntityKind, Op, OpBody};
 use vaka_shared::policy::{self, Existing};
@@ -369,25 +369,7 @@ fn apply(
         }
         Some(mut entity) => {
             let applied = entity.state.apply(stamp, &fields);
-            for conflict in &applied.conflicts {
-                conn.prepare_cached(
-                    "INSERT INTO conflicts (org_id, entity_id, field, winner_value, winner_hlc, winner_seq,
-                                            loser_value, loser_hlc, loser_seq, detected_seq)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )?
-                .execute(params![
-                    org,
-                    op.entity_id.to_string(),
-                    conflict.field,
-                    conflict.winner.value.to_string(),
-                    conflict.winner.stamp.hlc.to_string(),
-                    conflict.winner.stamp.seq,
-                    conflict.loser.value.to_string(),
-                    conflict.loser.stamp.hlc.to_string(),
-                    conflict.loser.stamp.seq,
-                    seq
-                ])?;
-            }
+            record_conflicts(conn, &org, op, seq, &fields, &applied.conflicts)?;
             conn.prepare_cached("UPDATE entities SET state = ?2, updated_seq = ?3 WHERE id = ?1")?
                 .execute(params![
                     op.entity_id.to_string(),
@@ -398,6 +380,94 @@ fn apply(
     }
     crate::store::entries::project(conn, op.entity_id, now_ms)?;
     Ok(Ok(()))
+}
+
+/// Brings the open conflict records of the fields `op` wrote (`written`) to the conflicts the merge finds
+/// among all the writes of those fields now (`conflicts`, a function of that set of writes, not of
+/// the order they came in). A new conflict is recorded. One that is no longer a conflict is settled
+/// by this op when the op was made with knowledge of both writes (as a coordinator's choice is),
+/// and dropped otherwise: a side of it was superseded by a write that saw it, or a newer write won.
+fn record_conflicts(
+    conn: &Connection,
+    org: &str,
+    op: &Op,
+    seq: u64,
+    written: &serde_json::Map<String, serde_json::Value>,
+    conflicts: &[Conflict],
+) -> Result<(), StoreError> {
+    let entity = op.entity_id.to_string();
+    for field in written.keys() {
+        let open = conn
+            .prepare_cached(
+                "SELECT id, winner_hlc, loser_hlc, winner_seq, loser_seq FROM conflicts
+                 WHERE org_id = ?1 AND entity_id = ?2 AND field = ?3 AND resolved_seq IS NULL",
+            )?
+            .query_map(params![org, entity, field], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<u64>>(3)?,
+                    r.get::<_, Option<u64>>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let now: Vec<(&Conflict, String, String)> = conflicts
+            .iter()
+            .filter(|c| c.field == *field)
+            .map(|c| {
+                (
+                    c,
+                    c.winner.stamp.hlc.to_string(),
+                    c.loser.stamp.hlc.to_string(),
+                )
+            })
+            .collect();
+        for (id, winner_hlc, loser_hlc, winner_seq, loser_seq) in &open {
+            if now
+                .iter()
+                .any(|(_, w, l)| w == winner_hlc && l == loser_hlc)
+            {
+                continue;
+            }
+            let saw_both = [winner_seq, loser_seq]
+                .iter()
+                .all(|s| s.is_some_and(|s| op.base_seq >= s));
+            if saw_both {
+                conn.prepare_cached("UPDATE conflicts SET resolved_seq = ?2 WHERE id = ?1")?
+                    .execute(params![id, seq])?;
+            } else {
+                conn.prepare_cached("DELETE FROM conflicts WHERE id = ?1")?
+                    .execute([id])?;
+            }
+        }
+        for (conflict, winner_hlc, loser_hlc) in &now {
+            if open
+                .iter()
+                .any(|(_, w, l, _, _)| w == winner_hlc && l == loser_hlc)
+            {
+                continue;
+            }
+            conn.prepare_cached(
+                "INSERT INTO conflicts (org_id, entity_id, field, winner_value, winner_hlc, winner_seq,
+                                        loser_value, loser_hlc, loser_seq, detected_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                org,
+                entity,
+                field,
+                conflict.winner.value.to_string(),
+                winner_hlc,
+                conflict.winner.stamp.seq,
+                conflict.loser.value.to_string(),
+                loser_hlc,
+                conflict.loser.stamp.seq,
+                seq
+            ])?;
+        }
+    }
+    Ok(())
 }
 
 /// The entry a create-once child hangs on: a comment's entry, a track segment's patrol.
