@@ -130,35 +130,52 @@ async fn a_comment_and_a_review_from_the_dashboard_reach_the_authors_phone() -> 
 #[tokio::test]
 async fn a_conflict_is_settled_by_an_op_that_phones_pull() -> anyhow::Result<()> {
     let (server, org, mut browser) = setup().await?;
-    let author = phone(&server, org.volunteers[0]).await?;
+    // The author's phone shows a clock the test sets.
+    let wall = vaka_mobile::WallClock::manual(vaka_server::now_ms());
+    let author_dir = tempfile::tempdir()?;
+    let author = Device::open_with_clock(author_dir.path().join("phone.sqlite3"), wall.clone())?;
+    let code = server.admin.code(org.volunteers[0]).await?;
+    author
+        .enroll(&http(), &server.url, &code, "Testtelefon")
+        .await?;
     let desk = phone(&server, org.coordinator).await?;
-    let id = author
-        .device
-        .create_incident(incident(3, "Bråk vid stationen.", 2))?;
-    author.device.sync_once(&http()).await?;
+    let id = author.create_incident(incident(3, "Bråk vid stationen.", 2))?;
+    author.sync_once(&http()).await?;
     desk.device.sync_once(&http()).await?;
-    // Both edit the description without seeing the other's edit.
-    author.device.edit(
-        id,
-        vaka_shared::op::OpBody::Incident(IncidentFields {
-            description: Some("Bråk vid stationen, två personer.".into()),
-            ..Default::default()
-        }),
-    )?;
+    // Both edit the description without seeing the other's edit. The author's phone clock has
+    // jumped two minutes ahead since its last sync, so its edit wins by stamp.
+    let two = "Bråk vid stationen, två personer.";
+    let three = "Bråk vid stationen, tre personer.";
     desk.device.edit(
         id,
         vaka_shared::op::OpBody::Incident(IncidentFields {
-            description: Some("Bråk vid stationen, tre personer.".into()),
+            description: Some(three.into()),
             ..Default::default()
         }),
     )?;
-    author.device.sync_once(&http()).await?;
+    wall.set(vaka_server::now_ms() + 120_000);
+    author.edit(
+        id,
+        vaka_shared::op::OpBody::Incident(IncidentFields {
+            description: Some(two.into()),
+            ..Default::default()
+        }),
+    )?;
+    author.sync_once(&http()).await?;
     desk.device.sync_once(&http()).await?;
+    let description =
+        |snapshot: &vaka_mobile::StateSnapshot| snapshot[&id].1["description"].clone();
+    assert_eq!(
+        description(&server.admin.snapshot(org.id).await?),
+        serde_json::json!(two),
+        "the later stamp won"
+    );
 
     browser.sign_in("samordnare-a", PASSWORD).await?;
     let (_, page) = browser.get(&format!("/entries/{id}")).await?;
     let at = page.find("/conflicts/").expect("a conflict to settle");
     let action: String = page[at..].split('"').next().unwrap_or_default().to_owned();
+    // The coordinator keeps the value that lost.
     let (status, _) = browser
         .post(&action, &[("csrf", &csrf_of(&page)), ("choice", "loser")])
         .await?;
@@ -166,15 +183,19 @@ async fn a_conflict_is_settled_by_an_op_that_phones_pull() -> anyhow::Result<()>
     let (_, page) = browser.get(&format!("/entries/{id}")).await?;
     assert!(!page.contains("/settle\""), "no unsettled conflict left");
 
-    author.device.sync_once(&http()).await?;
+    author.sync_once(&http()).await?;
     desk.device.sync_once(&http()).await?;
-    let server_state = server.admin.snapshot(org.id).await?;
-    let settled = server_state[&id].1["description"].clone();
-    for phone in [&author, &desk] {
-        let snapshot = phone.device.state_snapshot()?;
+    let chosen = serde_json::json!(three);
+    assert_eq!(
+        description(&server.admin.snapshot(org.id).await?),
+        chosen,
+        "the server keeps the value the coordinator chose"
+    );
+    for (name, device) in [("author", &author), ("desk", &desk.device)] {
         assert_eq!(
-            snapshot[&id].1["description"], settled,
-            "phones converge on the settlement"
+            description(&device.state_snapshot()?),
+            chosen,
+            "the {name}'s phone keeps the value the coordinator chose"
         );
     }
     Ok(())
