@@ -123,8 +123,31 @@ async fn a_comment_and_a_review_from_the_dashboard_reach_the_authors_phone() -> 
     // The history shows the coordinator's op next to the phone's.
     let (_, page) = browser.get(&format!("/entries/{id}")).await?;
     assert!(page.contains("Kom polisen?"));
-    assert!(page.contains("needs_info"));
+    let rows = history_rows(&page);
+    let by = |author: &str, field: &str| {
+        rows.iter()
+            .any(|row| row.contains(&format!("<td>{author}</td>")) && row.contains(field))
+    };
+    assert!(
+        by("Volontär 0", "<code>description</code> = Stök vid torget."),
+        "the phone's op in the history: {rows:?}"
+    );
+    assert!(
+        by("Samordnare", "<code>review_status</code> = needs_info"),
+        "the coordinator's op in the history: {rows:?}"
+    );
     Ok(())
+}
+
+/// The rows of the history section of an entry page.
+fn history_rows(page: &str) -> Vec<String> {
+    let start = page
+        .find("id=\"history\"")
+        .expect("the page has a history section");
+    let section = &page[start..];
+    let section = &section[..section.find("</section>").unwrap_or(section.len())];
+    let body = &section[section.find("<tbody>").expect("a table body")..];
+    body.split("<tr>").skip(1).map(str::to_owned).collect()
 }
 
 #[tokio::test]
