@@ -516,6 +516,41 @@ async fn odd_api_query_strings_give_a_json_error() -> anyhow::Result<()> {
             Err(e) => failures.push(format!("PUT ?{query:.60}: no answer: {e}")),
         }
     }
+    // Blob names that are none: not UTF-8, NUL, too long, a number.
+    for (label, name) in odd_values(LONG_IN_QUERY) {
+        if name.is_empty() || name == "%" {
+            continue;
+        }
+        for (method, path) in [
+            (reqwest::Method::GET, format!("/api/v1/blobs/{name}")),
+            (
+                reqwest::Method::GET,
+                format!("/api/v1/blobs/{name}/content"),
+            ),
+            (
+                reqwest::Method::PUT,
+                format!("/api/v1/blobs/{name}?offset=0&size=5"),
+            ),
+        ] {
+            let answer = http
+                .request(method.clone(), format!("{}{path}", f.server.url))
+                .bearer_auth(token)
+                .header("content-type", "image/jpeg")
+                .body(vec![1u8; 5])
+                .send()
+                .await;
+            match answer {
+                Ok(r) if r.status().is_client_error() => {
+                    let body = r.text().await.unwrap_or_default();
+                    if !body.contains("\"code\"") {
+                        failures.push(format!("{method} blob named {label}: {body:.120}"));
+                    }
+                }
+                Ok(r) => failures.push(format!("{method} blob named {label}: {}", r.status())),
+                Err(e) => failures.push(format!("{method} blob named {label}: no answer: {e}")),
+            }
+        }
+    }
     for query in ["x=%FF%FE", "limit=-1&offset=1e400", "a=%00&a=%00"] {
         for path in ["/api/v1/areas", &format!("/api/v1/blobs/{sha}")] {
             let answer = http
