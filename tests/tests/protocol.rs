@@ -271,23 +271,28 @@ async fn volunteers_see_only_their_own_entries_when_the_organisation_says_so() -
     let coordinator =
         RawDevice::enroll(&server.url, &server.admin.code(org.coordinator).await?).await?;
     server.admin.set_volunteers_see_all(org.id, false).await?;
-    let op = first.op(EntityId::new(), new_incident("alcohol", 2), 0);
+    let first_entry = EntityId::new();
+    let op = first.op(first_entry, new_incident("alcohol", 2), 0);
     ok(first.sync(vec![op], None, None).await?);
-    let op = second.op(EntityId::new(), new_incident("alcohol", 2), 0);
+    let second_entry = EntityId::new();
+    let op = second.op(second_entry, new_incident("alcohol", 2), 0);
     ok(second.sync(vec![op], None, None).await?);
+    let entries = |ops: Vec<vaka_shared::sync::ServerOp>| -> Vec<EntityId> {
+        ops.into_iter().map(|o| o.op.entity_id).collect()
+    };
     assert_eq!(
-        second.pull_all(0, 100).await?.0.len(),
-        1,
+        entries(second.pull_all(0, 100).await?.0),
+        vec![second_entry],
         "only its own entry"
     );
     assert_eq!(
-        first.pull_all(0, 100).await?.0.len(),
-        1,
+        entries(first.pull_all(0, 100).await?.0),
+        vec![first_entry],
         "only its own entry"
     );
     assert_eq!(
-        coordinator.pull_all(0, 100).await?.0.len(),
-        2,
+        entries(coordinator.pull_all(0, 100).await?.0),
+        vec![first_entry, second_entry],
         "the coordinator sees both"
     );
     Ok(())
