@@ -1,7 +1,7 @@
 //! The server killed with SIGKILL in the middle of a sync burst and restarted on the same data:
 //! every op it had acknowledged is still there, and the devices finish syncing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use vaka_mobile::Device;
@@ -18,29 +18,42 @@ fn http() -> reqwest::Client {
         .expect("http client")
 }
 
-/// Ops per device the server holds, read straight from its file.
-fn held_per_device(data_dir: &Path) -> anyhow::Result<BTreeMap<String, u64>> {
+/// The op ids the server holds per device, sorted, one per stored row (an op stored twice shows
+/// twice), read straight from its file.
+fn held_per_device(data_dir: &Path) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
     let conn = rusqlite::Connection::open_with_flags(
         data_dir.join("vaka.sqlite3"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )?;
-    let mut stmt = conn.prepare(
-        "SELECT device_id, COUNT(*), COUNT(DISTINCT device_seq) FROM ops GROUP BY device_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, u64>(1)?,
-            r.get::<_, u64>(2)?,
-        ))
-    })?;
-    let mut held = BTreeMap::new();
+    let mut stmt = conn.prepare("SELECT device_id, op_id FROM ops ORDER BY device_id, op_id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for row in rows {
-        let (device, count, distinct) = row?;
-        anyhow::ensure!(count == distinct, "device {device} has an op stored twice");
-        held.insert(device, count);
+        let (device, op_id) = row?;
+        held.entry(device).or_default().push(op_id);
     }
     Ok(held)
+}
+
+/// The ids of the ops a phone made, sorted, read from its file: all of them, and those it holds
+/// as acknowledged.
+fn own_op_ids(path: &Path, device: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt =
+        conn.prepare("SELECT op_id, status FROM ops WHERE device_id = ?1 ORDER BY op_id")?;
+    let rows = stmt.query_map([device], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let (mut all, mut acked) = (Vec::new(), Vec::new());
+    for row in rows {
+        let (op_id, status) = row?;
+        if status == "acked" {
+            acked.push(op_id.clone());
+        }
+        all.push(op_id);
+    }
+    Ok((all, acked))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,24 +140,40 @@ async fn acknowledged_ops_survive_a_sigkill_during_a_sync_burst() -> anyhow::Res
     }
     server.kill()?;
     // What each phone holds as acknowledged now can only grow from here (no server answers).
-    let acknowledged: Vec<(String, u64)> = phones
+    let phone_file = |i: usize| phone_dir.path().join(format!("phone-{i}.sqlite3"));
+    let ids: Vec<String> = phones
         .iter()
-        .map(|p| {
-            let id = p.identity()?.expect("enrolled").device_id.to_string();
-            Ok((id, ENTRIES_PER_PHONE - p.outbox_len()?))
-        })
+        .map(|p| Ok(p.identity()?.expect("enrolled").device_id.to_string()))
+        .collect::<anyhow::Result<_>>()?;
+    let acknowledged: Vec<(Vec<String>, Vec<String>)> = (0..PHONES)
+        .map(|i| own_op_ids(&phone_file(i), &ids[i]))
         .collect::<anyhow::Result<_>>()?;
     assert!(
-        acknowledged.iter().any(|(_, n)| *n > 0),
+        acknowledged.iter().any(|(_, acked)| !acked.is_empty()),
         "killed before any acknowledgement"
     );
     assert_eq!(integrity(&data.path().join("vaka.sqlite3"))?, "ok");
     let held = held_per_device(data.path())?;
-    for (device, acked) in &acknowledged {
-        let stored = held.get(device).copied().unwrap_or(0);
+    for (device, (own, acked)) in ids.iter().zip(&acknowledged) {
+        assert_eq!(own.len() as u64, ENTRIES_PER_PHONE);
+        let stored = held.get(device).cloned().unwrap_or_default();
+        let mut once = stored.clone();
+        once.dedup();
+        assert_eq!(once, stored, "device {device} has an op stored twice");
+        let stored: BTreeSet<&String> = stored.iter().collect();
+        let own: BTreeSet<&String> = own.iter().collect();
+        let acked: BTreeSet<&String> = acked.iter().collect();
         assert!(
-            stored >= *acked,
-            "device {device}: {acked} acknowledged, {stored} stored"
+            stored.is_subset(&own),
+            "device {device}: the server holds {} ops it never made, first {:?}",
+            stored.difference(&own).count(),
+            stored.difference(&own).next()
+        );
+        assert!(
+            acked.is_subset(&stored),
+            "device {device}: {} ops acknowledged but not stored, first {:?}",
+            acked.difference(&stored).count(),
+            acked.difference(&stored).next()
         );
     }
 
@@ -161,11 +190,16 @@ async fn acknowledged_ops_survive_a_sigkill_during_a_sync_burst() -> anyhow::Res
     drop(server);
 
     let held = held_per_device(data.path())?;
-    assert_eq!(
-        held.values().sum::<u64>(),
-        total,
-        "every op stored exactly once"
-    );
+    assert_eq!(held.len(), PHONES, "ops of the phones only");
+    for (i, device) in ids.iter().enumerate() {
+        let (own, acked) = own_op_ids(&phone_file(i), device)?;
+        assert_eq!(acked, own, "phone {i}: every op acknowledged");
+        assert_eq!(
+            held.get(device),
+            Some(&own),
+            "phone {i}: the server holds exactly its ops, each once"
+        );
+    }
     let admin = Admin::open(data.path())?;
     let expected = admin.snapshot(org.parse()?).await?;
     assert_eq!(expected.len() as u64, total);
@@ -175,10 +209,7 @@ async fn acknowledged_ops_survive_a_sigkill_during_a_sync_burst() -> anyhow::Res
             expected,
             "phone {i} differs from the server"
         );
-        assert_eq!(
-            integrity(&phone_dir.path().join(format!("phone-{i}.sqlite3")))?,
-            "ok"
-        );
+        assert_eq!(integrity(&phone_file(i))?, "ok");
     }
     Ok(())
 }

@@ -39,18 +39,67 @@ async fn enrolled(
     Ok(device)
 }
 
-async fn ops_of(server: &TestServer, device: &Device) -> anyhow::Result<(i64, i64)> {
+/// The op ids the server holds from `device`, sorted, one per stored row (an op stored twice
+/// shows twice).
+async fn op_ids_on_server(server: &TestServer, device: &Device) -> anyhow::Result<Vec<String>> {
     let id = device.identity()?.expect("enrolled").device_id.to_string();
     server
         .admin
         .query(move |c| {
-            c.query_row(
-                "SELECT COUNT(*), COUNT(DISTINCT device_seq) FROM ops WHERE device_id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            c.prepare("SELECT op_id FROM ops WHERE device_id = ?1 ORDER BY op_id")?
+                .query_map([id], |r| r.get(0))?
+                .collect()
         })
         .await
+}
+
+/// The ids of the ops a device made, sorted, read from its file: all of them, and those it holds
+/// as acknowledged by the server.
+fn own_op_ids(
+    path: &std::path::Path,
+    device: &Device,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let id = device.identity()?.expect("enrolled").device_id.to_string();
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut all = Vec::new();
+    let mut acked = Vec::new();
+    let mut stmt =
+        conn.prepare("SELECT op_id, status FROM ops WHERE device_id = ?1 ORDER BY op_id")?;
+    let mut rows = stmt.query([id])?;
+    while let Some(row) = rows.next()? {
+        let op_id: String = row.get(0)?;
+        if row.get::<_, String>(1)? == "acked" {
+            acked.push(op_id.clone());
+        }
+        all.push(op_id);
+    }
+    Ok((all, acked))
+}
+
+/// Every op the server holds from the device is one the device made, stored once, and every op
+/// the device holds as acknowledged is among them.
+fn check_held_once(held: &[String], own: &[String], acked: &[String]) {
+    let mut once = held.to_vec();
+    once.dedup();
+    assert_eq!(once.len(), held.len(), "an op is stored twice");
+    let own: std::collections::BTreeSet<&String> = own.iter().collect();
+    let held_set: std::collections::BTreeSet<&String> = held.iter().collect();
+    let foreign: Vec<&&String> = held_set.difference(&own).collect();
+    assert!(
+        foreign.is_empty(),
+        "the server holds {} ops the device never made, first {:?}",
+        foreign.len(),
+        foreign.first()
+    );
+    let acked: std::collections::BTreeSet<&String> = acked.iter().collect();
+    let lost: Vec<&&String> = acked.difference(&held_set).collect();
+    assert!(
+        lost.is_empty(),
+        "{} ops acknowledged but not on the server, first {:?}",
+        lost.len(),
+        lost.first()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,8 +142,11 @@ async fn a_device_killed_mid_sync_keeps_its_outbox_and_sends_nothing_twice() -> 
     assert_eq!(integrity(&path)?, "ok");
     let device = Device::open(&path)?;
     let state = device.sync_state()?;
-    let (stored, distinct) = ops_of(&server, &device).await?;
-    assert_eq!(stored, distinct);
+    let held = op_ids_on_server(&server, &device).await?;
+    let (own, acked) = own_op_ids(&path, &device)?;
+    assert_eq!(own.len() as u64, MADE);
+    check_held_once(&held, &own, &acked);
+    let stored = held.len();
     assert!(
         device.outbox_len()? + stored as u64 >= MADE,
         "every op is either on the server or still waiting"
@@ -110,11 +162,12 @@ async fn a_device_killed_mid_sync_keeps_its_outbox_and_sends_nothing_twice() -> 
 
     device.sync_once(&http()).await?;
     assert_eq!(device.outbox_len()?, 0);
-    let (stored, distinct) = ops_of(&server, &device).await?;
+    let (own, acked) = own_op_ids(&path, &device)?;
+    assert_eq!(acked, own, "every op acknowledged");
     assert_eq!(
-        (stored as u64, distinct as u64),
-        (MADE, MADE),
-        "nothing sent twice into the store"
+        op_ids_on_server(&server, &device).await?,
+        own,
+        "the server holds exactly the device's ops, each once"
     );
     assert_eq!(
         device.state_snapshot()?,
@@ -194,19 +247,19 @@ async fn a_full_disk_refuses_writes_clearly_and_recovers_when_space_returns() ->
         .await
         .expect_err("the server is full");
     assert!(error.to_string().contains("disk is full"), "{error}");
-    let (stored, _) = ops_of(&server, &device).await?;
-    assert_eq!(
-        device.outbox_len()?,
-        MADE - stored as u64,
-        "only what the server stored was acknowledged"
-    );
-    assert!((stored as u64) < MADE);
+    let held = op_ids_on_server(&server, &device).await?;
+    let (own, acked) = own_op_ids(&path, &device)?;
+    check_held_once(&held, &own, &acked);
+    assert_eq!(acked, held, "only what the server stored was acknowledged");
+    assert_eq!(device.outbox_len()?, MADE - held.len() as u64);
+    assert!((held.len() as u64) < MADE);
 
     server.admin.limit_database_pages(1_000_000).await?;
     device.sync_once(&http()).await?;
     assert_eq!(device.outbox_len()?, 0);
-    let (stored, distinct) = ops_of(&server, &device).await?;
-    assert_eq!((stored as u64, distinct as u64), (MADE, MADE));
+    let (own, acked) = own_op_ids(&path, &device)?;
+    assert_eq!((own.len() as u64, &acked), (MADE, &own));
+    assert_eq!(op_ids_on_server(&server, &device).await?, own);
     assert_eq!(
         device.state_snapshot()?,
         server.admin.snapshot(org.id).await?
