@@ -225,6 +225,14 @@ async fn odd_values_in_a_dashboard_field_give_a_page_or_a_swedish_error(
             ));
         }
     }
+    if post {
+        // Bytes that are not UTF-8 as they are, not percent-encoded (Latin-1 "på", 0xFF, NUL).
+        let mut body = format!("csrf={}&{others}&{field}=", f.csrf).into_bytes();
+        body.extend_from_slice(b"p\xe5 \xff\xfe\x00");
+        if let Err(e) = verdict(f.browser.post_raw(&path, body).await) {
+            failures.push(format!("POST {path} {field} = raw bytes: {e}"));
+        }
+    }
     // The server still answers after all of that.
     let (status, _) = f.browser.get("/inbox").await?;
     assert_eq!(status, StatusCode::OK);
