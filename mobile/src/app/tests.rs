@@ -222,13 +222,57 @@ fn entries_show_on_phone_on_server_and_needs_attention_with_the_reason() {
 
 #[test]
 fn a_coordinators_comment_shows_under_the_entry() {
+    use crate::device::test_support::{T0, apply, response};
+    use vaka_shared::model::{CommentFields, EntryRef};
+    use vaka_shared::sync::{PushResult, ServerOp};
+    use vaka_shared::{DeviceId, EntityId, EntityKind, Hlc, MemberId, Op, OpBody, OpId, Timestamp};
+
     let (_dir, device, _) = enrolled(Role::Volunteer);
     let id = device.create_incident(incident(2)).expect("logs");
-    device
-        .add_comment(id, "Tack, vidarebefordrat")
-        .expect("comments");
+    // The coordinator comments on another device (the dashboard's); the phone pulls the op.
+    let desk = DeviceId::new();
+    let comment = Op {
+        op_id: OpId::new(),
+        device_id: desk,
+        device_seq: 1,
+        hlc: Hlc {
+            ms: T0 as u64 + 10,
+            counter: 0,
+            device: desk,
+        },
+        base_seq: 1,
+        entity_id: EntityId::new(),
+        body: OpBody::Comment(CommentFields {
+            entry: Some(EntryRef {
+                kind: EntityKind::Incident,
+                id,
+            }),
+            body: Some("Tack, vidarebefordrat".into()),
+            written_at: Timestamp::from_unix_ms(T0),
+        }),
+    };
+    let pulled = ServerOp {
+        seq: 2,
+        author: MemberId::new(),
+        op: comment,
+    };
+    let nothing_pushed = PushResult {
+        acked_through: 0,
+        rejected: vec![],
+        stopped: None,
+    };
+    apply(&device, &response(T0, nothing_pushed, vec![pulled], 2));
     let html = render(&device, Route::Entries, Lang::Sv);
-    assert!(html.contains("Tack, vidarebefordrat"), "{html}");
+    assert!(
+        html.contains("<strong>Samordnare: </strong>Tack, vidarebefordrat"),
+        "{html}"
+    );
+    assert!(!html.contains("<strong>Du: </strong>"), "{html}");
+    let english = render(&device, Route::Entries, Lang::En);
+    assert!(
+        english.contains("<strong>Coordinator: </strong>Tack, vidarebefordrat"),
+        "{english}"
+    );
 }
 
 #[test]
