@@ -136,7 +136,7 @@ impl Register {
             .chain([self.stamp.hlc])
             .collect();
         self.unseen.retain(|w| {
-            !w.stamp.seq.is_some_and(|seq| seq <= covered)
+            w.stamp.seq.is_none_or(|seq| seq > covered)
                 && !held
                     .iter()
                     .any(|h| h.device == w.stamp.hlc.device && *h > w.stamp.hlc)
