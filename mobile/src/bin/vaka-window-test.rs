@@ -3,8 +3,10 @@
 //! WebKit DOM: enrol with a code, start a patrol in the area the position lies in (the areas come
 //! with the first sync), log an incident in three taps (and one more
 //! from the patrol's quick-log buttons), end the patrol with "all home safe", let background sync
-//! send everything, and check in the server's own database that it holds the patrol and the
-//! incidents. It exits 0 when all of that held, 1 otherwise.
+//! send everything, and check in the server's own database that it holds the patrol (walkers,
+//! youths met, conversations and "all home safe" as entered) and the incidents (their
+//! categories as chosen, and the photo the first one refers to, shrunk). It exits 0 when all of
+//! that held, and non-zero otherwise, also when the window closes before the walk is done.
 //!
 //! How it drives the window: the app's root component is wrapped in a harness that runs script in
 //! the webview with `document::eval` — query, click, type, read — as a user's taps would. This
@@ -27,6 +29,7 @@ use vaka_mobile::app::location::LocationSource;
 use vaka_mobile::app::state::AppConfig;
 use vaka_mobile::app::{App, harness};
 use vaka_mobile::{Device, EntryFields, SchedulerConfig};
+use vaka_shared::merge::EntityState;
 use vaka_shared::model::Location;
 
 #[derive(Debug, Clone, Parser)]
@@ -72,7 +75,9 @@ fn main() -> anyhow::Result<()> {
         metered: false,
     };
     vaka_mobile::app::launch_with(config, Harness, |launch| launch.with_context(args));
-    Ok(())
+    // The harness ends the process when the walk is done; getting here means the window's loop
+    // returned first (where the loop ends the process itself, the harness's drop hook reports it).
+    anyhow::bail!("window test FAILED: the window closed before the walk was done")
 }
 
 #[allow(non_snake_case)]
@@ -100,6 +105,12 @@ fn Harness() -> Element {
             };
             std::process::exit(code);
         });
+    });
+    // The walk ends the process itself; the window going away first (the event loop then ends
+    // the process with status 0) is a failure.
+    use_drop(|| {
+        eprintln!("window test FAILED: the window closed before the walk was done");
+        std::process::exit(2);
     });
     rsx! { App {} }
 }
@@ -249,9 +260,12 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
     );
     screenshot(args, "entries").await?;
 
-    // The server's own database holds them, the patrol ended and home safe.
+    // The server's own database holds them as entered: the patrol ended with its walkers,
+    // youths met, conversations and "all home safe"; the incidents with their categories.
     let server =
         rusqlite::Connection::open_with_flags(&args.server_db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut categories = Vec::new();
+    let mut photos = Vec::new();
     for entry in &mine {
         let state: Option<String> = server
             .query_row(
@@ -262,28 +276,65 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
             .ok();
         let state = state
             .with_context(|| format!("the server lacks {} {}", entry.kind.as_str(), entry.id))?;
+        let values = serde_json::from_str::<EntityState>(&state)
+            .with_context(|| format!("the server's state of {}", entry.id))?
+            .values();
+        let value = |field: &str| values.get(field).cloned().unwrap_or_default();
         ensure!(
-            state.contains(&centrum.id.to_string()),
+            value("area_id") == serde_json::json!(centrum.id),
             "the server's {} lacks the area: {state}",
             entry.kind.as_str()
         );
-        if let EntryFields::Patrol(_) = entry.fields {
-            ensure!(
-                state.contains("ended_at"),
-                "the server's patrol has not ended: {state}"
-            );
-            ensure!(
-                state.contains("all_home_safe"),
-                "no all_home_safe on the server: {state}"
-            );
+        match entry.fields {
+            EntryFields::Patrol(_) => {
+                ensure!(
+                    value("ended_at").is_string(),
+                    "the server's patrol has not ended: {state}"
+                );
+                let entered = serde_json::json!({
+                    "participant_count": 4,
+                    "youths_met": 2,
+                    "conversations": 1,
+                    "all_home_safe": true,
+                });
+                let stored = serde_json::json!({
+                    "participant_count": value("participant_count"),
+                    "youths_met": value("youths_met"),
+                    "conversations": value("conversations"),
+                    "all_home_safe": value("all_home_safe"),
+                });
+                ensure!(
+                    stored == entered,
+                    "the server's patrol is not what was entered: {stored} instead of {entered}"
+                );
+            }
+            EntryFields::Incident(_) => {
+                categories.push(value("category").as_str().unwrap_or_default().to_owned());
+                if let Some(attachments) = value("attachments").as_array() {
+                    photos.extend(
+                        attachments
+                            .iter()
+                            .filter_map(|a| a["sha256"].as_str().map(str::to_owned)),
+                    );
+                }
+            }
+            EntryFields::Observation(_) => {}
         }
     }
-    // The photo reached the server, shrunk to at most 1600 px.
+    categories.sort();
+    ensure!(
+        categories == ["alcohol", "disturbance"],
+        "the server's incidents have the categories {categories:?}, not alcohol and disturbance"
+    );
+    // The photo the incident refers to reached the server, shrunk to at most 1600 px.
+    let [sha256] = photos.as_slice() else {
+        anyhow::bail!("the incidents refer to {} photos, not one", photos.len());
+    };
     let started = Instant::now();
     let photo: Vec<u8> = loop {
         let done = server.query_row(
-            "SELECT data FROM blobs WHERE completed_at_ms IS NOT NULL",
-            [],
+            "SELECT data FROM blobs WHERE sha256 = ?1 AND completed_at_ms IS NOT NULL",
+            [sha256],
             |r| r.get(0),
         );
         if let Ok(data) = done {
@@ -291,7 +342,7 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
         }
         ensure!(
             started.elapsed() < STEP,
-            "the photo did not reach the server"
+            "the photo {sha256} did not reach the server"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
