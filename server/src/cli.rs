@@ -242,15 +242,8 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
                 max_body_bytes: config.max_body_bytes,
             };
             let metrics = server.metrics().clone();
-            let counted = move |open| {
-                if open {
-                    metrics.connection_opened();
-                } else {
-                    metrics.connection_closed();
-                }
-            };
             Some(tokio::spawn(async move {
-                let served = crate::web::door::serve(listener, router, limits, counted, async {
+                let served = crate::web::door::serve(listener, router, limits, metrics, async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await;

@@ -115,7 +115,14 @@ impl Server {
             max_body_bytes: config.max_body_bytes,
         };
         let flusher = self.flush_last_sync_times();
-        let served = web::door::serve(listener, self.router(), limits, |_| {}, shutdown).await;
+        let served = web::door::serve(
+            listener,
+            self.router(),
+            limits,
+            self.state.metrics.clone(),
+            shutdown,
+        )
+        .await;
         flusher.abort();
         if let Err(e) = self.state.last_sync.flush(&self.state.store).await {
             tracing::warn!(error = %e, "device sync times not written");

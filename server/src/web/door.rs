@@ -5,6 +5,8 @@
 //! - A connection waiting for a request (a new one, or a kept-alive one between requests) is
 //!   closed after [`DoorLimits::idle_timeout`] without a byte; once a request's first byte has
 //!   arrived, its whole head must arrive within [`DoorLimits::header_read_timeout`].
+//! - Every answer is counted by endpoint and status (`web::observe`), the door's own too, and
+//!   open connections are a gauge.
 //! - A request's body must arrive within [`DoorLimits::body_read_timeout`] of its head, or the
 //!   request is answered `408` and the connection closed.
 //! - A declared `Content-Length` over the body limit is refused with `413` before a byte of the
@@ -15,6 +17,7 @@
 //!   to a reset.
 
 use crate::error::AppError;
+use crate::metrics::Metrics;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
@@ -167,16 +170,21 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: DoorLimits,
-    on_connection: impl Fn(bool) + Send + Sync + 'static,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
-    let on_connection = Arc::new(on_connection);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let router = router.layer(axum::middleware::from_fn(move |request, next| {
-        door(limits, request, next)
-    }));
+    // The door's own refusals (413, 408) are counted too: the metrics layer is outside it.
+    let router = router
+        .layer(axum::middleware::from_fn(move |request, next| {
+            door(limits, request, next)
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            super::observe::observe,
+        ));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -201,12 +209,11 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let mut stop = stop_rx.clone();
-        let on_connection = on_connection.clone();
+        let open = metrics.open_connection();
         tokio::spawn(async move {
             let _permit = permit;
-            on_connection(true);
+            let _open = open;
             connection(stream, peer, router, limits, &mut stop).await;
-            on_connection(false);
         });
     }
     let _ = stop_tx.send(true);

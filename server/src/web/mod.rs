@@ -51,9 +51,5 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(api::json_errors))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            observe::observe,
-        ))
         .with_state(state)
 }

@@ -1,4 +1,5 @@
-//! The outermost layer of the routers: counts every answer by endpoint and status code and
+//! The outermost layer of the routers (put on by `web::door::serve`, outside the door's own
+//! checks): counts every answer by endpoint and status code and
 //! times it, so requests refused before a handler runs (a bad token, an unreadable or too large
 //! body, a wrong content type, an unknown path, a limit) are counted like any other.
 //!
@@ -14,8 +15,8 @@ use axum::response::Response;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The middleware: put it on a router with
-/// `axum::middleware::from_fn_with_state(metrics, observe::observe)` as its last layer.
+/// The middleware: `web::door::serve` puts it on with
+/// `axum::middleware::from_fn_with_state(metrics, observe::observe)` as the last layer.
 pub async fn observe(
     State(metrics): State<Arc<Metrics>>,
     request: Request,

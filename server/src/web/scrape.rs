@@ -3,7 +3,7 @@
 //! own (`Config::metrics_listen`, served by [`metrics_router`]; the main router then has no
 //! `/metrics`).
 
-use super::{api, observe};
+use super::api;
 use crate::AppState;
 use crate::config::Config;
 use crate::error::AppError;
@@ -97,10 +97,6 @@ pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .fallback(api::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            observe::observe,
-        ))
         .with_state(state)
 }
 
