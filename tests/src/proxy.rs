@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -74,12 +75,22 @@ impl Plan {
     }
 }
 
+/// What became of the pushes (sync requests carrying ops) the proxy forwarded to the server.
+#[derive(Debug, Default)]
+struct Pushes {
+    /// Forwarded, the server's answer not read yet.
+    in_flight: AtomicUsize,
+    /// Forwarded, and the server's connection failed before its whole answer came.
+    cut: AtomicUsize,
+}
+
 /// A running proxy.
 #[derive(Debug)]
 pub struct FaultProxy {
     /// `http://127.0.0.1:PORT` of the proxy.
     pub url: String,
     plan: Arc<Mutex<Plan>>,
+    pushes: Arc<Pushes>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -94,6 +105,8 @@ impl FaultProxy {
             default: Fault::Pass,
         }));
         let shared = plan.clone();
+        let pushes = Arc::new(Pushes::default());
+        let counts = pushes.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if shared
@@ -105,12 +118,29 @@ impl FaultProxy {
                     continue;
                 }
                 let plan = shared.clone();
+                let pushes = counts.clone();
                 tokio::spawn(async move {
-                    let _ = serve_connection(client, upstream, plan).await;
+                    let _ = serve_connection(client, upstream, plan, pushes).await;
                 });
             }
         });
-        Ok(Self { url, plan, task })
+        Ok(Self {
+            url,
+            plan,
+            pushes,
+            task,
+        })
+    }
+
+    /// Pushes (sync requests carrying ops) forwarded to the server whose answer has not come yet.
+    pub fn pushes_in_flight(&self) -> usize {
+        self.pushes.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Pushes forwarded to the server whose connection failed before the whole answer came (as
+    /// when the server is killed while it works on one).
+    pub fn pushes_cut(&self) -> usize {
+        self.pushes.cut.load(Ordering::SeqCst)
     }
 
     fn with_plan<R>(&self, f: impl FnOnce(&mut Plan) -> R) -> R {
@@ -142,10 +172,33 @@ impl Drop for FaultProxy {
     }
 }
 
+/// Whether `request` is `POST /api/v1/sync` with at least one op to push (zstd or plain JSON).
+fn carries_ops(request: &[u8]) -> bool {
+    if !request.starts_with(b"POST /api/v1/sync ") {
+        return false;
+    }
+    let Some(head_end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    let body = &request[head_end + 4..];
+    let json = if head.contains("content-encoding: zstd") {
+        match zstd::decode_all(body) {
+            Ok(json) => json,
+            Err(_) => return false,
+        }
+    } else {
+        body.to_vec()
+    };
+    serde_json::from_slice::<vaka_shared::sync::SyncRequest>(&json)
+        .is_ok_and(|sync| !sync.push.is_empty())
+}
+
 async fn serve_connection(
     mut client: TcpStream,
     upstream: SocketAddr,
     plan: Arc<Mutex<Plan>>,
+    pushes: Arc<Pushes>,
 ) -> std::io::Result<()> {
     let mut from_client = Vec::new();
     let mut server: Option<(TcpStream, Vec<u8>)> = None;
@@ -166,13 +219,27 @@ async fn serve_connection(
         let Some((upstream_stream, from_server)) = server.as_mut() else {
             return Ok(());
         };
+        let push = carries_ops(&request);
         let mut exchange = async |request: &[u8]| -> std::io::Result<Vec<u8>> {
-            upstream_stream.write_all(request).await?;
-            read_message(upstream_stream, from_server, true)
-                .await?
-                .ok_or_else(|| {
-                    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "server closed")
-                })
+            if push {
+                pushes.in_flight.fetch_add(1, Ordering::SeqCst);
+            }
+            let answer = async {
+                upstream_stream.write_all(request).await?;
+                read_message(upstream_stream, from_server, true)
+                    .await?
+                    .ok_or_else(|| {
+                        std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "server closed")
+                    })
+            }
+            .await;
+            if push {
+                if answer.is_err() {
+                    pushes.cut.fetch_add(1, Ordering::SeqCst);
+                }
+                pushes.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
+            answer
         };
         let mut response = exchange(&request).await?;
         if fault == Fault::Duplicate {

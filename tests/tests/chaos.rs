@@ -8,9 +8,14 @@
 //!   was acknowledged (none is left pending, none was lost);
 //! - `PRAGMA integrity_check` is ok on the server's and every device's database.
 //!
+//! A device core's sync may fail under faults, but never panic. Across its seeds, each test
+//! must see SIGKILLs land while the proxy had a push forwarded to the server and unanswered.
+//!
 //! Each test runs a range of seeds (`VAKA_CHAOS_SEEDS_PER_TEST`, default 50, from
 //! `VAKA_CHAOS_FIRST_SEED`, default 0). A failure prints its seed; replay one with
-//! `VAKA_CHAOS_SEED=<seed> cargo test -p vaka-tests --test chaos`.
+//! `VAKA_CHAOS_SEED=<seed> cargo test -p vaka-tests --test chaos` (every test then runs that
+//! seed). The actions and the proxy's faults are drawn from two generators, each seeded from the
+//! seed, so that neither stream mirrors the other.
 
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -46,28 +51,67 @@ fn http() -> reqwest::Client {
         .expect("http client")
 }
 
-fn seeds(test: u64) -> Vec<u64> {
+/// The seeds of test number `test`, and whether they are one seed to replay.
+fn seeds(test: u64) -> (Vec<u64>, bool) {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     if let Some(seed) = env("VAKA_CHAOS_SEED") {
-        return if seed % TESTS == test {
-            vec![seed]
-        } else {
-            Vec::new()
-        };
+        return (vec![seed], true);
     }
     let per_test = env("VAKA_CHAOS_SEEDS_PER_TEST").unwrap_or(50);
     let first = env("VAKA_CHAOS_FIRST_SEED").unwrap_or(0);
-    (0..per_test).map(|i| first + i * TESTS + test).collect()
+    (
+        (0..per_test).map(|i| first + i * TESTS + test).collect(),
+        false,
+    )
+}
+
+/// A generator seed drawn from `seed` for one `stream` (splitmix64), so that two streams of one
+/// seed are unrelated.
+fn stream_seed(seed: u64, stream: u64) -> u64 {
+    let mut z = seed ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// How the SIGKILLs of one seed fell.
+#[derive(Debug, Default, Clone, Copy)]
+struct Kills {
+    /// SIGKILLs sent.
+    sent: u64,
+    /// Those sent while a push was forwarded to the server and unanswered, and that cut one.
+    during_push: u64,
 }
 
 async fn run_seeds(test: u64) {
     let binary = Path::new(env!("CARGO_BIN_EXE_vaka-test-server"));
-    for seed in seeds(test) {
-        if let Err(error) = run_seed(binary, seed).await {
-            panic!(
+    let (seeds, replay) = seeds(test);
+    let mut kills = Kills::default();
+    for seed in &seeds {
+        match run_seed(binary, *seed).await {
+            Ok(seed_kills) => {
+                kills.sent += seed_kills.sent;
+                kills.during_push += seed_kills.during_push;
+            }
+            Err(error) => panic!(
                 "chaos seed {seed} failed: {error:#}\nreplay: VAKA_CHAOS_SEED={seed} cargo test -p vaka-tests --test chaos"
-            );
+            ),
         }
+    }
+    println!(
+        "{} seeds: {} SIGKILLs, {} of them while a push was in flight",
+        seeds.len(),
+        kills.sent,
+        kills.during_push
+    );
+    if !replay && !seeds.is_empty() {
+        assert!(
+            kills.during_push > 0,
+            "no SIGKILL landed while a push was in flight in {} seeds ({} SIGKILLs)",
+            seeds.len(),
+            kills.sent
+        );
     }
 }
 
@@ -221,22 +265,33 @@ fn act(phone: &mut Phone, rng: &mut StdRng) -> anyhow::Result<bool> {
     Ok(wrote)
 }
 
-async fn sync_some(phones: &[Phone], picks: &[usize]) {
-    let tasks: Vec<_> = picks
-        .iter()
-        .map(|i| {
-            let device = phones[*i].device.clone();
-            tokio::spawn(async move { device.sync_once(&http()).await })
-        })
+/// Syncs `devices` at once. A failed sync is expected under faults (the outbox keeps what was
+/// not acknowledged); a panic in one is an error.
+async fn sync_all(devices: Vec<Device>) -> anyhow::Result<()> {
+    let tasks: Vec<_> = devices
+        .into_iter()
+        .map(|device| tokio::spawn(async move { device.sync_once(&http()).await }))
         .collect();
+    let mut panicked = Vec::new();
     for task in tasks {
-        // Failures are expected under faults; the outbox keeps what was not acknowledged.
-        let _ = task.await;
+        if let Err(error) = task.await {
+            panicked.push(error.to_string());
+        }
     }
+    anyhow::ensure!(
+        panicked.is_empty(),
+        "a device's sync panicked: {panicked:?}"
+    );
+    Ok(())
 }
 
-async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<()> {
-    let mut rng = StdRng::seed_from_u64(seed);
+async fn sync_some(phones: &[Phone], picks: &[usize]) -> anyhow::Result<()> {
+    sync_all(picks.iter().map(|i| phones[*i].device.clone()).collect()).await
+}
+
+async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<Kills> {
+    let mut rng = StdRng::seed_from_u64(stream_seed(seed, 1));
+    let mut kills = Kills::default();
     let data = tempfile::tempdir()?;
     let phone_dir = tempfile::tempdir()?;
 
@@ -275,7 +330,7 @@ async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<()> {
             made: 0,
         });
     }
-    proxy.randomise(seed, 25);
+    proxy.randomise(stream_seed(seed, 2), 25);
 
     for _ in 0..STEPS {
         match rng.random_range(0..100) {
@@ -297,7 +352,7 @@ async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<()> {
                     .choose_multiple(&mut rng, how_many)
                     .copied()
                     .collect();
-                sync_some(&phones, &picks).await;
+                sync_some(&phones, &picks).await?;
             }
             _ => {
                 // SIGKILL in the middle of syncs, then restart on the same data.
@@ -309,19 +364,17 @@ async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<()> {
                 let syncs = {
                     let devices: Vec<Device> =
                         picks.iter().map(|i| phones[*i].device.clone()).collect();
-                    tokio::spawn(async move {
-                        let tasks: Vec<_> = devices
-                            .into_iter()
-                            .map(|d| tokio::spawn(async move { d.sync_once(&http()).await }))
-                            .collect();
-                        for task in tasks {
-                            let _ = task.await;
-                        }
-                    })
+                    tokio::spawn(sync_all(devices))
                 };
                 tokio::time::sleep(Duration::from_millis(rng.random_range(0..15))).await;
+                let in_flight = proxy.pushes_in_flight();
+                let cut_before = proxy.pushes_cut();
                 server.kill()?;
-                syncs.await?;
+                syncs.await??;
+                kills.sent += 1;
+                if in_flight > 0 && proxy.pushes_cut() > cut_before {
+                    kills.during_push += 1;
+                }
                 server = server.restart(binary).await?;
             }
         }
@@ -386,5 +439,5 @@ async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<()> {
     }
     let check = integrity(&data.path().join("vaka.sqlite3"))?;
     anyhow::ensure!(check == "ok", "server database: {check}");
-    Ok(())
+    Ok(kills)
 }
