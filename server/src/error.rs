@@ -110,7 +110,7 @@ impl AppError {
                 "this device was revoked by a coordinator; enrol it again with a new code".into(),
             ),
             Self::InvalidEnrollmentCode => (
-                StatusCode::BAD_REQUEST,
+                StatusCode::FORBIDDEN,
                 ErrorCode::InvalidEnrollmentCode,
                 "the enrolment code is unknown, already used or expired; ask your coordinator for a new one".into(),
             ),

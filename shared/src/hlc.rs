@@ -45,7 +45,11 @@ impl utoipa::PartialSchema for Hlc {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .description(Some(
-                "Hybrid logical clock stamp: <ms, 13 digits>-<counter, 4 hex>-<device uuid>",
+                "Hybrid logical clock stamp: <ms, 13 digits>-<counter, 4 lowercase hex>-<device \
+                 uuid, hyphenated>",
+            ))
+            .pattern(Some(
+                "^[0-9]{13}-[0-9a-f]{4}-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
             ))
             .examples(["1763762045120-0000-019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f"])
             .into()
@@ -72,10 +76,12 @@ impl FromStr for Hlc {
         let lowercase_hex = counter
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        // The device in its hyphenated form only (36 characters), as the pattern says.
         if ms.len() != 13
             || !ms.bytes().all(|b| b.is_ascii_digit())
             || counter.len() != 4
             || !lowercase_hex
+            || device.len() != 36
         {
             return Err(bad());
         }
@@ -251,6 +257,24 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod strict_form_tests {
+    use super::*;
+
+    #[test]
+    fn the_device_part_must_be_hyphenated() {
+        let hyphenated = "1763762045120-0000-019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f";
+        assert!(hyphenated.parse::<Hlc>().is_ok());
+        for other in [
+            "1763762045120-0000-019a8f6e1c2b7d3e8f405a6b7c8d9e0f",
+            "1763762045120-0000-{019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f}",
+            "1763762045120-0000-urn:uuid:019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f",
+        ] {
+            assert!(other.parse::<Hlc>().is_err(), "{other}");
         }
     }
 }

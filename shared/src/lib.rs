@@ -8,8 +8,10 @@
 pub mod blob;
 pub mod hlc;
 pub mod ids;
+pub mod int;
 pub mod merge;
 pub mod model;
+mod object;
 pub mod op;
 pub mod policy;
 pub mod sync;

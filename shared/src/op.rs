@@ -125,10 +125,13 @@ impl OpBody {
     }
 }
 
+/// The largest `device_seq`, `base_seq` or sequence the protocol carries.
+pub const MAX_SEQ: u64 = crate::int::MAX_INT;
+
 /// One change made on one device: `{op_id, device_id, device_seq, hlc, base_seq, entity_id,
-/// entity, fields}`.
+/// entity, fields}`. Read strictly: an unknown key, at the top or in `fields`, is refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "WireOp")]
 pub struct Op {
     /// Unique id of the op.
     pub op_id: OpId,
@@ -151,5 +154,169 @@ impl Op {
     /// The kind of entity written.
     pub fn kind(&self) -> EntityKind {
         self.body.kind()
+    }
+}
+
+/// An op as it is read from the wire, before its fields are typed by its kind.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+struct WireOp {
+    op_id: OpId,
+    device_id: DeviceId,
+    #[serde(deserialize_with = "crate::int::read")]
+    device_seq: u64,
+    hlc: Hlc,
+    #[serde(deserialize_with = "crate::int::read")]
+    base_seq: u64,
+    entity_id: EntityId,
+    entity: EntityKind,
+    fields: Map<String, Value>,
+}
+
+crate::object::objects_only!(de: WireOp);
+
+/// The fields of a wire op do not fit its entity kind.
+#[derive(Debug, thiserror::Error)]
+#[error("fields: {0}")]
+pub struct OpError(#[from] serde_json::Error);
+
+impl TryFrom<WireOp> for Op {
+    type Error = OpError;
+
+    fn try_from(wire: WireOp) -> Result<Self, Self::Error> {
+        Ok(Self {
+            op_id: wire.op_id,
+            device_id: wire.device_id,
+            device_seq: wire.device_seq,
+            hlc: wire.hlc,
+            base_seq: wire.base_seq,
+            entity_id: wire.entity_id,
+            body: OpBody::from_field_map(wire.entity, wire.fields)?,
+        })
+    }
+}
+
+/// The OpenAPI schemas of an op (and of an op as the server hands it out, with `extra`
+/// properties): one object per entity kind, every key listed, no other keys allowed.
+#[cfg(feature = "openapi")]
+pub fn op_schema(
+    description: &str,
+    extra: &[(
+        &str,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    )],
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+    use utoipa::openapi::{Ref, RefOr};
+    let seq = |what: &str| -> RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Int64,
+            )))
+            .minimum(Some(0))
+            .maximum(Some(MAX_SEQ as f64))
+            .description(Some(what))
+            .into()
+    };
+    let mut one_of = OneOfBuilder::new().description(Some(description));
+    for (kind, fields) in [
+        ("patrol", "PatrolFields"),
+        ("track_segment", "TrackSegmentFields"),
+        ("incident", "IncidentFields"),
+        ("observation", "ObservationFields"),
+        ("comment", "CommentFields"),
+    ] {
+        let mut object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .title(Some(kind))
+            .property("op_id", Ref::from_schema_name("OpId"))
+            .property("device_id", Ref::from_schema_name("DeviceId"))
+            .property(
+                "device_seq",
+                seq("The device's own numbering of its ops: 1, 2, 3 … without gaps."),
+            )
+            .property("hlc", Ref::from_schema_name("Hlc"))
+            .property(
+                "base_seq",
+                seq("The server sequence the device had pulled when it made the op."),
+            )
+            .property("entity_id", Ref::from_schema_name("EntityId"))
+            .property(
+                "entity",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([kind])),
+            )
+            .property("fields", Ref::from_schema_name(fields))
+            .required("op_id")
+            .required("device_id")
+            .required("device_seq")
+            .required("hlc")
+            .required("base_seq")
+            .required("entity_id")
+            .required("entity")
+            .required("fields")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        for (name, schema) in extra {
+            object = object.property(*name, schema.clone()).required(*name);
+        }
+        one_of = one_of.item(object);
+    }
+    one_of.into()
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Op {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        op_schema(
+            "One change made on one device; `fields` are those of the `entity` kind.",
+            &[],
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Op {}
+
+#[cfg(test)]
+mod strict_tests {
+    use super::*;
+
+    fn op_json(change: impl FnOnce(&mut Value)) -> Value {
+        let mut op = serde_json::json!({
+            "op_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e01",
+            "device_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f",
+            "device_seq": 1,
+            "hlc": "1763762045120-0000-019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f",
+            "base_seq": 0,
+            "entity_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e02",
+            "entity": "incident",
+            "fields": {"severity": 2}
+        });
+        change(&mut op);
+        op
+    }
+
+    #[test]
+    fn an_op_is_read_strictly() {
+        assert!(serde_json::from_value::<Op>(op_json(|_| {})).is_ok());
+        let refused = [
+            op_json(|op| op["author"] = "x".into()),
+            op_json(|op| {
+                op["hlc"] = "1763762045120-0000-019a8f6e1c2b7d3e8f405a6b7c8d9e0f".into();
+            }),
+            op_json(|op| op["device_seq"] = serde_json::json!(9_007_199_254_740_992_u64)),
+            op_json(|op| op["fields"]["severity"] = serde_json::json!(2.5)),
+            op_json(|op| op["fields"]["name"] = "Kalle".into()),
+        ];
+        for op in refused {
+            assert!(serde_json::from_value::<Op>(op.clone()).is_err(), "{op}");
+        }
+        let two = serde_json::from_value::<Op>(op_json(|op| {
+            op["device_seq"] = serde_json::json!(2.0);
+        }))
+        .expect("2.0 is the integer 2");
+        assert_eq!(two.device_seq, 2);
     }
 }

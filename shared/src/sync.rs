@@ -25,11 +25,16 @@ pub mod limits {
 /// `POST /api/v1/enroll`: a one-time code for a device token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct EnrollRequest {
     /// The one-time code a coordinator gave (case and dashes do not matter).
     pub code: String,
-    /// A name for the device, e.g. "Annas telefon" (at most 80 characters).
+    /// A name for the device, e.g. "Annas telefon": 1 to 80 characters once trimmed (the
+    /// schema asks for no white space at either end, so trimming changes nothing).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 80, pattern = r"^\S(.*\S)?$")
+    )]
     pub device_name: String,
 }
 
@@ -52,6 +57,8 @@ impl EnrollRequest {
     limits::MAX_DEVICE_NAME_CHARS
 )]
 pub struct DeviceNameError;
+
+crate::object::objects_only!(ser_de: EnrollRequest, SyncRequest, PullRequest);
 
 /// The answer to an enrolment: who the device belongs to and its token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,11 +107,12 @@ pub struct AreaInfo {
 /// `POST /api/v1/sync`: push ops and pull others in one round trip.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct SyncRequest {
     /// The device's ops, in `device_seq` order, starting at the first one not yet acknowledged
     /// (at most [`limits::MAX_PUSH_OPS`]).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub push: Vec<Op>,
     /// What to pull; absent to push only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,12 +122,19 @@ pub struct SyncRequest {
 /// Which ops to pull.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct PullRequest {
     /// The highest server sequence the device has applied (0 at first).
+    #[serde(deserialize_with = "crate::int::read")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 9007199254740991.0))]
     pub cursor: u64,
     /// Page size (1 to [`limits::MAX_PULL_PAGE`]; default [`limits::DEFAULT_PULL_PAGE`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::int::read_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub limit: Option<u32>,
 }
 
@@ -229,7 +244,6 @@ pub struct PullPage {
 
 /// An accepted op as the server hands it out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerOp {
     /// The server sequence (commit order).
     pub seq: u64,
@@ -239,6 +253,32 @@ pub struct ServerOp {
     #[serde(flatten)]
     pub op: Op,
 }
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ServerOp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{KnownFormat, Ref, SchemaFormat};
+        crate::op::op_schema(
+            "An accepted op as the server hands it out: the op as the device sent it, its server \
+             sequence (`seq`, commit order) and the member whose device made it (`author`).",
+            &[
+                (
+                    "seq",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                        .minimum(Some(1))
+                        .into(),
+                ),
+                ("author", Ref::from_schema_name("MemberId").into()),
+            ],
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ServerOp {}
 
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

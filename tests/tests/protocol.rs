@@ -458,6 +458,45 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()
             ErrorCode::InvalidBody,
         ),
         (
+            "clock stamp with the device id not hyphenated",
+            with(&|op| {
+                let hlc = op["hlc"].as_str().unwrap_or_default().to_owned();
+                let (stamp, device) = hlc.split_at(19);
+                op["hlc"] = format!("{stamp}{}", device.replace('-', "")).into();
+            }),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+        ),
+        (
+            "unknown key beside the op's fields",
+            with(&|op| op["author"] = "Kalle".into()),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+        ),
+        (
+            "an integer with a fraction",
+            with(&|op| op["base_seq"] = serde_json::json!(0.5)),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+        ),
+        (
+            "an integer above 2^53 - 1",
+            with(&|op| op["device_seq"] = serde_json::json!(9_007_199_254_740_992_u64)),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+        ),
+        (
+            "a count out of its range",
+            with(&|op| op["fields"]["people_involved"] = serde_json::json!(65_536)),
+            &json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+        ),
+        (
             "not json",
             b"push".to_vec(),
             &[("content-type", "text/plain")],
@@ -548,16 +587,45 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()
             .send()
     };
     let response = enroll("AAAA-BBBB-CCCC".into()).await?;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let error: vaka_shared::sync::ApiError = response.json().await?;
     assert_eq!(error.code, ErrorCode::InvalidEnrollmentCode);
     let code = server.admin.code(org.volunteers[0]).await?;
     assert!(enroll(code.clone()).await?.status().is_success());
     assert_eq!(
         enroll(code).await?.status(),
-        StatusCode::BAD_REQUEST,
+        StatusCode::FORBIDDEN,
         "a code works once"
     );
+    // Wrong methods and unknown encodings: JSON errors that keep the headers that say more.
+    let wrong_method = http
+        .get(format!("{}/api/v1/sync", server.url))
+        .send()
+        .await?;
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        wrong_method
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+    let error: vaka_shared::sync::ApiError = wrong_method.json().await?;
+    assert_eq!(error.code, ErrorCode::InvalidRequest);
+    let unknown_encoding = http
+        .post(format!("{}/api/v1/enroll", server.url))
+        .header("content-type", "application/json")
+        .header("content-encoding", "br")
+        .body("{}")
+        .send()
+        .await?;
+    assert_eq!(
+        unknown_encoding.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert!(unknown_encoding.headers().contains_key("accept-encoding"));
+    let error: vaka_shared::sync::ApiError = unknown_encoding.json().await?;
+    assert_eq!(error.code, ErrorCode::UnsupportedMediaType);
 
     // A revoked device is locked out.
     assert!(server.admin.revoke(device.id()).await?);

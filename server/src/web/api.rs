@@ -35,12 +35,61 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 #[openapi(
     info(
         title = "Vaka sync API",
-        description = "Sync, enrolment and health of the Vaka server. See docs/protocol.md."
+        description = "Sync, enrolment, photos and health of the Vaka server. See docs/protocol.md."
     ),
-    paths(enroll, sync, areas, healthz, super::scrape::metrics),
-    components(schemas(ApiError, SyncResponse, AreasResponse))
+    paths(
+        enroll,
+        sync,
+        areas,
+        healthz,
+        super::scrape::metrics,
+        super::blobs::put_chunk,
+        super::blobs::status,
+        super::blobs::content
+    ),
+    components(schemas(
+        ApiError,
+        SyncResponse,
+        AreasResponse,
+        vaka_shared::op::Op,
+        vaka_shared::sync::ServerOp,
+        vaka_shared::model::PatrolFields,
+        vaka_shared::model::TrackSegmentFields,
+        vaka_shared::model::IncidentFields,
+        vaka_shared::model::ObservationFields,
+        vaka_shared::model::CommentFields,
+        vaka_shared::OpId,
+        vaka_shared::DeviceId,
+        vaka_shared::EntityId,
+        vaka_shared::MemberId,
+        vaka_shared::Hlc,
+        vaka_shared::blob::BlobStatus
+    )),
+    modifiers(&DeviceToken)
 )]
 pub struct ApiDoc;
+
+/// Declares the device token (`Authorization: Bearer <token>`) as the API's security scheme.
+#[derive(Debug)]
+struct DeviceToken;
+
+impl utoipa::Modify for DeviceToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "device_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The token a device got at enrolment (at most 128 characters).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// `GET /`: a short page that says what this is.
 pub async fn index() -> Html<&'static str> {
@@ -54,7 +103,14 @@ pub async fn index() -> Html<&'static str> {
     request_body = EnrollRequest,
     responses(
         (status = 200, description = "The device is enrolled", body = EnrollResponse),
-        (status = 400, description = "Unknown, used or expired code (`invalid_enrollment_code`), or a bad body", body = ApiError),
+        (status = 400, description = "Malformed or invalid body (`malformed_json`, `invalid_body`), or a `device_name` that is blank or longer than 80 characters once trimmed (`invalid_request`)", body = ApiError),
+        (status = 403, description = "Unknown, used or expired code (`invalid_enrollment_code`)", body = ApiError),
+        (status = 408, description = "The body did not arrive in time (`request_timeout`)", body = ApiError),
+        (status = 413, description = "Body too large (`payload_too_large`)", body = ApiError),
+        (status = 415, description = "Not `application/json` (`unsupported_media_type`), or an unknown `Content-Encoding` (empty body)", body = ApiError),
+        (status = 500, description = "The server failed (`internal`); nothing was stored", body = ApiError),
+        (status = 503, description = "Shutting down or busy (`unavailable`); nothing was stored", body = ApiError),
+        (status = 507, description = "The server's disk is full (`storage_full`); nothing was stored", body = ApiError),
     )
 )]
 pub async fn enroll(
@@ -105,12 +161,16 @@ pub struct SyncResponseBody {
     post,
     path = "/api/v1/sync",
     request_body = SyncRequest,
-    params(("Authorization" = String, Header, description = "`Bearer <device token>`")),
+    security(("device_token" = [])),
     responses(
         (status = 200, description = "Pushed ops acknowledged (or refused with reasons) and a page pulled", body = SyncResponse),
         (status = 400, description = "Malformed or invalid body (`malformed_json`, `invalid_body`, `invalid_request`)", body = ApiError),
         (status = 401, description = "Missing, unknown (`unauthorized`) or revoked (`token_revoked`) token", body = ApiError),
+        (status = 408, description = "The body did not arrive in time (`request_timeout`)", body = ApiError),
         (status = 413, description = "Body too large (`payload_too_large`) or too many ops (`too_many_ops`)", body = ApiError),
+        (status = 415, description = "Not `application/json` (`unsupported_media_type`), or an unknown `Content-Encoding` (empty body)", body = ApiError),
+        (status = 500, description = "The server failed (`internal`); nothing was stored", body = ApiError),
+        (status = 503, description = "Shutting down or busy (`unavailable`); nothing was stored", body = ApiError),
         (status = 507, description = "The server's disk is full (`storage_full`); nothing was stored", body = ApiError),
     )
 )]
@@ -220,10 +280,12 @@ async fn sync_inner(
 #[utoipa::path(
     get,
     path = "/api/v1/areas",
-    params(("Authorization" = String, Header, description = "`Bearer <device token>`")),
+    security(("device_token" = [])),
     responses(
         (status = 200, description = "The organisation's areas, by name", body = AreasResponse),
         (status = 401, description = "Missing, unknown (`unauthorized`) or revoked (`token_revoked`) token", body = ApiError),
+        (status = 500, description = "The server failed (`internal`)", body = ApiError),
+        (status = 503, description = "Shutting down or busy (`unavailable`)", body = ApiError),
     )
 )]
 pub async fn areas(
@@ -254,7 +316,15 @@ pub async fn areas(
 }
 
 /// Whether the server and its store answer.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    responses(
+        (status = 200, description = "The server and its store answer", body = Health),
+        (status = 500, description = "The store failed (`internal`)", body = ApiError),
+        (status = 503, description = "Shutting down or busy (`unavailable`)", body = ApiError),
+    )
+)]
 pub async fn healthz(State(app): State<AppState>) -> Result<ApiJson<Health>, AppError> {
     let last_seq = app
         .store
@@ -285,7 +355,15 @@ pub async fn json_errors(
         .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if api && (status.is_client_error() || status.is_server_error()) && !is_json {
-        return AppError::Http(status).into_response();
+        // The same answer with a JSON body; headers the layers set (`Allow` on a 405,
+        // `Accept-Encoding` on a 415, `Connection`) are kept.
+        let mut json = AppError::Http(status).into_response();
+        for (name, value) in response.headers() {
+            if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+                json.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        return json;
     }
     response
 }

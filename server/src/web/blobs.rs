@@ -15,6 +15,24 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use vaka_shared::blob::{BlobStatus, is_sha256_hex, limits};
+use vaka_shared::sync::ApiError;
+
+/// A photo's bytes in a request or answer body, for the OpenAPI document: a binary string.
+#[derive(Debug)]
+pub struct PhotoBytes;
+
+impl utoipa::PartialSchema for PhotoBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PhotoBytes {}
 
 /// The header that tells where an upload resumes.
 const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
@@ -47,6 +65,40 @@ fn with_offset(status: BlobStatus) -> Response {
 
 /// `PUT /api/v1/blobs/{sha256}?offset=N&size=S`: one chunk, with the blob's media type as
 /// `Content-Type`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/blobs/{sha256}",
+    description = "One chunk of a photo, uploaded by the lowercase hex SHA-256 of the whole. A chunk \
+        is stored only at the offset where the server's copy ends; the last one completes the blob \
+        if the bytes hash to its name. See docs/protocol.md, section 13.",
+    security(("device_token" = [])),
+    params(
+        ("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "Lowercase hex SHA-256 of the whole blob"),
+        ("offset" = u64, Query, minimum = 0, maximum = 9007199254740991.0, description = "Where this chunk starts in the blob"),
+        ("size" = u64, Query, minimum = 1, maximum = 20971520, description = "The whole blob's size in bytes (at most 20 MiB)"),
+    ),
+    request_body(
+        description = "1 byte to 1 MiB of the blob",
+        content(
+            (PhotoBytes = "image/jpeg"),
+            (PhotoBytes = "image/png"),
+            (PhotoBytes = "image/webp"),
+        )
+    ),
+    responses(
+        (status = 200, description = "Stored (or already held); where the upload stands", body = BlobStatus,
+            headers(("Upload-Offset" = u64, description = "The offset to send the next chunk from"))),
+        (status = 400, description = "A hash, query or chunk out of bounds: an empty or larger than 1 MiB chunk, one that runs past `size`, another `Content-Type` (`invalid_request`)", body = ApiError),
+        (status = 401, description = "Missing, unknown (`unauthorized`) or revoked (`token_revoked`) token", body = ApiError),
+        (status = 408, description = "The chunk did not arrive in time (`request_timeout`)", body = ApiError),
+        (status = 409, description = "Not where the stored part ends (`blob_offset_mismatch`); the message names the offset", body = ApiError),
+        (status = 413, description = "A size over 20 MiB, or a body over the limit (`payload_too_large`)", body = ApiError),
+        (status = 422, description = "All bytes arrived but do not hash to the name (`blob_hash_mismatch`); the upload was discarded", body = ApiError),
+        (status = 500, description = "The server failed (`internal`); nothing was stored", body = ApiError),
+        (status = 503, description = "Shutting down or busy (`unavailable`); nothing was stored", body = ApiError),
+        (status = 507, description = "The server's disk is full (`storage_full`); nothing was stored", body = ApiError),
+    )
+)]
 pub async fn put_chunk(
     State(app): State<AppState>,
     DeviceAuth(caller): DeviceAuth,
@@ -111,6 +163,22 @@ pub async fn put_chunk(
 
 /// `GET` (and `HEAD`) `/api/v1/blobs/{sha256}`: where the upload stands, `pending` when an
 /// entry refers to a photo not yet received.
+#[utoipa::path(
+    method(get, head),
+    path = "/api/v1/blobs/{sha256}",
+    description = "Where the upload of a photo stands, with the offset to resume at.",
+    security(("device_token" = [])),
+    params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "Lowercase hex SHA-256 of the blob")),
+    responses(
+        (status = 200, description = "Held (partly or wholly), or `pending`: an entry refers to it and no byte has arrived", body = BlobStatus,
+            headers(("Upload-Offset" = u64, description = "The offset to send the next chunk from"))),
+        (status = 400, description = "Not a lowercase hex SHA-256 (`invalid_request`)", body = ApiError),
+        (status = 401, description = "Missing, unknown (`unauthorized`) or revoked (`token_revoked`) token", body = ApiError),
+        (status = 404, description = "Neither held nor referred to by an entry of the organisation (`not_found`)", body = ApiError),
+        (status = 500, description = "The server failed (`internal`)", body = ApiError),
+        (status = 503, description = "Shutting down or busy (`unavailable`)", body = ApiError),
+    )
+)]
 pub async fn status(
     State(app): State<AppState>,
     DeviceAuth(caller): DeviceAuth,
@@ -126,6 +194,25 @@ pub async fn status(
 }
 
 /// `GET /api/v1/blobs/{sha256}/content`: the bytes of a complete blob.
+#[utoipa::path(
+    get,
+    path = "/api/v1/blobs/{sha256}/content",
+    description = "The bytes of a complete photo, with its media type.",
+    security(("device_token" = [])),
+    params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "Lowercase hex SHA-256 of the blob")),
+    responses(
+        (status = 200, description = "The bytes", content(
+            (PhotoBytes = "image/jpeg"),
+            (PhotoBytes = "image/png"),
+            (PhotoBytes = "image/webp"),
+        )),
+        (status = 400, description = "Not a lowercase hex SHA-256 (`invalid_request`)", body = ApiError),
+        (status = 401, description = "Missing, unknown (`unauthorized`) or revoked (`token_revoked`) token", body = ApiError),
+        (status = 404, description = "No complete blob of that name in the organisation (`not_found`)", body = ApiError),
+        (status = 500, description = "The server failed (`internal`)", body = ApiError),
+        (status = 503, description = "Shutting down or busy (`unavailable`)", body = ApiError),
+    )
+)]
 pub async fn content(
     State(app): State<AppState>,
     DeviceAuth(caller): DeviceAuth,

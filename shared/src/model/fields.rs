@@ -15,7 +15,7 @@ use serde_with::rust::double_option;
 /// A position from the phone's location service.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Location {
     /// Latitude in degrees (WGS 84), -90 to 90.
     pub lat: f64,
@@ -23,17 +23,20 @@ pub struct Location {
     pub lon: f64,
     /// Accuracy radius in metres, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub accuracy_m: Option<f32>,
 }
 
 /// A photo (or later audio) attached to an entry; the blob travels separately, by hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct AttachmentRef {
     /// Lowercase hex SHA-256 of the content.
     pub sha256: String,
     /// Size in bytes.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9007199254740991.0))]
+    #[serde(deserialize_with = "crate::int::read")]
     pub size: u64,
     /// Media type, e.g. `image/jpeg`.
     #[serde(rename = "type")]
@@ -43,7 +46,7 @@ pub struct AttachmentRef {
 /// One GPS point of a patrol's track.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct TrackPoint {
     /// When the point was taken.
     pub at: Timestamp,
@@ -53,13 +56,14 @@ pub struct TrackPoint {
     pub lon: f64,
     /// Accuracy radius in metres, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub accuracy_m: Option<f32>,
 }
 
 /// The entry a comment belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct EntryRef {
     /// `patrol`, `incident` or `observation`.
     pub kind: crate::op::EntityKind,
@@ -95,19 +99,39 @@ pub struct PatrolFields {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<AreaId>))]
     pub area_id: Option<Option<AreaId>>,
     /// How many walked (1–50). Required when the patrol is created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::int::read_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(maximum = 65535))]
     pub participant_count: Option<u16>,
     /// The members who walked, where they use the app (at most 50).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participants: Option<Vec<MemberId>>,
     /// Youths met (0–10000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::int::read_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(format = Int64, maximum = 4294967295.0))]
     pub youths_met: Option<u32>,
     /// Adults met (0–10000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::int::read_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(format = Int64, maximum = 4294967295.0))]
     pub adults_met: Option<u32>,
     /// Conversations held (0–10000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::int::read_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(format = Int64, maximum = 4294967295.0))]
     pub conversations: Option<u32>,
     /// A short free-text summary (at most 4000 characters). Describe events, not people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,10 +208,20 @@ pub struct IncidentFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// How many people were involved (0–500).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::int::read_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(maximum = 65535))]
     pub people_involved: Option<u16>,
     /// How many of them appeared to be minors (at most `people_involved`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::int::read_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(maximum = 65535))]
     pub minors_involved: Option<u16>,
     /// Which police number was called, if any.
     #[serde(
@@ -376,3 +410,5 @@ pub struct CommentFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written_at: Option<Timestamp>,
 }
+
+crate::object::objects_only!(ser_de: Location, AttachmentRef, TrackPoint, EntryRef);
