@@ -86,7 +86,7 @@ async function signIn(page, url, password = PASSWORD) {
 }
 
 describe('coordinator dashboard', () => {
-  let server, browser, context, page;
+  let server, browser, context, page, db;
 
   before(async () => {
     mkdirSync(screenshots, { recursive: true });
@@ -109,11 +109,29 @@ describe('coordinator dashboard', () => {
   });
 
   test('signing in opens the inbox, newest first, with counts', async () => {
+    // The demo phone enrols and logs two incidents, one after the other, as a walker would.
+    const code = server.banner.match(/--code (\S+)/)[1];
+    db = join(server.data, 'phone.sqlite3');
+    device(db, 'enroll', '--server', server.url, '--code', code, '--name', 'Testtelefon');
+    device(db, 'incident', '--category', 'alcohol', '--severity', '1', '--description', 'Först: flaskor vid bänken.');
+    device(db, 'incident', '--category', 'alcohol', '--severity', '1', '--description', 'Sedan: glas på perrongen.');
+    device(db, 'sync');
+
     await signIn(page, server.url);
     await page.waitForURL(/\/inbox$/);
     const total = Number(await page.textContent('[data-testid=total]'));
     assert.ok(total > 20, `the demo has entries (${total})`);
-    assert.ok(await page.locator('#inbox tbody tr').count() > 10);
+    const rows = page.locator('#inbox tbody tr');
+    assert.ok(await rows.count() > 10);
+    // Newest first: the later incident, then the earlier one, then the rest received before them.
+    const description = async (i) => (await rows.nth(i).locator('td').nth(6).textContent()).trim();
+    assert.equal(await description(0), 'Sedan: glas på perrongen.');
+    assert.equal(await description(1), 'Först: flaskor vid bänken.');
+    const received = [];
+    for (let i = 0; i < await rows.count(); i++) {
+      received.push((await rows.nth(i).locator('td').nth(1).textContent()).trim());
+    }
+    assert.deepEqual(received, [...received].sort().reverse(), 'received times run from newest to oldest');
     await page.screenshot({ path: join(screenshots, 'inbox.png'), fullPage: false });
   });
 
@@ -133,10 +151,7 @@ describe('coordinator dashboard', () => {
   });
 
   test('an entry is reviewed, commented and its conflict settled; the phone pulls the comment', async () => {
-    // The demo phone enrols and logs an incident, as a walker would.
-    const code = server.banner.match(/--code (\S+)/)[1];
-    const db = join(server.data, 'phone.sqlite3');
-    device(db, 'enroll', '--server', server.url, '--code', code, '--name', 'Testtelefon');
+    // The demo phone (enrolled above) logs an incident, as a walker would.
     device(db, 'incident', '--category', 'disturbance', '--severity', '2', '--description', 'Stök vid kiosken, lugnade sig.');
     device(db, 'sync');
 
@@ -146,18 +161,38 @@ describe('coordinator dashboard', () => {
     await page.click('#inbox tbody tr a');
     await page.waitForSelector('#conflicts');
     await page.screenshot({ path: join(screenshots, 'entry.png'), fullPage: true });
+    // The coordinator keeps the value that lost: it becomes the entry's value on the server and
+    // on the phone.
+    const conflictEntry = page.url();
+    const kept = (await page.textContent('#conflicts .conflict > div:has(button[data-choice=winner]) p')).trim();
+    const chosen = (await page.textContent('#conflicts .conflict > div:has(button[data-choice=loser]) p')).trim();
+    assert.notEqual(kept, chosen);
+    assert.ok((await page.textContent('dl.fields')).includes(kept), 'the winner shows before settling');
     await page.click('#conflicts button[data-choice=loser]');
     await page.waitForSelector('.ok');
     assert.ok(await page.locator('#conflicts .badge', { hasText: 'Avgjord' }).count() >= 1);
+    await page.goto(conflictEntry);
+    const fields = await page.textContent('dl.fields');
+    assert.ok(fields.includes(chosen) && !fields.includes(kept), `the server keeps the chosen value: ${fields}`);
+    device(db, 'sync');
+    const onPhone = device(db, 'list');
+    assert.ok(onPhone.includes(chosen.slice(0, 60)), `the phone keeps the chosen value: ${onPhone}`);
+    assert.ok(!onPhone.includes(kept.slice(0, 60)), `the phone no longer shows the other value: ${onPhone}`);
 
     // The phone's incident: status, comment.
     await page.goto(`${server.url}/inbox?from=&author=`);
     await page.click('#inbox tbody tr >> nth=0 >> a');
     assert.match(await page.textContent('dl.fields'), /Stök vid kiosken/);
+    const phoneEntry = page.url();
+    assert.equal(await page.isChecked('input[name=forwarded_to][value=police]'), false);
     await page.selectOption('select[name=review_status]', 'needs_info');
     await page.check('input[name=forwarded_to][value=police]');
     await page.click('#review button[type=submit]');
     await page.waitForSelector('.ok');
+    // Saved: a fresh load of the entry shows the status and the tick.
+    await page.goto(phoneEntry);
+    assert.equal(await page.inputValue('select[name=review_status]'), 'needs_info');
+    assert.equal(await page.isChecked('input[name=forwarded_to][value=police]'), true, 'forwarded to the police is saved');
     await page.fill('textarea[name=body]', 'Tack! Var det samma grupp som i fredags?');
     await page.click('#comments button[type=submit]');
     await page.waitForSelector('.comment');
@@ -239,8 +274,15 @@ describe('coordinator dashboard', () => {
     const id = logged.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/)[0];
     const foreign = await page.goto(`${server.url}/entries/${id}`);
     assert.equal(foreign.status(), 404);
-    const csv = await (await page.request.get(`${server.url}/report.csv`)).text();
-    assert.ok(!csv.includes(id));
+    // The report's CSV lists this organisation's newest entry and not the other's.
+    const ownId = entry.split('/').pop();
+    const csvResponse = await page.request.get(`${server.url}/report.csv`);
+    assert.equal(csvResponse.status(), 200);
+    assert.match(csvResponse.headers()['content-type'], /^text\/csv/);
+    const csv = await csvResponse.text();
+    assert.match(csv, /^id,kind,occurred_at/);
+    assert.ok(csv.includes(ownId), `the CSV lists the organisation's own entry ${ownId}`);
+    assert.ok(!csv.includes(id), 'the CSV does not list the other organisation\'s entry');
   });
 
   test('signing out ends the session', async () => {
