@@ -59,6 +59,9 @@ pub enum StoreError {
     /// The writer thread has stopped (the server is shutting down).
     #[error("the store is shutting down")]
     WriterGone,
+    /// A write job panicked; it was rolled back and the writer went on.
+    #[error("a write job failed unexpectedly and was rolled back")]
+    JobPanicked,
     /// A blocking task failed.
     #[error("a database task failed")]
     Join(#[from] tokio::task::JoinError),
@@ -212,6 +215,36 @@ mod tests {
             .await
             .expect("read");
         assert_eq!(name, "Nattvandrarna Testby");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_rolls_back_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            Store::open(&dir.path().join("db.sqlite3"), 2, 16, Arc::default()).expect("open");
+        let panicking = store
+            .write(|conn| -> Result<(), StoreError> {
+                accounts::create_org(conn, "Rullas tillbaka", 0)?;
+                panic!("a bug in a write job");
+            })
+            .await;
+        assert!(
+            matches!(panicking, Err(StoreError::JobPanicked)),
+            "{panicking:?}"
+        );
+        store
+            .write(|conn| accounts::create_org(conn, "Sparas", 0))
+            .await
+            .expect("the writer still writes");
+        let names: Vec<String> = store
+            .read(|conn| {
+                let mut stmt = conn.prepare("SELECT name FROM orgs")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .expect("read");
+        assert_eq!(names, vec!["Sparas".to_owned()]);
     }
 
     #[tokio::test]

@@ -32,7 +32,13 @@ where
         let Some(work) = self.work.take() else {
             return Err(());
         };
-        let outcome = work(conn);
+        // A job that panics is rolled back like one that failed; the writer, and every later
+        // write, goes on. (The savepoint it ran in is rolled back by the caller.)
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| {
+                tracing::error!("a write job panicked; it was rolled back");
+                Err(StoreError::JobPanicked)
+            });
         let ok = outcome.is_ok();
         self.outcome = Some(outcome);
         if ok { Ok(()) } else { Err(()) }
