@@ -548,3 +548,30 @@ async fn a_photo_upload_completes_whatever_refused_chunks_came_first() -> anyhow
     assert_eq!(content.bytes().await?.to_vec(), photo);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_unknown_path_gets_the_api_error_under_api_and_a_swedish_page_elsewhere()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let api = reqwest::get(format!("{}/api/v1/nowhere", server.url)).await?;
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    let error: vaka_shared::sync::ApiError = api.json().await?;
+    assert_eq!(error.code, vaka_shared::sync::ErrorCode::NotFound);
+    for path in ["/entries/", "/nowhere/4711", "/inbox/extra"] {
+        let page = reqwest::get(format!("{}{path}", server.url)).await?;
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");
+        let kind = page
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        let body = page.text().await?;
+        assert!(
+            body.contains("lang=\"sv\"") && body.contains("Hittades inte"),
+            "{path}: {body}"
+        );
+    }
+    Ok(())
+}

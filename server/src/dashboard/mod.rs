@@ -116,6 +116,11 @@ impl IntoResponse for PageError {
     }
 }
 
+/// The page for a path no route has: "not found" in the user's language.
+pub fn not_found_page(headers: &axum::http::HeaderMap) -> Response {
+    PageError::NotFound.render(auth::lang_of(headers))
+}
+
 /// An error with the language to render it in.
 #[derive(Debug)]
 pub struct LangError(pub Lang, pub PageError);

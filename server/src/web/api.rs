@@ -368,7 +368,13 @@ pub async fn json_errors(
     response
 }
 
-/// Any other path.
-pub async fn not_found() -> AppError {
-    AppError::NotFound
+/// Any other path: the API's JSON error under `/api/` and for the service paths, otherwise the
+/// dashboard's "not found" page in the user's language.
+pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || path == "/healthz" || path == "/metrics" {
+        AppError::NotFound.into_response()
+    } else {
+        crate::dashboard::not_found_page(&headers)
+    }
 }
