@@ -4,8 +4,7 @@
 //! prometheus-client encodes OpenMetrics; [`openmetrics_to_prometheus`] turns that into the
 //! Prometheus text format (version 0.0.4) line by line. The gauges that describe the process and
 //! its files (database size, resident memory) are read at scrape time by [`Metrics::sample`];
-//! open connections are counted by whoever accepts them, through [`Metrics::open_connection`]
-//! or [`Metrics::connection_opened`] and [`Metrics::connection_closed`].
+//! open connections are counted by whoever accepts them, through [`Metrics::open_connection`].
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -277,17 +276,6 @@ impl Metrics {
         ConnectionGuard(self.open_connections.clone())
     }
 
-    /// Counts a connection as opened; pair with [`Metrics::connection_closed`] (or use
-    /// [`Metrics::open_connection`], which cannot forget the close).
-    pub fn connection_opened(&self) {
-        self.open_connections.inc();
-    }
-
-    /// Counts a connection as closed.
-    pub fn connection_closed(&self) {
-        self.open_connections.dec();
-    }
-
     /// Reads the gauges that describe the process and its files: the size of the database at
     /// `database` (with its write-ahead log) and the resident memory. Called at scrape time.
     pub fn sample(&self, database: &Path) {
@@ -495,10 +483,8 @@ mod tests {
         };
         let first = metrics.open_connection();
         let second = metrics.open_connection();
-        metrics.connection_opened();
-        assert_eq!(open(&metrics), Some(3));
+        assert_eq!(open(&metrics), Some(2));
         drop(first);
-        metrics.connection_closed();
         assert_eq!(open(&metrics), Some(1));
         drop(second);
         assert_eq!(open(&metrics), Some(0));

@@ -235,21 +235,26 @@ impl Admin {
     }
 
     /// Holds the store's writer busy until `release` receives (or its sender is dropped): for
-    /// showing what does not wait for the writer.
-    pub fn hold_writer(
+    /// showing what does not wait for the writer. Returns once the writer is running the
+    /// holding job.
+    pub async fn hold_writer(
         &self,
         release: std::sync::mpsc::Receiver<()>,
-    ) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    ) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
         let store = self.server.store().clone();
-        tokio::spawn(async move {
+        let (held, holding) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
             store
                 .write(move |_| {
+                    let _ = held.send(());
                     let _ = release.recv();
                     Ok(())
                 })
                 .await?;
             Ok(())
-        })
+        });
+        holding.await?;
+        Ok(task)
     }
 
     /// Runs a read-only query on the store.

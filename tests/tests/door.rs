@@ -420,7 +420,7 @@ async fn a_pull_only_sync_is_answered_while_the_writer_is_busy() -> anyhow::Resu
         RawDevice::enroll(&server.url, &server.admin.code(org.volunteers[0]).await?).await?;
     // Hold the writer until the pull has been answered.
     let (release, held) = std::sync::mpsc::channel::<()>();
-    let blocked = server.admin.hold_writer(held);
+    let blocked = server.admin.hold_writer(held).await?;
     let pulled = tokio::time::timeout(Duration::from_secs(10), device.sync(vec![], Some(0), None))
         .await
         .map_err(|_| anyhow::anyhow!("a pull-only sync waited for the writer"))??;

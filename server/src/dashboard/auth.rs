@@ -261,7 +261,7 @@ pub async fn login(
             .await
     };
     let (attempt, candidate) = match admission {
-        Ok((Admission::Go { attempt, .. }, candidate)) => (attempt, candidate),
+        Ok((Admission::Go { attempt }, candidate)) => (attempt, candidate),
         Ok((Admission::Wait { retry_after_ms }, _)) => {
             let seconds = (retry_after_ms + 999) / 1000;
             tracing::info!(retry_after_s = seconds, "dashboard sign-in held back");

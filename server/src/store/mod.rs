@@ -217,6 +217,17 @@ mod tests {
         assert_eq!(name, "Nattvandrarna Testby");
     }
 
+    async fn org_names(store: &Store) -> Vec<String> {
+        store
+            .read(|conn| {
+                let mut stmt = conn.prepare("SELECT name FROM orgs")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .expect("read")
+    }
+
     #[tokio::test]
     async fn a_panicking_job_rolls_back_and_the_writer_goes_on() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -236,15 +247,7 @@ mod tests {
             .write(|conn| accounts::create_org(conn, "Sparas", 0))
             .await
             .expect("the writer still writes");
-        let names: Vec<String> = store
-            .read(|conn| {
-                let mut stmt = conn.prepare("SELECT name FROM orgs")?;
-                let rows = stmt.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            })
-            .await
-            .expect("read");
-        assert_eq!(names, vec!["Sparas".to_owned()]);
+        assert_eq!(org_names(&store).await, vec!["Sparas".to_owned()]);
     }
 
     #[tokio::test]
@@ -260,14 +263,6 @@ mod tests {
         let (failing, kept) = tokio::join!(failing, kept);
         assert!(failing.is_err());
         kept.expect("the other job commits");
-        let names: Vec<String> = store
-            .read(|conn| {
-                let mut stmt = conn.prepare("SELECT name FROM orgs")?;
-                let rows = stmt.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            })
-            .await
-            .expect("read");
-        assert_eq!(names, vec!["Sparas".to_owned()]);
+        assert_eq!(org_names(&store).await, vec!["Sparas".to_owned()]);
     }
 }

@@ -58,8 +58,6 @@ pub enum Admission {
     Go {
         /// The attempt, recorded as a failure until [`succeeded`] says otherwise.
         attempt: i64,
-        /// Whether the browser's trusted token for this name was valid.
-        trusted: bool,
     },
     /// Refused without checking: try again after this many ms.
     Wait {
@@ -149,7 +147,6 @@ pub fn admit(
     .execute(params![login, address, trusted, now_ms])?;
     Ok(Admission::Go {
         attempt: conn.last_insert_rowid(),
-        trusted,
     })
 }
 
