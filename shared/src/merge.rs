@@ -243,6 +243,47 @@ impl EntityState {
     pub fn last_write(&self) -> Option<Hlc> {
         self.fields.values().map(|r| r.stamp.hlc).max()
     }
+
+    /// Redacts `field`: every write of it stamped at or below `through` (the winner and the
+    /// writes kept for conflicts) now holds `value`. Replicas that redact the same writes hold
+    /// the same state, whatever order they saw the ops and the redaction in, as long as each op
+    /// of the field stamped at or below `through` is redacted too ([`redact_fields`]) before it
+    /// is applied. Says whether anything changed.
+    pub fn redact(&mut self, field: &str, through: Hlc, value: &Value) -> bool {
+        let Some(register) = self.fields.get_mut(field) else {
+            return false;
+        };
+        let mut changed = false;
+        if register.stamp.hlc <= through && register.value != *value {
+            register.value = value.clone();
+            changed = true;
+        }
+        for write in &mut register.unseen {
+            if write.stamp.hlc <= through && write.value != *value {
+                write.value = value.clone();
+                changed = true;
+            }
+        }
+        changed
+    }
+}
+
+/// Redacts one op's written fields: when the op, stamped `hlc`, writes `field` and `hlc` is at
+/// or below `through`, the written value becomes `value`. Says whether anything changed.
+pub fn redact_fields(
+    written: &mut Map<String, Value>,
+    hlc: Hlc,
+    field: &str,
+    through: Hlc,
+    value: &Value,
+) -> bool {
+    match written.get_mut(field) {
+        Some(old) if hlc <= through && old != value => {
+            *old = value.clone();
+            true
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -317,6 +358,32 @@ mod tests {
         state.apply(stamp(30, 1, 5, 0), &fields(&[("severity", json!(4))]));
         let applied = state.apply(stamp(20, 2, 6, 0), &fields(&[("severity", json!(4))]));
         assert!(applied.conflicts.is_empty());
+    }
+
+    #[test]
+    fn a_redaction_replaces_every_covered_write_and_leaves_later_ones() {
+        let name = json!("Kalle Anka bråkade");
+        let mut state = EntityState::default();
+        state.apply(stamp(30, 1, 5, 0), &fields(&[("description", name.clone())]));
+        state.apply(stamp(20, 2, 6, 0), &fields(&[("description", json!("Kalle igen"))]));
+        assert_eq!(state.conflicts("description").len(), 1);
+        let hidden = json!("En person bråkade");
+        assert!(state.redact("description", hlc(30, 1), &hidden));
+        assert_eq!(state.values()["description"], hidden);
+        let text = serde_json::to_string(&state).expect("serialises");
+        assert!(!text.contains("Kalle"), "{text}");
+        assert!(state.conflicts("description").is_empty(), "same value: no conflict");
+        assert!(!state.redact("description", hlc(30, 1), &hidden), "twice is once");
+        // A later write stands; a late op below the redaction is redacted before it is applied.
+        let mut late = fields(&[("description", json!("Kalle, tredje gången"))]);
+        assert!(redact_fields(&mut late, hlc(25, 3), "description", hlc(30, 1), &hidden));
+        state.apply(stamp(25, 3, 7, 0), &late);
+        assert_eq!(state.values()["description"], hidden);
+        let mut newer = fields(&[("description", json!("Ny text"))]);
+        assert!(!redact_fields(&mut newer, hlc(40, 3), "description", hlc(30, 1), &hidden));
+        state.apply(stamp(40, 3, 8, 6), &newer);
+        assert_eq!(state.values()["description"], json!("Ny text"));
+        assert!(!serde_json::to_string(&state).expect("serialises").contains("Kalle"));
     }
 
     #[test]

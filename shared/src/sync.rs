@@ -1,7 +1,7 @@
 //! The wire types of the sync protocol (`docs/protocol.md` shows each as JSON) and the stable
 //! error codes of the API.
 
-use crate::ids::{AreaId, DeviceId, MemberId, OpId, OrgId};
+use crate::ids::{AreaId, DeviceId, EntityId, MemberId, OpId, OrgId};
 use crate::model::Role;
 use crate::op::Op;
 use serde::{Deserialize, Serialize};
@@ -149,6 +149,15 @@ pub struct SyncResponse {
     /// The pulled page, if a pull was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull: Option<PullPage>,
+    /// The organisation's retention period in days: a device removes by itself the entries whose
+    /// time is older than this (never one it has ops of that are not acknowledged yet, and never
+    /// a held one), so a phone that stays offline past the period forgets as the server does.
+    #[cfg_attr(feature = "openapi", schema(minimum = 30, maximum = 1826))]
+    pub retention_days: u32,
+    /// Set when a coordinator retired this device: it hands over what it has not sent, then
+    /// wipes its store and says so with `POST /api/v1/device/retired`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retire: bool,
 }
 
 /// What became of the pushed ops. Everything up to `acked_through` is stored durably (accepted or
@@ -201,6 +210,9 @@ pub enum RejectCode {
     UnknownEntry,
     /// The op names another device than the one whose token sent it.
     DeviceMismatch,
+    /// The entry was removed by retention before the op arrived; the op is recorded without
+    /// its fields.
+    Purged,
 }
 
 /// Why the server stopped before the end of a push. Nothing from `at_seq` on was stored.
@@ -240,6 +252,52 @@ pub struct PullPage {
     pub cursor: u64,
     /// Whether more ops wait beyond this page.
     pub more: bool,
+    /// Removals (retention purges and redactions) in the same sequence as `ops`: a device
+    /// applies ops and removals together in `seq` order. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removals: Vec<Removal>,
+}
+
+/// A removal the server made, handed out in the pull stream like an op: every replica that
+/// applies it forgets the same thing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Removal {
+    /// Its server sequence, shared with the ops.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 9007199254740991.0))]
+    pub seq: u64,
+    /// What is removed.
+    #[serde(flatten)]
+    pub what: RemovalKind,
+}
+
+/// What a removal removes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalKind {
+    /// Retention: every trace of these entries goes (the entity, all its ops, its comments, the
+    /// track segments of a patrol, the photos only they refer to). A device keeps an entry it
+    /// has ops of that are not acknowledged yet.
+    Purge {
+        /// The patrols, incidents and observations removed (at most 500 in one removal).
+        #[cfg_attr(feature = "openapi", schema(max_items = 500))]
+        entries: Vec<EntityId>,
+    },
+    /// Redaction: every write of `field` of `entity_id` stamped at or below `through` now holds
+    /// `value` (in the op log, the entity's state and any conflict record), so the text it
+    /// replaced is gone everywhere, not merely outvoted.
+    Redaction {
+        /// The entity (an entry or a comment).
+        entity_id: EntityId,
+        /// The text field, e.g. `description`.
+        field: String,
+        /// The newest write of the field the redaction covers.
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        through: crate::hlc::Hlc,
+        /// The text that replaces every covered write.
+        value: serde_json::Value,
+    },
 }
 
 /// An accepted op as the server hands it out.
@@ -311,6 +369,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// The device's token was revoked.
     TokenRevoked,
+    /// A coordinator marked the device lost: it must wipe its store and photos now.
+    DeviceLost,
     /// The enrolment code is unknown, used or expired.
     InvalidEnrollmentCode,
     /// The caller may not do this.
@@ -343,6 +403,7 @@ impl ErrorCode {
             Self::InvalidRequest => "invalid_request",
             Self::Unauthorized => "unauthorized",
             Self::TokenRevoked => "token_revoked",
+            Self::DeviceLost => "device_lost",
             Self::InvalidEnrollmentCode => "invalid_enrollment_code",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",

@@ -22,6 +22,8 @@ pub mod limits {
     pub const EVENT_NUMBER: usize = 40;
     /// Longest tag, in characters.
     pub const TAG: usize = 40;
+    /// Longest reason for keeping an entry past retention, in characters.
+    pub const HOLD_REASON: usize = 200;
     /// Most tags on an entry.
     pub const TAGS: usize = 20;
     /// Most photos on an entry.
@@ -220,12 +222,12 @@ fn attachments(value: Option<&[AttachmentRef]>) -> Check {
     Ok(())
 }
 
-fn review(tags: Option<&[String]>) -> Check {
+fn review(tags: Option<&[String]>, hold: Option<&str>) -> Check {
     count("tags", tags, limits::TAGS)?;
     for tag in tags.unwrap_or_default() {
         text("tags", Some(tag), limits::TAG, false)?;
     }
-    Ok(())
+    text("retention_hold", hold, limits::HOLD_REASON, false)
 }
 
 fn order(
@@ -356,7 +358,10 @@ fn incident(f: &IncidentFields, now: Timestamp, creating: bool) -> Check {
         false,
     )?;
     attachments(f.attachments.as_deref())?;
-    review(f.tags.as_deref())
+    review(
+        f.tags.as_deref(),
+        f.retention_hold.as_ref().and_then(|h| h.as_deref()),
+    )
 }
 
 fn observation(f: &ObservationFields, now: Timestamp, creating: bool) -> Check {
@@ -372,7 +377,10 @@ fn observation(f: &ObservationFields, now: Timestamp, creating: bool) -> Check {
     )?;
     text("description", f.description.as_deref(), limits::TEXT, true)?;
     attachments(f.attachments.as_deref())?;
-    review(f.tags.as_deref())
+    review(
+        f.tags.as_deref(),
+        f.retention_hold.as_ref().and_then(|h| h.as_deref()),
+    )
 }
 
 fn comment(f: &CommentFields, now: Timestamp, creating: bool) -> Check {

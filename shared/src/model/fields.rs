@@ -298,6 +298,15 @@ pub struct IncidentFields {
     /// Review: agencies the coordinator forwarded it to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forwarded_to: Option<Vec<Agency>>,
+    /// Review: kept past the retention period ("spara längre"), with the reason (1 to 200
+    /// characters, e.g. an open police matter); `null` releases it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1, max_length = 200))]
+    pub retention_hold: Option<Option<String>>,
 }
 
 /// The review fields shared by incidents and observations; only coordinators and admins write
@@ -308,6 +317,7 @@ pub const REVIEW_FIELDS: &[&str] = &[
     "assignee",
     "tags",
     "forwarded_to",
+    "retention_hold",
 ];
 
 impl IncidentFields {
@@ -393,6 +403,15 @@ pub struct ObservationFields {
     /// Review: agencies the coordinator forwarded it to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forwarded_to: Option<Vec<Agency>>,
+    /// Review: kept past the retention period ("spara längre"), with the reason (1 to 200
+    /// characters, e.g. an open police matter); `null` releases it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1, max_length = 200))]
+    pub retention_hold: Option<Option<String>>,
 }
 
 /// A create-once comment on an entry; coordinators ask, field users answer.
