@@ -1,6 +1,7 @@
 //! The `vaka-server` command line: serve, demo, and admin subcommands.
 
 use crate::store::accounts::{self, NewMember};
+use crate::store::retention::{self, PurgeSummary};
 use crate::{Config, Server, demo, now_ms, secrets};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -83,6 +84,13 @@ enum Command {
     /// Manage devices.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Purge entries older than their organisation's retention period now, with every trace of
+    /// them (the server also does this every hour while it runs).
+    Purge {
+        /// Print what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write a consistent copy of the store to a file (safe while the server runs).
     Backup {
         /// The file to write.
@@ -132,6 +140,33 @@ enum DeviceCommand {
         #[arg(long)]
         device: DeviceId,
     },
+}
+
+/// One organisation's purge, in a line: what went (or would go) and what was held back.
+fn purge_line(summary: &PurgeSummary, dry_run: bool) -> String {
+    let cutoff = time::OffsetDateTime::from_unix_timestamp(summary.cutoff_ms.div_euclid(1000))
+        .map(|t| t.date().to_string())
+        .unwrap_or_default();
+    let kinds = if summary.by_kind.is_empty() {
+        String::new()
+    } else {
+        let parts: Vec<String> = summary
+            .by_kind
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
+        format!(" ({})", parts.join(", "))
+    };
+    format!(
+        "{}: retention {} days, entries before {cutoff}: {} {} entries{kinds}, {} comments and track segments, {} photos; {} held entries kept",
+        summary.org_name,
+        summary.retention_days,
+        if dry_run { "would remove" } else { "removed" },
+        summary.entries(),
+        summary.children,
+        summary.photos,
+        summary.held,
+    )
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -337,6 +372,23 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
                 bail!("no active device with id {device}");
             }
             println!("revoked {device}");
+        }
+        Command::Purge { dry_run } => {
+            let summaries = if dry_run {
+                store
+                    .read(move |c| {
+                        retention::orgs(c)?
+                            .into_iter()
+                            .map(|org| retention::dry_run(c, org, now))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .await?
+            } else {
+                retention::purge_all(store, now).await?
+            };
+            for summary in &summaries {
+                println!("{}", purge_line(summary, dry_run));
+            }
         }
         Command::Backup { to } => {
             if to.exists() {

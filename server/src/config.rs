@@ -52,6 +52,9 @@ pub struct Config {
     pub body_read_timeout: Duration,
     /// How often devices' last sync times noted by pull-only syncs are written.
     pub last_sync_flush: Duration,
+    /// How often entries past their organisation's retention period are purged (also once at
+    /// start).
+    pub purge_interval: Duration,
     /// Sign-in limits: password checks at once, waiting checks, delays after failures.
     pub sign_in: SignInLimits,
 }
@@ -124,6 +127,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(60),
             last_sync_flush: Duration::from_secs(5),
+            purge_interval: Duration::from_secs(60 * 60),
             sign_in: SignInLimits::default(),
         }
     }

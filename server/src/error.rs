@@ -23,6 +23,12 @@ pub enum AppError {
     /// The device's token was revoked.
     #[error("revoked device token")]
     TokenRevoked,
+    /// A device that was not retired said it wiped itself.
+    #[error("device not retired")]
+    NotRetired,
+    /// A coordinator marked the device lost.
+    #[error("device marked lost")]
+    DeviceLost,
     /// The enrolment code is unknown, used or expired.
     #[error("invalid enrolment code")]
     InvalidEnrollmentCode,
@@ -108,6 +114,16 @@ impl AppError {
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::TokenRevoked,
                 "this device was revoked by a coordinator; enrol it again with a new code".into(),
+            ),
+            Self::NotRetired => (
+                StatusCode::CONFLICT,
+                ErrorCode::InvalidRequest,
+                "this device was not retired by a coordinator; it keeps its entries".into(),
+            ),
+            Self::DeviceLost => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::DeviceLost,
+                "a coordinator marked this device lost; it must delete its entries and photos now".into(),
             ),
             Self::InvalidEnrollmentCode => (
                 StatusCode::FORBIDDEN,

@@ -115,6 +115,7 @@ impl Server {
             max_body_bytes: config.max_body_bytes,
         };
         let flusher = self.flush_last_sync_times();
+        let purger = self.purge_on_a_timer();
         let served = web::door::serve(
             listener,
             self.router(),
@@ -124,10 +125,37 @@ impl Server {
         )
         .await;
         flusher.abort();
+        purger.abort();
         if let Err(e) = self.state.last_sync.flush(&self.state.store).await {
             tracing::warn!(error = %e, "device sync times not written");
         }
         served
+    }
+
+    /// Purges entries past their organisation's retention period: at start, then on a timer
+    /// (`Config::purge_interval`).
+    fn purge_on_a_timer(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(state.config.purge_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match store::retention::purge_all(&state.store, now_ms()).await {
+                    Ok(summaries) => {
+                        for s in summaries.iter().filter(|s| s.entries() > 0) {
+                            tracing::info!(
+                                org = %s.org_id,
+                                entries = s.entries(),
+                                held = s.held,
+                                "purged entries past the retention period"
+                            );
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "purge failed; it runs again later"),
+                }
+            }
+        })
     }
 
     /// Writes the sync times that pull-only syncs noted, on a timer.

@@ -364,26 +364,54 @@ mod tests {
     fn a_redaction_replaces_every_covered_write_and_leaves_later_ones() {
         let name = json!("Kalle Anka bråkade");
         let mut state = EntityState::default();
-        state.apply(stamp(30, 1, 5, 0), &fields(&[("description", name.clone())]));
-        state.apply(stamp(20, 2, 6, 0), &fields(&[("description", json!("Kalle igen"))]));
+        state.apply(
+            stamp(30, 1, 5, 0),
+            &fields(&[("description", name.clone())]),
+        );
+        state.apply(
+            stamp(20, 2, 6, 0),
+            &fields(&[("description", json!("Kalle igen"))]),
+        );
         assert_eq!(state.conflicts("description").len(), 1);
         let hidden = json!("En person bråkade");
         assert!(state.redact("description", hlc(30, 1), &hidden));
         assert_eq!(state.values()["description"], hidden);
         let text = serde_json::to_string(&state).expect("serialises");
         assert!(!text.contains("Kalle"), "{text}");
-        assert!(state.conflicts("description").is_empty(), "same value: no conflict");
-        assert!(!state.redact("description", hlc(30, 1), &hidden), "twice is once");
+        assert!(
+            state.conflicts("description").is_empty(),
+            "same value: no conflict"
+        );
+        assert!(
+            !state.redact("description", hlc(30, 1), &hidden),
+            "twice is once"
+        );
         // A later write stands; a late op below the redaction is redacted before it is applied.
         let mut late = fields(&[("description", json!("Kalle, tredje gången"))]);
-        assert!(redact_fields(&mut late, hlc(25, 3), "description", hlc(30, 1), &hidden));
+        assert!(redact_fields(
+            &mut late,
+            hlc(25, 3),
+            "description",
+            hlc(30, 1),
+            &hidden
+        ));
         state.apply(stamp(25, 3, 7, 0), &late);
         assert_eq!(state.values()["description"], hidden);
         let mut newer = fields(&[("description", json!("Ny text"))]);
-        assert!(!redact_fields(&mut newer, hlc(40, 3), "description", hlc(30, 1), &hidden));
+        assert!(!redact_fields(
+            &mut newer,
+            hlc(40, 3),
+            "description",
+            hlc(30, 1),
+            &hidden
+        ));
         state.apply(stamp(40, 3, 8, 6), &newer);
         assert_eq!(state.values()["description"], json!("Ny text"));
-        assert!(!serde_json::to_string(&state).expect("serialises").contains("Kalle"));
+        assert!(
+            !serde_json::to_string(&state)
+                .expect("serialises")
+                .contains("Kalle")
+        );
     }
 
     #[test]

@@ -6,12 +6,14 @@ use super::auth::{CSRF_FIELD, Signed};
 use super::charts;
 use super::inbox::choices;
 use super::layout;
+use super::privacy;
 use super::{
     LangError, PageError, PageResult, Pairs, PathText, WithLang, category_label, fmt_time, i18n,
     kind_label, ops, quoted,
 };
 use crate::store::blobs;
 use crate::store::entries::{self, CommentRow, ConflictRow, EntryRow, HistoryItem};
+use crate::store::redaction::RedactionRow;
 use crate::store::reports::area_shapes;
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
@@ -63,14 +65,17 @@ pub async fn page(
                 entries::comments(conn, &org, &id)?,
                 choices(conn, &org)?,
                 area_shapes(conn, &org)?,
+                crate::store::redaction::redactions_of(conn, &org, &id)?,
             )))
         })
         .await
         .lang(lang)?;
-    let Some((row, values, history, conflicts, comments, choices, shapes)) = loaded else {
+    let Some((row, values, history, conflicts, comments, choices, shapes, redactions)) = loaded
+    else {
         return Err(LangError(lang, PageError::NotFound));
     };
     let hashes = photo_hashes(&values);
+    let redactable = privacy::redactable_texts(&row.kind, &values);
     let org_id = signed.user.org_id;
     let photo_states = app
         .store
@@ -121,10 +126,12 @@ pub async fn page(
         }
         @if row.kind != "patrol" {
             (review_form(lang, &signed, &row, &choices.members))
+            (privacy::hold_section(lang, &signed, &row, values.get("retention_hold").and_then(Value::as_str)))
         }
+        (privacy::redaction_section(lang, &signed, &row, &redactable, &redactions))
         (conflicts_section(lang, &signed, &conflicts))
         (comments_section(lang, &signed, &row, &comments))
-        (history_section(lang, &history))
+        (history_section(lang, &history, &redactions))
     };
     Ok(layout::page(lang, Some(&signed), &title, body).into_response())
 }
@@ -337,8 +344,20 @@ fn comment_form(lang: Lang, signed: &Signed, id: &str, text: &str) -> Markup {
     }
 }
 
-fn history_section(lang: Lang, history: &[HistoryItem]) -> Markup {
+fn history_section(lang: Lang, history: &[HistoryItem], redactions: &[RedactionRow]) -> Markup {
     let t = i18n::texts(lang);
+    // A write of a field at or below a redaction of it holds the redaction's text now.
+    let redacted = |field: &str, hlc: &str| {
+        let Ok(hlc) = hlc.parse::<vaka_shared::Hlc>() else {
+            return false;
+        };
+        redactions.iter().any(|r| {
+            r.field == field
+                && r.through
+                    .parse::<vaka_shared::Hlc>()
+                    .is_ok_and(|t| hlc <= t)
+        })
+    };
     html! {
         section.card id="history" {
             h2 { (t.history) }
@@ -352,8 +371,20 @@ fn history_section(lang: Lang, history: &[HistoryItem]) -> Markup {
                             td { (h.author_name) }
                             td.muted { (h.device_name) }
                             td { @for (name, value) in &h.fields {
-                                code { (name) } " = " (super::inbox::short(&value_text(&value.to_string()), 80)) br;
+                                code { (name) } " = " (super::inbox::short(&value_text(&value.to_string()), 80))
+                                @if redacted(name, &h.hlc) { " " span.badge { (t.redacted_mark) } }
+                                br;
                             } }
+                        }
+                    }
+                    @for r in redactions {
+                        tr.redaction {
+                            td { (fmt_time(r.at_ms)) }
+                            td { (r.by_name) }
+                            td.muted { "–" }
+                            td { (t.redacted_by.replacen("{}", privacy::field_label(lang, &r.field), 1)
+                                .replacen("{}", &r.by_name, 1)
+                                .replacen("{}", &fmt_time(r.at_ms), 1)) }
                         }
                     }
                 }

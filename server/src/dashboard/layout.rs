@@ -29,6 +29,7 @@ pub fn page(lang: Lang, signed: Option<&Signed>, title: &str, body: Markup) -> M
                             a href="/report" { (t.report) }
                             a href="/people" { (t.people) }
                             a href="/areas" { (t.areas) }
+                            @if s.user.role == vaka_shared::model::Role::Admin { a href="/settings" { (t.settings) } }
                         }
                         span.who { (s.user.name) " · " (s.user.org_name) }
                     } @else {

@@ -19,6 +19,7 @@ mod layout;
 mod ops;
 mod pdf;
 mod people;
+mod privacy;
 mod report;
 
 use crate::AppState;
@@ -52,6 +53,13 @@ pub fn router() -> Router<AppState> {
         .route("/people", get(people::page))
         .route("/people/{member}/code", post(people::enrolment_code))
         .route("/devices/{id}/revoke", post(people::revoke))
+        .route("/devices/{id}/lost", post(privacy::lost))
+        .route("/devices/{id}/retire", post(privacy::retire))
+        .route("/people/{member}/remove", post(privacy::remove_member))
+        .route("/entries/{id}/hold", post(privacy::hold))
+        .route("/entries/{id}/redact", post(privacy::redact))
+        .route("/settings", get(privacy::settings_page))
+        .route("/settings/retention", post(privacy::set_retention))
         .route("/areas", get(areas::page).post(areas::upload))
         .route("/report", get(report::page))
         .route("/report/summary", post(report::save_summary))

@@ -25,7 +25,22 @@ struct Person {
     name: String,
     role: String,
     group: Option<String>,
+    removed: bool,
     devices: Vec<Device>,
+}
+
+/// What a coordinator can do with a phone in use: `(path, button, what it does)`.
+fn device_actions(
+    lang: vaka_shared::model::Lang,
+    retiring: bool,
+) -> Vec<(&'static str, &'static str, &'static str)> {
+    let t = i18n::texts(lang);
+    let mut actions = vec![("lost", t.mark_lost, t.lost_text)];
+    if !retiring {
+        actions.push(("retire", t.mark_retired, t.retire_text));
+    }
+    actions.push(("revoke", t.revoke, t.revoke_text));
+    actions
 }
 
 #[derive(Debug, Clone)]
@@ -34,13 +49,20 @@ struct Device {
     name: String,
     last_sync_ms: Option<i64>,
     revoked: bool,
+    lost: bool,
+    retired: bool,
+    wiped: bool,
+    /// The highest number of its changes the server holds.
+    last_seq: i64,
+    /// Photos its entries refer to that never arrived.
+    photos_missing: i64,
 }
 
 fn people(conn: &Connection, org: &str) -> Result<Vec<Person>, StoreError> {
     let mut people: Vec<Person> = conn
         .prepare_cached(
-            "SELECT id, display_name, role, member_group FROM members WHERE org_id = ?1
-             ORDER BY role DESC, display_name",
+            "SELECT id, display_name, role, member_group, removed_at_ms IS NOT NULL FROM members
+             WHERE org_id = ?1 ORDER BY removed_at_ms IS NOT NULL, role DESC, display_name",
         )?
         .query_map([org], |r| {
             Ok(Person {
@@ -48,15 +70,27 @@ fn people(conn: &Connection, org: &str) -> Result<Vec<Person>, StoreError> {
                 name: r.get(1)?,
                 role: r.get(2)?,
                 group: r.get(3)?,
+                removed: r.get(4)?,
                 devices: Vec::new(),
             })
         })?
         .collect::<Result<_, _>>()?;
     let devices: Vec<(String, Device)> = conn
         .prepare_cached(
-            "SELECT member_id, id, name, last_sync_at_ms, revoked_at_ms IS NOT NULL FROM devices
-             WHERE org_id = ?1 AND id NOT IN (SELECT device_id FROM dashboard_devices)
-             ORDER BY created_at_ms",
+            "SELECT d.member_id, d.id, d.name, d.last_sync_at_ms, d.revoked_at_ms IS NOT NULL,
+                    d.lost_at_ms IS NOT NULL, d.retired_at_ms IS NOT NULL, d.wiped_at_ms IS NOT NULL,
+                    d.last_seq,
+                    CASE WHEN d.lost_at_ms IS NULL THEN 0 ELSE (
+                        SELECT COUNT(DISTINCT json_extract(a.value, '$.sha256'))
+                        FROM entities e, json_each(e.state, '$.attachments.v') a
+                        WHERE e.org_id = d.org_id
+                          AND e.id IN (SELECT entity_id FROM ops WHERE device_id = d.id)
+                          AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.org_id = d.org_id
+                                          AND b.sha256 = json_extract(a.value, '$.sha256')
+                                          AND b.completed_at_ms IS NOT NULL)) END
+             FROM devices d
+             WHERE d.org_id = ?1 AND d.id NOT IN (SELECT device_id FROM dashboard_devices)
+             ORDER BY d.created_at_ms",
         )?
         .query_map([org], |r| {
             Ok((
@@ -66,6 +100,11 @@ fn people(conn: &Connection, org: &str) -> Result<Vec<Person>, StoreError> {
                     name: r.get(2)?,
                     last_sync_ms: r.get(3)?,
                     revoked: r.get(4)?,
+                    lost: r.get(5)?,
+                    retired: r.get(6)?,
+                    wiped: r.get(7)?,
+                    last_seq: r.get(8)?,
+                    photos_missing: r.get(9)?,
                 },
             ))
         })?
@@ -101,20 +140,50 @@ pub async fn page(State(app): State<AppState>, signed: Signed) -> PageResult {
                         div.device {
                             (d.name) " · " span.muted { (t.last_sync) ": " (d.last_sync_ms.map(fmt_time).unwrap_or_else(|| t.never.to_owned())) }
                             " · "
-                            @if d.revoked { span.badge { (t.revoked) } } @else {
-                                span.badge { (t.active) } " "
-                                form.inline method="post" action={ "/devices/" (d.id) "/revoke" } {
-                                    input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
-                                    button.secondary type="submit" { (t.revoke) }
+                            @if d.lost {
+                                span.badge.lost { (t.device_lost) }
+                                p.muted.lost-known { (t.lost_known
+                                    .replacen("{}", &d.last_sync_ms.map(fmt_time).unwrap_or_else(|| t.never.to_owned()), 1)
+                                    .replacen("{}", &d.last_seq.to_string(), 1)
+                                    .replacen("{}", &d.photos_missing.to_string(), 1)) }
+                            } @else if d.wiped {
+                                span.badge { (t.device_wiped) }
+                            } @else if d.revoked {
+                                span.badge { (t.revoked) }
+                            } @else {
+                                @if d.retired { span.badge { (t.device_retired) } } @else { span.badge { (t.active) } }
+                                details.device-actions {
+                                    summary { (t.revoke) " / " (t.mark_lost) " / " (t.mark_retired) }
+                                    @for (action, label, text) in device_actions(lang, d.retired) {
+                                        form method="post" action={ "/devices/" (d.id) "/" (action) } {
+                                            input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                                            p.muted { (text) }
+                                            (super::privacy::confirm_box(lang))
+                                            button.secondary type="submit" { (label) }
+                                        }
+                                    }
                                 }
                             }
                         }
                     }
                 }
                 td {
-                    form.inline method="post" action={ "/people/" (p.id) "/code" } {
-                        input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
-                        button.secondary type="submit" { (t.new_code) }
+                    @if !p.removed {
+                        form.inline method="post" action={ "/people/" (p.id) "/code" } {
+                            input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                            button.secondary type="submit" { (t.new_code) }
+                        }
+                        @if signed.user.role == Role::Admin && p.id != signed.user.member_id.to_string() {
+                            details.member-actions {
+                                summary { (t.remove_member) }
+                                form method="post" action={ "/people/" (p.id) "/remove" } {
+                                    input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                                    p.muted { (t.remove_member_text) }
+                                    (super::privacy::confirm_box(lang))
+                                    button.secondary type="submit" { (t.remove_member) }
+                                }
+                            }
+                        }
                     }
                 }
             } } }

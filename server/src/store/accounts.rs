@@ -171,6 +171,10 @@ pub struct DeviceCaller {
     pub role: Role,
     /// Whether volunteers of the organisation see each other's entries.
     pub volunteers_see_all: bool,
+    /// The organisation's retention period, in days.
+    pub retention_days: u32,
+    /// Whether a coordinator retired the device: it may still hand over what it has not sent.
+    pub retired: bool,
 }
 
 /// What a token turned out to be.
@@ -178,8 +182,10 @@ pub struct DeviceCaller {
 pub enum TokenLookup {
     /// A valid device.
     Valid(DeviceCaller),
-    /// A device whose token was revoked.
+    /// A device whose token was revoked (or that wiped itself after it was retired).
     Revoked,
+    /// A device a coordinator marked lost: it is told to wipe itself.
+    Lost,
     /// No such token.
     Unknown,
 }
@@ -188,33 +194,47 @@ pub enum TokenLookup {
 pub fn device_by_token(conn: &Connection, token: &str) -> Result<TokenLookup, StoreError> {
     let row = conn
         .prepare_cached(
-            "SELECT d.id, d.org_id, d.member_id, m.role, d.revoked_at_ms, o.volunteers_see_all
+            "SELECT d.id, d.org_id, d.member_id, m.role, d.revoked_at_ms, o.volunteers_see_all,
+                    o.retention_days, d.lost_at_ms, d.retired_at_ms
              FROM devices d JOIN members m ON m.id = d.member_id JOIN orgs o ON o.id = d.org_id
              WHERE d.token_hash = ?1",
         )?
         .query_row([secrets::hash_token(token)], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
+                (
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ),
                 r.get::<_, Option<i64>>(4)?,
                 r.get::<_, bool>(5)?,
+                r.get::<_, u32>(6)?,
+                r.get::<_, Option<i64>>(7)?,
+                r.get::<_, Option<i64>>(8)?,
             ))
         })
         .optional()?;
     Ok(match row {
         None => TokenLookup::Unknown,
-        Some((_, _, _, _, Some(_), _)) => TokenLookup::Revoked,
-        Some((device, org, member, role, None, volunteers_see_all)) => {
-            TokenLookup::Valid(DeviceCaller {
-                device_id: parse_id(&device)?,
-                org_id: parse_id(&org)?,
-                member_id: parse_id(&member)?,
-                role: Role::from_wire(&role).unwrap_or(Role::Volunteer),
-                volunteers_see_all,
-            })
-        }
+        Some((_, _, _, _, Some(_), _)) => TokenLookup::Lost,
+        Some((_, Some(_), _, _, None, _)) => TokenLookup::Revoked,
+        Some((
+            (device, org, member, role),
+            None,
+            volunteers_see_all,
+            retention_days,
+            None,
+            retired,
+        )) => TokenLookup::Valid(DeviceCaller {
+            device_id: parse_id(&device)?,
+            org_id: parse_id(&org)?,
+            member_id: parse_id(&member)?,
+            role: Role::from_wire(&role).unwrap_or(Role::Volunteer),
+            volunteers_see_all,
+            retention_days,
+            retired: retired.is_some(),
+        }),
     })
 }
 
@@ -232,6 +252,104 @@ pub fn revoke_device(
         params![device.to_string(), now_ms, org.map(|o| o.to_string())],
     )?;
     Ok(changed == 1)
+}
+
+/// What a coordinator says became of a phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceMark {
+    /// Lost: its token stops working, and at its next contact it is told to wipe itself.
+    Lost,
+    /// Retired: it may still hand over what it has not sent; then it wipes itself and stops.
+    Retired,
+}
+
+/// Marks a device of `org` (any organisation when `None`) lost or retired. Returns whether a
+/// device still in use was marked. A lost device's dashboard sessions do not exist; its token
+/// is answered `device_lost` from now on.
+pub fn mark_device(
+    conn: &Connection,
+    device: DeviceId,
+    org: Option<OrgId>,
+    mark: DeviceMark,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let sql = match mark {
+        DeviceMark::Lost => {
+            "UPDATE devices SET lost_at_ms = ?2
+             WHERE id = ?1 AND lost_at_ms IS NULL AND wiped_at_ms IS NULL
+               AND revoked_at_ms IS NULL AND (?3 IS NULL OR org_id = ?3)"
+        }
+        DeviceMark::Retired => {
+            "UPDATE devices SET retired_at_ms = ?2
+             WHERE id = ?1 AND lost_at_ms IS NULL AND retired_at_ms IS NULL
+               AND revoked_at_ms IS NULL AND (?3 IS NULL OR org_id = ?3)"
+        }
+    };
+    let changed = conn.execute(
+        sql,
+        params![device.to_string(), now_ms, org.map(|o| o.to_string())],
+    )?;
+    Ok(changed == 1)
+}
+
+/// A retired device handed over everything and wiped itself: its token is refused from now on.
+pub fn device_wiped(conn: &Connection, device: DeviceId, now_ms: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE devices SET wiped_at_ms = ?2, revoked_at_ms = COALESCE(revoked_at_ms, ?2)
+         WHERE id = ?1 AND retired_at_ms IS NOT NULL",
+        params![device.to_string(), now_ms],
+    )?;
+    Ok(())
+}
+
+/// Removes a member who left `org`: their entries stay, their name is replaced everywhere by
+/// "Tidigare medlem N" (N counting the organisation's former members), their sign-in, sessions and
+/// devices stop working. Returns the label, or `None` when no such member (still there) exists.
+pub fn remove_member(
+    conn: &Connection,
+    org: OrgId,
+    member: MemberId,
+    now_ms: i64,
+) -> Result<Option<String>, StoreError> {
+    let org = org.to_string();
+    let member = member.to_string();
+    let exists: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM members WHERE id = ?1 AND org_id = ?2 AND removed_at_ms IS NULL",
+            params![member, org],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let number: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(former_number), 0) + 1 FROM members WHERE org_id = ?1",
+        [&org],
+        |r| r.get(0),
+    )?;
+    let label = former_member_label(number);
+    conn.execute(
+        "UPDATE members SET display_name = ?2, former_number = ?3, removed_at_ms = ?4,
+                login = NULL, password_hash = NULL, member_group = NULL
+         WHERE id = ?1",
+        params![member, label, number, now_ms],
+    )?;
+    conn.execute("DELETE FROM sessions WHERE member_id = ?1", [&member])?;
+    conn.execute(
+        "UPDATE devices SET revoked_at_ms = ?2 WHERE member_id = ?1 AND revoked_at_ms IS NULL",
+        params![member, now_ms],
+    )?;
+    conn.execute(
+        "UPDATE enrollment_codes SET used_at_ms = ?2 WHERE member_id = ?1 AND used_at_ms IS NULL",
+        params![member, now_ms],
+    )?;
+    Ok(Some(label))
+}
+
+/// The neutral label that replaces a former member's name.
+pub fn former_member_label(number: i64) -> String {
+    format!("Tidigare medlem {number}")
 }
 
 /// Sets whether volunteers of `org` see each other's entries.

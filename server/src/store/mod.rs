@@ -5,7 +5,9 @@
 pub mod accounts;
 pub mod blobs;
 pub mod entries;
+pub mod redaction;
 pub mod reports;
+pub mod retention;
 pub mod sessions;
 pub mod sign_in;
 mod writer;
@@ -25,6 +27,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0002_dashboard.sql")),
         M::up(include_str!("../../migrations/0003_blobs.sql")),
         M::up(include_str!("../../migrations/0004_sign_in.sql")),
+        M::up(include_str!("../../migrations/0005_privacy.sql")),
     ])
 });
 
@@ -109,6 +112,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // The savepoint each write job runs in journals into a temporary file unless it is kept in
     // memory; on disk it cost a third of the writer's time (W3 profile, docs/BENCHMARKS.md).
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Deleted and overwritten content is zeroed, so a purged or redacted text does not linger in
+    // free pages of the file (docs/ARCHITECTURE.md, retention).
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
@@ -117,6 +123,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 #[derive(Debug, Clone)]
 pub struct Store {
     writer: Writer,
+    path: std::path::PathBuf,
     readers: r2d2::Pool<SqliteConnectionManager>,
     /// One permit per read connection: reads wait here, on the executor, rather than each
     /// holding a blocking thread while it waits for a connection.
@@ -146,6 +153,7 @@ impl Store {
             .build(manager)?;
         Ok(Self {
             writer: Writer::start(conn, max_group_commit, metrics),
+            path: path.to_path_buf(),
             readers,
             read_permits: Arc::new(tokio::sync::Semaphore::new(read_connections as usize)),
         })
@@ -160,6 +168,20 @@ impl Store {
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         self.writer.submit(job).await
+    }
+
+    /// Checkpoints the write-ahead log into the database file and truncates it, so text that was
+    /// purged or redacted does not linger in the log (on a connection of its own, outside any
+    /// transaction).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(&path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await?
     }
 
     /// Runs `job` on a read connection, off the async executor.

@@ -191,12 +191,12 @@ pub fn dashboard_device(
             id
         }
     };
-    let (org, role, see_all): (String, String, bool) = conn.query_row(
-        "SELECT d.org_id, m.role, o.volunteers_see_all
+    let (org, role, see_all, retention_days): (String, String, bool, u32) = conn.query_row(
+        "SELECT d.org_id, m.role, o.volunteers_see_all, o.retention_days
          FROM devices d JOIN members m ON m.id = d.member_id JOIN orgs o ON o.id = d.org_id
          WHERE d.id = ?1",
         [&device],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
     Ok(DeviceCaller {
         device_id: parse_id(&device)?,
@@ -204,5 +204,7 @@ pub fn dashboard_device(
         member_id: member,
         role: Role::from_wire(&role).unwrap_or(Role::Volunteer),
         volunteers_see_all: see_all,
+        retention_days,
+        retired: false,
     })
 }

@@ -275,6 +275,9 @@ fn apply(
             field: Some(e.field),
         }));
     }
+    if stored.is_none() && crate::store::retention::was_purged(conn, op.entity_id)? {
+        return Ok(Err(purged()));
+    }
     let existing = stored.as_ref().map(|e| Existing {
         kind: e.kind,
         author: e.author,
@@ -311,6 +314,9 @@ fn apply(
                 {
                     parent.scope_member
                 }
+                None if crate::store::retention::was_purged(conn, parent_id)? => {
+                    return Ok(Err(purged()));
+                }
                 _ => {
                     return Ok(Err(Rejection {
                         code: RejectCode::UnknownEntry,
@@ -322,7 +328,10 @@ fn apply(
         },
     };
 
-    let fields = op.body.field_map();
+    let mut fields = op.body.field_map();
+    if stored.is_some() {
+        crate::store::redaction::redact_incoming(conn, op.entity_id, op.hlc, &mut fields)?;
+    }
     let fields_json = serde_json::to_string(&fields)?;
     conn.prepare_cached(
         "INSERT INTO ops (org_id, scope_member, author, op_id, device_id, device_seq, hlc, base_seq,
@@ -470,6 +479,13 @@ fn record_conflicts(
     Ok(())
 }
 
+fn purged() -> Rejection {
+    Rejection::new(
+        RejectCode::Purged,
+        "the entry was removed by the organisation's retention period before this change arrived",
+    )
+}
+
 /// The entry a create-once child hangs on: a comment's entry, a track segment's patrol.
 fn parent_of(body: &OpBody) -> Option<(EntityKind, EntityId)> {
     match body {
@@ -505,7 +521,14 @@ fn record_rejection(
         caller.org_id.to_string(),
         caller.member_id.to_string(),
         op.op_id.to_string(),
-        serde_json::to_string(op)?,
+        // Nothing of a purged entry is kept: the op is recorded without its fields.
+        if rejection.code == RejectCode::Purged {
+            let mut bare = serde_json::to_value(op)?;
+            bare["fields"] = serde_json::Value::Object(serde_json::Map::new());
+            bare.to_string()
+        } else {
+            serde_json::to_string(op)?
+        },
         serde_json::to_value(rejection.code)?.as_str().unwrap_or("invalid_field"),
         rejection.message,
         rejection.field,

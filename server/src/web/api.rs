@@ -8,8 +8,8 @@ use crate::sync::{self, PushLimits, RawPullPage};
 use crate::{AppState, now_ms};
 use axum::Json;
 use axum::extract::{FromRequest, State};
-use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 use std::time::Instant;
@@ -40,6 +40,7 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     paths(
         enroll,
         sync,
+        retired,
         areas,
         healthz,
         super::scrape::metrics,
@@ -154,6 +155,9 @@ pub struct SyncResponseBody {
     push: PushResult,
     #[serde(skip_serializing_if = "Option::is_none")]
     pull: Option<RawPullPage>,
+    retention_days: u32,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    retire: bool,
 }
 
 /// Push a device's ops and pull the organisation's in one round trip.
@@ -273,7 +277,38 @@ async fn sync_inner(
         server_time_ms: now_ms(),
         push,
         pull,
+        retention_days: caller.retention_days,
+        retire: caller.retired,
     })
+}
+
+/// A retired device says it has handed over everything and wiped itself; its token is refused
+/// from then on.
+#[utoipa::path(
+    post,
+    path = "/api/v1/device/retired",
+    security(("device_token" = [])),
+    responses(
+        (status = 204, description = "Noted: the device's token is refused from now on"),
+        (status = 401, description = "Missing, unknown (`unauthorized`), revoked (`token_revoked`) or lost (`device_lost`) device", body = ApiError),
+        (status = 409, description = "The device was not retired by a coordinator (`invalid_request`)", body = ApiError),
+        (status = 500, description = "The server failed (`internal`)", body = ApiError),
+        (status = 503, description = "Shutting down or busy (`unavailable`)", body = ApiError),
+    )
+)]
+pub async fn retired(
+    State(app): State<AppState>,
+    DeviceAuth(caller): DeviceAuth,
+) -> Result<StatusCode, AppError> {
+    if !caller.retired {
+        return Err(AppError::NotRetired);
+    }
+    let now = now_ms();
+    app.store
+        .write(move |conn| accounts::device_wiped(conn, caller.device_id, now))
+        .await?;
+    tracing::info!(device = %caller.device_id, "retired device wiped");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller's organisation's named areas with their outlines.
@@ -328,7 +363,14 @@ pub async fn areas(
 pub async fn healthz(State(app): State<AppState>) -> Result<ApiJson<Health>, AppError> {
     let last_seq = app
         .store
-        .read(|conn| Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM ops", [], |r| r.get(0))?))
+        .read(|conn| {
+            Ok(conn.query_row(
+                "SELECT MAX((SELECT COALESCE(MAX(seq), 0) FROM ops),
+                            (SELECT COALESCE(MAX(seq), 0) FROM removals))",
+                [],
+                |r| r.get(0),
+            )?)
+        })
         .await?;
     Ok(ApiJson(Health {
         status: "ok".into(),

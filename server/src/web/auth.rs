@@ -34,6 +34,7 @@ impl FromRequestParts<AppState> for DeviceAuth {
         {
             TokenLookup::Valid(caller) => Ok(Self(caller)),
             TokenLookup::Revoked => Err(AppError::TokenRevoked),
+            TokenLookup::Lost => Err(AppError::DeviceLost),
             TokenLookup::Unknown => Err(AppError::Unauthorized),
         }
     }

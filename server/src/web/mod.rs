@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
                 state.config.max_concurrent_syncs,
             )),
         )
+        .route("/api/v1/device/retired", post(api::retired))
         .route("/api/v1/areas", get(api::areas))
         .route(
             "/api/v1/blobs/{sha256}",
