@@ -2,11 +2,12 @@
 //! them decides anything.
 
 use super::camera::PHOTO_INPUT;
-use super::i18n::{Text, reason};
-use super::state::{Flash, Route, use_app};
+use super::i18n::{Text, identifier_warning, reason};
+use super::state::{Flash, Route, TextField, use_app};
 use super::theme::swedish;
 use crate::device::{PhotoStatus, SyncStatus};
 use dioxus::prelude::*;
+use std::rc::Rc;
 use vaka_shared::model::AttachmentRef;
 use vaka_shared::{AreaId, Timestamp};
 
@@ -251,6 +252,60 @@ pub fn photo_status_text(status: PhotoStatus, lang: vaka_shared::model::Lang) ->
         PhotoStatus::OnPhone { uploaded, size } => {
             let pct = (uploaded * 100 / size.max(1)).to_string();
             Text::PhotoUploading.fill(lang, &[("pct", &pct)])
+        }
+    }
+}
+
+/// The identifier guard's warning beside a free-text field: what the text looks like and, beside
+/// the first flagged field of the form, the two big choices: edit the text (back to `target`,
+/// the field, with its text kept) or save anyway. Nothing when this field is not flagged.
+#[component]
+pub fn TextWarningBox(
+    field: TextField,
+    target: Signal<Option<Rc<MountedData>>>,
+    on_save_anyway: EventHandler<()>,
+) -> Element {
+    let app = use_app();
+    let lang = app.lang();
+    let warning = app.text_warning.read().clone();
+    let Some((flagged, first)) = warning
+        .as_ref()
+        .and_then(|w| w.at(field).cloned().map(|f| (f, w.first_field() == field)))
+    else {
+        return rsx! {};
+    };
+    let test = match field {
+        TextField::Place => "warning-place",
+        TextField::Description => "warning-description",
+    };
+    rsx! {
+        div { class: "pii-warning", role: "alert", "data-test": test,
+            onmounted: move |mounted: MountedEvent| async move {
+                if first {
+                    let _ = mounted.data().scroll_to(ScrollBehavior::Smooth).await;
+                }
+            },
+            strong { "⚠ {identifier_warning(flagged.kind).get(lang)}" }
+            div { class: "muted", {Text::FoundWords.fill(lang, &[("words", &flagged.words)])} }
+            if first {
+                div { class: "choices",
+                    button { class: "primary", "data-test": "warning-edit",
+                        onclick: move |_| {
+                            app.edit_text();
+                            if let Some(field) = target() {
+                                spawn(async move {
+                                    let _ = field.set_focus(true).await;
+                                });
+                            }
+                        },
+                        "{app.t(Text::EditText)}"
+                    }
+                    button { "data-test": "warning-save-anyway",
+                        onclick: move |_| on_save_anyway.call(()),
+                        "{app.t(Text::SaveAnyway)}"
+                    }
+                }
+            }
         }
     }
 }

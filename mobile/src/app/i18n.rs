@@ -3,6 +3,7 @@
 //! text is empty and that both languages use the same placeholders.
 
 use vaka_shared::model::Lang;
+use vaka_shared::pii::IdentifierKind;
 use vaka_shared::sync::RejectCode;
 
 macro_rules! texts {
@@ -78,6 +79,14 @@ texts! {
     PlaceHint => "T.ex. Storgatan vid busshållplatsen", "E.g. Main Street by the bus stop";
     WhatHappened => "Vad hände?", "What happened?";
     PrivacyHint => "Beskriv händelsen, inte personer – skriv inga namn.", "Describe the event, not people – write no names.";
+    LooksLikePersonalNumber => "Det här ser ut som ett personnummer – beskriv händelsen, inte personen", "This looks like a personal identity number – describe the event, not the person";
+    LooksLikeCoordinationNumber => "Det här ser ut som ett samordningsnummer – beskriv händelsen, inte personen", "This looks like a coordination number – describe the event, not the person";
+    LooksLikePhoneNumber => "Det här ser ut som ett telefonnummer – beskriv händelsen, inte personen", "This looks like a phone number – describe the event, not the person";
+    LooksLikeEmail => "Det här ser ut som en e-postadress – beskriv händelsen, inte personen", "This looks like an e-mail address – describe the event, not the person";
+    LooksLikeRegistration => "Det här ser ut som ett registreringsnummer – beskriv händelsen, inte personen", "This looks like a vehicle registration number – describe the event, not the person";
+    FoundWords => "Det gäller: {words}", "It is about: {words}";
+    EditText => "Ändra texten", "Edit the text";
+    SaveAnyway => "Spara ändå", "Save anyway";
     PeopleInvolved => "Inblandade personer", "People involved";
     MinorsInvolved => "Varav minderåriga", "Of whom minors";
     Police => "Polis", "Police";
@@ -136,6 +145,17 @@ impl Text {
             text = text.replace(&format!("{{{name}}}"), value);
         }
         text
+    }
+}
+
+/// The warning shown beside a text that holds something of this kind.
+pub fn identifier_warning(kind: IdentifierKind) -> Text {
+    match kind {
+        IdentifierKind::PersonalNumber => Text::LooksLikePersonalNumber,
+        IdentifierKind::CoordinationNumber => Text::LooksLikeCoordinationNumber,
+        IdentifierKind::PhoneNumber => Text::LooksLikePhoneNumber,
+        IdentifierKind::Email => Text::LooksLikeEmail,
+        IdentifierKind::VehicleRegistration => Text::LooksLikeRegistration,
     }
 }
 

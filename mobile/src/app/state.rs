@@ -17,6 +17,7 @@ use vaka_shared::model::{
     AttachmentRef, CategoryCode, IncidentFields, Lang, Location, ObservationCategory,
     ObservationFields, PatrolFields, PatrolKind, PoliceLine, Severity,
 };
+use vaka_shared::pii::{self, IdentifierKind};
 use vaka_shared::{AreaId, EntityId, Timestamp};
 
 /// What the app is started with.
@@ -349,6 +350,71 @@ impl ObservationDraft {
     }
 }
 
+/// A free-text field of the incident and observation forms, the ones the identifier guard reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    /// The place in words.
+    Place,
+    /// What happened, or what was seen.
+    Description,
+}
+
+/// What the guard found in one field: the kind and words of its first finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flagged {
+    /// What it looks like.
+    pub kind: IdentifierKind,
+    /// The words found.
+    pub words: String,
+}
+
+impl Flagged {
+    fn first_in(text: &str) -> Option<Self> {
+        pii::find(text).into_iter().next().map(|finding| Self {
+            kind: finding.kind,
+            words: finding.text(text).to_owned(),
+        })
+    }
+}
+
+/// Shown instead of saving when a form's text looks like it holds a personal identifier
+/// (`vaka_shared::pii`): the walker edits the text or saves anyway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextWarning {
+    /// What was found in the place, if anything.
+    pub place: Option<Flagged>,
+    /// What was found in the description, if anything.
+    pub description: Option<Flagged>,
+}
+
+impl TextWarning {
+    /// The warning for a form's place and description, if either holds a likely identifier.
+    pub fn check(place: &str, description: &str) -> Option<Self> {
+        let warning = Self {
+            place: Flagged::first_in(place),
+            description: Flagged::first_in(description),
+        };
+        (warning.place.is_some() || warning.description.is_some()).then_some(warning)
+    }
+
+    /// What was found in `field`.
+    pub fn at(&self, field: TextField) -> Option<&Flagged> {
+        match field {
+            TextField::Place => self.place.as_ref(),
+            TextField::Description => self.description.as_ref(),
+        }
+    }
+
+    /// The first field, in the form's order, that holds a finding: where the buttons are.
+    pub fn first_field(&self) -> TextField {
+        if self.place.is_some() {
+            TextField::Place
+        } else {
+            TextField::Description
+        }
+    }
+}
+
 /// The start-patrol form.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PatrolDraft {
@@ -424,6 +490,9 @@ pub struct AppState {
     pub fix: Signal<Option<Location>>,
     /// A message at the top of the screen.
     pub flash: Signal<Option<Flash>>,
+    /// The open form's text looks like it holds a personal identifier; saving waits for the
+    /// walker's choice.
+    pub text_warning: Signal<Option<TextWarning>>,
     /// An enrolment is under way.
     pub enrolling: Signal<bool>,
     /// The wall clock, ticking each second (for the patrol timer).
@@ -471,6 +540,7 @@ impl AppState {
             end: Signal::new(EndDraft::default()),
             fix: Signal::new(fix),
             flash: Signal::new(None),
+            text_warning: Signal::new(None),
             enrolling: Signal::new(false),
             now_ms: Signal::new(now),
         }
@@ -517,6 +587,7 @@ impl AppState {
     /// Shows a screen.
     pub fn go(mut self, route: Route) {
         self.flash.set(None);
+        self.text_warning.set(None);
         self.route.set(route);
     }
 
@@ -682,8 +753,22 @@ impl AppState {
         }
     }
 
-    /// Stores the incident of the form.
-    pub fn save_incident(self) {
+    /// Stores the incident of the form, unless its place or description looks like it holds a
+    /// personal identifier: then it shows the warning and waits (the text is kept).
+    pub fn save_incident(mut self) {
+        let warning = {
+            let draft = self.incident.read();
+            TextWarning::check(&draft.place, &draft.description)
+        };
+        match warning {
+            Some(warning) => self.text_warning.set(Some(warning)),
+            None => self.save_incident_anyway(),
+        }
+    }
+
+    /// Stores the incident of the form as it is, after a warning.
+    pub fn save_incident_anyway(mut self) {
+        self.text_warning.set(None);
         let device = self.device();
         let patrol = self.snapshot.read().active_patrol.as_ref().map(|p| p.id);
         let now = device.wall_clock().now_ms();
@@ -693,13 +778,35 @@ impl AppState {
         self.after_write(result, back);
     }
 
-    /// Stores the observation of the form.
-    pub fn save_observation(self) {
+    /// Stores the observation of the form, unless its place or description looks like it holds
+    /// a personal identifier: then it shows the warning and waits (the text is kept).
+    pub fn save_observation(mut self) {
+        let warning = {
+            let draft = self.observation.read();
+            TextWarning::check(&draft.place, &draft.description)
+        };
+        match warning {
+            Some(warning) => self.text_warning.set(Some(warning)),
+            None => self.save_observation_anyway(),
+        }
+    }
+
+    /// Stores the observation of the form as it is, after a warning.
+    pub fn save_observation_anyway(mut self) {
+        self.text_warning.set(None);
         let patrol = self.snapshot.read().active_patrol.as_ref().map(|p| p.id);
         let fields = self.observation.read().to_fields(self.position(), patrol);
         let result = self.device().create_observation(fields).map(|_| ());
         let back = self.home();
         self.after_write(result, back);
+    }
+
+    /// Closes the warning to edit the text again (also when the walker types); the text stays
+    /// as it was.
+    pub fn edit_text(mut self) {
+        if self.text_warning.read().is_some() {
+            self.text_warning.set(None);
+        }
     }
 
     /// Shrinks, strips and stores a photo and adds it to the open form.

@@ -383,3 +383,193 @@ fn the_forms_offer_the_areas_and_start_with_the_one_the_fix_is_in() {
     dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
     assert!(dioxus_ssr::render(&dom).contains("· Gamla stan"));
 }
+
+/// Renders the changes made since the last render, as HTML.
+fn rendered(dom: &mut VirtualDom) -> String {
+    dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    dioxus_ssr::render(dom)
+}
+
+/// Runs `act` with the app's state, inside the app.
+fn with_app(dom: &mut VirtualDom, act: impl FnOnce(AppState)) {
+    dom.in_scope(ScopeId::APP, || act(consume_context::<AppState>()));
+}
+
+const PERSONNUMMER_WARNING: &str =
+    "Det här ser ut som ett personnummer – beskriv händelsen, inte personen";
+
+#[test]
+fn a_personnummer_in_the_description_warns_beside_it_and_save_anyway_saves() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    let mut dom = home_dom(&device);
+    let text = "Mannen sa att han hette 811218-9876";
+    with_app(&mut dom, |app| {
+        app.open_incident(Some("disturbance"));
+        let mut draft = app.incident;
+        draft.write().description = text.into();
+        app.save_incident();
+        assert_eq!(*app.route.read(), Route::Incident, "still on the form");
+    });
+    assert_eq!(device.entries().expect("reads"), [], "nothing saved yet");
+    let html = rendered(&mut dom);
+    assert!(html.contains(PERSONNUMMER_WARNING), "{html}");
+    assert!(html.contains("Det gäller: 811218-9876"), "{html}");
+    // Beside the description: the warning comes right after its field.
+    let field = html.find("data-test=\"description\"").expect("the field");
+    let warning = html
+        .find("data-test=\"warning-description\"")
+        .expect("the warning");
+    let hint = html.find(Text::PrivacyHint.get(Lang::Sv)).expect("hint");
+    assert!(field < warning && warning < hint, "{html}");
+    assert!(html.contains("data-test=\"warning-edit\"") && html.contains("Ändra texten"));
+    assert!(html.contains("data-test=\"warning-save-anyway\"") && html.contains("Spara ändå"));
+    assert!(html.contains(text), "what was typed is kept: {html}");
+
+    // "Ändra texten": back to the field, the text as it was, nothing saved.
+    with_app(&mut dom, |app| app.edit_text());
+    let html = rendered(&mut dom);
+    assert!(!html.contains(PERSONNUMMER_WARNING), "{html}");
+    assert!(html.contains(text));
+    assert_eq!(device.entries().expect("reads"), []);
+
+    // Saving again warns again; "Spara ändå" saves the text as it is.
+    with_app(&mut dom, |app| {
+        app.save_incident();
+        assert!(app.text_warning.read().is_some());
+        app.save_incident_anyway();
+        assert_eq!(*app.route.read(), Route::Home);
+        assert_eq!(*app.text_warning.read(), None);
+    });
+    let entries = device.entries().expect("reads");
+    let [entry] = entries.as_slice() else {
+        panic!("one entry: {entries:?}");
+    };
+    let crate::device::EntryFields::Incident(fields) = &entry.fields else {
+        panic!("an incident: {entry:?}");
+    };
+    assert_eq!(fields.description.as_deref(), Some(text));
+    let html = rendered(&mut dom);
+    assert!(html.contains("Sparad på telefonen"), "{html}");
+}
+
+#[test]
+fn ordinary_patrol_text_saves_at_once_without_a_warning() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    let mut dom = home_dom(&device);
+    with_app(&mut dom, |app| {
+        app.open_incident(Some("disturbance"));
+        let mut draft = app.incident;
+        draft.write().place = "Storgatan 12, vid busshållplatsen".into();
+        draft.write().description =
+            "Fem ungdomar kl 21:30, lugnt efter samtal. Ringde 114 14, händelsenummer \
+             5000-K123456-26. Alla hemma 2026-12-02."
+                .into();
+        app.save_incident();
+        assert_eq!(*app.route.read(), Route::Home, "saved at once");
+        assert_eq!(*app.text_warning.read(), None);
+    });
+    assert_eq!(device.entries().expect("reads").len(), 1);
+    let html = rendered(&mut dom);
+    assert!(!html.contains("data-test=\"warning-"), "{html}");
+}
+
+#[test]
+fn a_phone_number_in_an_observations_place_warns_beside_the_place_in_english_too() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    let mut dom = home_dom(&device);
+    with_app(&mut dom, |app| {
+        app.open_observation();
+        let mut draft = app.observation;
+        draft.write().category = Some(vaka_shared::model::ObservationCategory::Lighting);
+        draft.write().place = "Porten, ring 070-123 45 67".into();
+        draft.write().description = "Lampan är trasig, bil ABC 123 parkerad".into();
+        app.save_observation();
+    });
+    assert_eq!(device.entries().expect("reads"), []);
+    let html = rendered(&mut dom);
+    assert!(
+        html.contains("Det här ser ut som ett telefonnummer – beskriv händelsen, inte personen"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "Det här ser ut som ett registreringsnummer – beskriv händelsen, inte personen"
+        ),
+        "{html}"
+    );
+    // Both fields are marked; the two choices are shown once, beside the first (the place).
+    let place = html
+        .find("data-test=\"warning-place\"")
+        .expect("place warning");
+    let description = html
+        .find("data-test=\"warning-description\"")
+        .expect("description warning");
+    let choice = html
+        .find("data-test=\"warning-save-anyway\"")
+        .expect("choice");
+    assert!(place < choice && choice < description, "{html}");
+    assert_eq!(html.matches("data-test=\"warning-save-anyway\"").count(), 1);
+
+    with_app(&mut dom, |app| {
+        let mut prefs = app.prefs;
+        prefs.write().lang = Lang::En;
+    });
+    let english = rendered(&mut dom);
+    for words in [
+        "This looks like a phone number – describe the event, not the person",
+        "This looks like a vehicle registration number – describe the event, not the person",
+        "It is about: 070-123 45 67",
+        "Edit the text",
+        "Save anyway",
+    ] {
+        assert!(english.contains(words), "{words}: {english}");
+    }
+
+    // Typing in the field closes the warning; the text stays.
+    with_app(&mut dom, |app| {
+        let mut draft = app.observation;
+        draft.write().place = "Porten".into();
+        app.edit_text();
+        assert_eq!(*app.text_warning.read(), None);
+        app.save_observation();
+        assert!(
+            app.text_warning.read().is_some(),
+            "the description still holds a plate"
+        );
+        app.save_observation_anyway();
+    });
+    let entries = device.entries().expect("reads");
+    let [entry] = entries.as_slice() else {
+        panic!("one entry: {entries:?}");
+    };
+    let crate::device::EntryFields::Observation(fields) = &entry.fields else {
+        panic!("an observation: {entry:?}");
+    };
+    assert_eq!(fields.place, Some(Some("Porten".into())));
+    assert_eq!(
+        fields.description.as_deref(),
+        Some("Lampan är trasig, bil ABC 123 parkerad")
+    );
+}
+
+#[test]
+fn every_identifier_kind_has_its_warning_in_both_languages() {
+    use vaka_shared::pii::IdentifierKind;
+    for kind in IdentifierKind::ALL.iter().copied() {
+        let text = super::i18n::identifier_warning(kind);
+        let label = kind.label(Lang::Sv).to_lowercase();
+        assert!(
+            text.get(Lang::Sv).starts_with("Det här ser ut som ")
+                && text
+                    .get(Lang::Sv)
+                    .ends_with("– beskriv händelsen, inte personen"),
+            "{kind:?}"
+        );
+        assert!(text.get(Lang::Sv).contains(&label), "{kind:?}: {label}");
+        assert!(
+            text.get(Lang::En)
+                .ends_with("– describe the event, not the person"),
+            "{kind:?}"
+        );
+    }
+}

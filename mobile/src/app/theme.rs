@@ -130,6 +130,10 @@ textarea { min-height: 96px; }
 .timer { font-size: 44px; font-weight: 700; font-variant-numeric: tabular-nums; }
 .flash { background: var(--ok); color: #04130a; border-radius: 12px; padding: 12px 14px; font-weight: 600; }
 .error { background: var(--bad); color: #fff; border-radius: 12px; padding: 12px 14px; }
+.pii-warning { border: 2px solid var(--warn); border-radius: 14px; background: var(--card); padding: 12px 14px; margin-top: 8px; display: flex; flex-direction: column; gap: 10px; }
+.pii-warning .choices { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+.pii-warning .choices button { min-height: 72px; width: 100%; }
+input.flagged, textarea.flagged { border-color: var(--warn); }
 .entry h3 { margin: 0; font-size: 18px; }
 .comment { border-left: 4px solid var(--accent); padding: 4px 10px; }
 nav.calls { position: fixed; left: 0; right: 0; bottom: 0; display: flex; gap: 10px; padding: 10px 12px; background: var(--bg); border-top: 1px solid var(--line); }

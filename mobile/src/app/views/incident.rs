@@ -1,25 +1,38 @@
 //! The incident form. The common case is a category tap and "Save": time is now, place is the
-//! GPS fix, severity is moderate. Everything else is there for when it matters.
+//! GPS fix, severity is moderate. Everything else is there for when it matters. When the place
+//! or the description looks like it holds a personal identifier, saving first shows the warning
+//! beside that field.
 
-use crate::app::components::{AreaPicker, FlashMessage, PhotoPicker, Stepper, TopBar};
+use crate::app::components::{
+    AreaPicker, FlashMessage, PhotoPicker, Stepper, TextWarningBox, TopBar,
+};
 use crate::app::i18n::Text;
-use crate::app::state::{Route, use_app};
+use crate::app::state::{Route, TextField, use_app};
 use dioxus::prelude::*;
+use std::rc::Rc;
 use vaka_shared::model::{DEFAULT_CATEGORIES, Location, PoliceLine, Severity};
 
 /// "How long ago" choices, in minutes.
 const MINUTES_AGO: &[u32] = &[0, 5, 15, 30, 60];
 
-/// The place as the form shows it: the fix, or why there is none.
+/// The place as the form shows it: the fix, or why there is none; and the guard's warning when
+/// the typed place is flagged (`on_save_anyway` saves the form as it is).
 #[component]
 pub fn PlaceField(
     fix: Option<Location>,
     location_on: bool,
     place: String,
     on_input: EventHandler<String>,
+    on_save_anyway: EventHandler<()>,
 ) -> Element {
     let app = use_app();
     let lang = app.lang();
+    let mut field = use_signal(|| None::<Rc<MountedData>>);
+    let flagged = app
+        .text_warning
+        .read()
+        .as_ref()
+        .is_some_and(|w| w.at(TextField::Place).is_some());
     let status = match fix {
         Some(fix) => Text::PlaceFromGps.fill(
             lang,
@@ -40,7 +53,10 @@ pub fn PlaceField(
             label { "{app.t(Text::Place)}" }
             div { class: "muted", "data-test": "fix", "📍 {status}" }
             input { "data-test": "place", value: "{place}", placeholder: app.t(Text::PlaceHint),
+                class: if flagged { "flagged" } else { "" },
+                onmounted: move |e| field.set(Some(e.data())),
                 oninput: move |e| on_input.call(e.value()) }
+            TextWarningBox { field: TextField::Place, target: field, on_save_anyway }
         }
     }
 }
@@ -59,6 +75,12 @@ pub fn IncidentForm() -> Element {
     };
     let fix = *app.fix.read();
     let location_on = app.prefs.read().location_on;
+    let mut description_field = use_signal(|| None::<Rc<MountedData>>);
+    let description_flagged = app
+        .text_warning
+        .read()
+        .as_ref()
+        .is_some_and(|w| w.at(TextField::Description).is_some());
     rsx! {
         TopBar { title: Text::Incident, back }
         main { "data-test": "incident-form",
@@ -103,11 +125,17 @@ pub fn IncidentForm() -> Element {
                 }
             }
             AreaPicker { chosen: form.area, on_pick: move |area| draft.write().area = area }
-            PlaceField { fix, location_on, place: form.place.clone(), on_input: move |v| draft.write().place = v }
+            PlaceField { fix, location_on, place: form.place.clone(),
+                on_input: move |v| { draft.write().place = v; app.edit_text(); },
+                on_save_anyway: move |_| app.save_incident_anyway() }
             div {
                 label { "{app.t(Text::WhatHappened)}" }
                 textarea { "data-test": "description", value: "{form.description}",
-                    oninput: move |e| draft.write().description = e.value() }
+                    class: if description_flagged { "flagged" } else { "" },
+                    onmounted: move |e| description_field.set(Some(e.data())),
+                    oninput: move |e| { draft.write().description = e.value(); app.edit_text(); } }
+                TextWarningBox { field: TextField::Description, target: description_field,
+                    on_save_anyway: move |_| app.save_incident_anyway() }
                 div { class: "muted", "{app.t(Text::PrivacyHint)}" }
             }
             div { class: "row",

@@ -1,10 +1,12 @@
-//! The observation form: something about the place itself.
+//! The observation form: something about the place itself. Its place and description are
+//! guarded like the incident form's.
 
 use super::incident::PlaceField;
-use crate::app::components::{AreaPicker, FlashMessage, PhotoPicker, TopBar};
+use crate::app::components::{AreaPicker, FlashMessage, PhotoPicker, TextWarningBox, TopBar};
 use crate::app::i18n::Text;
-use crate::app::state::{Route, use_app};
+use crate::app::state::{Route, TextField, use_app};
 use dioxus::prelude::*;
+use std::rc::Rc;
 use vaka_shared::model::ObservationCategory;
 
 fn icon(category: ObservationCategory) -> &'static str {
@@ -33,6 +35,12 @@ pub fn ObservationForm() -> Element {
     };
     let fix = *app.fix.read();
     let location_on = app.prefs.read().location_on;
+    let mut description_field = use_signal(|| None::<Rc<MountedData>>);
+    let description_flagged = app
+        .text_warning
+        .read()
+        .as_ref()
+        .is_some_and(|w| w.at(TextField::Description).is_some());
     rsx! {
         TopBar { title: Text::Observation, back }
         main { "data-test": "observation-form",
@@ -53,11 +61,17 @@ pub fn ObservationForm() -> Element {
             button { class: "primary", "data-test": "save", disabled: form.category.is_none(),
                 onclick: move |_| app.save_observation(), "{app.t(Text::Save)}" }
             AreaPicker { chosen: form.area, on_pick: move |area| draft.write().area = area }
-            PlaceField { fix, location_on, place: form.place.clone(), on_input: move |v| draft.write().place = v }
+            PlaceField { fix, location_on, place: form.place.clone(),
+                on_input: move |v| { draft.write().place = v; app.edit_text(); },
+                on_save_anyway: move |_| app.save_observation_anyway() }
             div {
                 label { "{app.t(Text::WhatDidYouSee)}" }
                 textarea { "data-test": "description", value: "{form.description}",
-                    oninput: move |e| draft.write().description = e.value() }
+                    class: if description_flagged { "flagged" } else { "" },
+                    onmounted: move |e| description_field.set(Some(e.data())),
+                    oninput: move |e| { draft.write().description = e.value(); app.edit_text(); } }
+                TextWarningBox { field: TextField::Description, target: description_field,
+                    on_save_anyway: move |_| app.save_observation_anyway() }
                 div { class: "muted", "{app.t(Text::PrivacyHint)}" }
             }
             PhotoPicker { photos: form.photos.clone() }
