@@ -10,7 +10,8 @@ pub mod app;
 pub mod device;
 
 pub use device::{
-    Area, Comment, Device, DeviceError, EntityView, Entry, EntryFields, Identity, PatrolSummary,
-    PendingPhoto, PhotoStatus, RejectedOwnOp, RetryPolicy, SchedulerConfig, StateSnapshot,
-    SyncOutcome, SyncReport, SyncScheduler, SyncState, SyncStatus, UploadReport, WallClock,
+    Area, Comment, DbKey, Device, DeviceError, EntityView, Entry, EntryFields, Identity, KeySource,
+    PatrolSummary, PendingPhoto, PhotoStatus, RejectedOwnOp, RetryPolicy, SchedulerConfig,
+    StateSnapshot, SyncOutcome, SyncReport, SyncScheduler, SyncState, SyncStatus, UploadReport,
+    WallClock, WipeReason,
 };

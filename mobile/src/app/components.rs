@@ -130,6 +130,9 @@ pub fn SyncCard() -> Element {
                     if sync.last_error.is_some() {
                         div { class: "muted", "{app.t(Text::SyncFailed)}" }
                     }
+                    if sync.retiring {
+                        div { class: "muted", "data-test": "retiring", "{app.t(Text::Retiring)}" }
+                    }
                 }
             }
             button { "data-test": "sync-now", onclick: move |_| app.nudge(), "⟳ {app.t(Text::SyncNow)}" }

@@ -580,7 +580,11 @@ impl AppState {
 
     fn fail(mut self, error: &DeviceError) {
         tracing::warn!(%error, "app action failed");
-        let words = Text::CouldNotSave.fill(self.lang(), &[("reason", &error.to_string())]);
+        let reason = match error {
+            DeviceError::Retiring => self.t(Text::Retiring).to_owned(),
+            other => other.to_string(),
+        };
+        let words = Text::CouldNotSave.fill(self.lang(), &[("reason", &reason)]);
         self.flash.set(Some(Flash::Failed(words)));
     }
 
@@ -621,6 +625,12 @@ impl AppState {
         while outcomes.changed().await.is_ok() {
             let synced = matches!(&*outcomes.borrow(), Some(Ok(_)));
             self.refresh();
+            if self.snapshot.read().identity.is_none() {
+                // The phone wiped itself (marked lost, or retired): the enrolment screen says
+                // why, and there is nothing more to sync.
+                self.go(Route::Enroll);
+                break;
+            }
             let wifi_only = self.prefs.read().photos_wifi_only;
             if synced && !(wifi_only && config.metered) {
                 match device.upload_photos(&http, DEFAULT_CHUNK_BYTES).await {

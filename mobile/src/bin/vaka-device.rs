@@ -4,8 +4,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use vaka_mobile::{
-    Device, Entry, EntryFields, PatrolSummary, SchedulerConfig, SyncScheduler, SyncStatus,
-    WallClock,
+    Device, DeviceError, Entry, EntryFields, PatrolSummary, SchedulerConfig, SyncReport,
+    SyncScheduler, SyncStatus, WallClock,
 };
 use vaka_shared::model::{
     CategoryCode, IncidentFields, Location, ObservationCategory, ObservationFields, PatrolFields,
@@ -17,7 +17,8 @@ use vaka_shared::{AreaId, EntityId, Timestamp};
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// The device's database file (created if missing).
+    /// The device's database file (created if missing), encrypted with the key in the key
+    /// file beside it (`<db>.key`, made on first use, readable only by you).
     #[arg(long, env = "VAKA_DEVICE_DB")]
     db: PathBuf,
     /// Pretend this phone's clock is off by this many milliseconds (for trying clock
@@ -294,7 +295,17 @@ async fn run() -> Result<()> {
         }
         Command::Status => status(&device)?,
         Command::Sync { watch: false } => {
-            let report = device.sync_once(&http).await?;
+            let report = match device.sync_once(&http).await {
+                Ok(report) => report,
+                Err(DeviceError::Wiped(reason)) => {
+                    say!(
+                        "wiped: {}; everything on this phone is erased",
+                        reason.describe()
+                    );
+                    return Ok(());
+                }
+                Err(error) => return Err(error.into()),
+            };
             say!(
                 "Synced in {} round(s): {} sent and acknowledged ({} refused), {} received",
                 report.rounds,
@@ -307,6 +318,9 @@ async fn run() -> Result<()> {
                     "This phone's clock was ahead; {} entries were re-stamped",
                     report.restamped
                 );
+            }
+            for line in privacy_lines(&report) {
+                say!("{line}");
             }
         }
         Command::Sync { watch: true } => watch(device, http).await?,
@@ -327,6 +341,15 @@ fn status(device: &Device) -> Result<()> {
         None => say!("Not enrolled."),
     }
     let state = device.sync_state()?;
+    if let Some(reason) = state.wiped {
+        say!(
+            "Wiped: {}; enrol again to use this phone",
+            reason.describe()
+        );
+    }
+    if state.retiring {
+        say!("Retiring: a coordinator retired this phone; it takes no new entries");
+    }
     say!("On phone, waiting to be sent: {}", state.pending);
     say!("Needing attention: {}", state.needs_attention);
     match state.last_sync_ok_at {
@@ -353,11 +376,21 @@ async fn watch(device: Device, http: reqwest::Client) -> Result<()> {
                     break;
                 }
                 match &*outcomes.borrow_and_update() {
-                    Some(Ok(report)) => say!(
-                        "synced: {} sent, {} refused, {} received",
-                        report.acked, report.rejected, report.pulled
-                    ),
-                    Some(Err(error)) => say!("sync failed, will retry: {error}"),
+                    Some(Ok(report)) => {
+                        say!(
+                            "synced: {} sent, {} refused, {} received",
+                            report.acked, report.rejected, report.pulled
+                        );
+                        for line in privacy_lines(report) {
+                            say!("{line}");
+                        }
+                    }
+                    Some(Err(error)) => match error.as_ref() {
+                        DeviceError::Wiped(reason) => {
+                            say!("wiped: {}; everything on this phone is erased", reason.describe());
+                        }
+                        other => say!("sync failed, will retry: {other}"),
+                    },
                     None => {}
                 }
             }
@@ -366,6 +399,42 @@ async fn watch(device: Device, http: reqwest::Client) -> Result<()> {
     }
     scheduler.stop().await;
     Ok(())
+}
+
+/// What a sync removed, kept or wiped, one line each (nothing when it did none of it).
+fn privacy_lines(report: &SyncReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    if report.purged > 0 {
+        lines.push(format!(
+            "removed {} entries by retention (purged on the server)",
+            report.purged
+        ));
+    }
+    if report.kept_unsent > 0 {
+        lines.push(format!(
+            "kept {} purged entries that have changes not sent yet",
+            report.kept_unsent
+        ));
+    }
+    if report.expired > 0 {
+        lines.push(format!(
+            "removed {} entries by retention (older than the retention period)",
+            report.expired
+        ));
+    }
+    if report.redacted > 0 {
+        lines.push(format!("redacted text in {} entries", report.redacted));
+    }
+    if report.retire && report.wiped.is_none() {
+        lines.push("retiring: handing over what is left, then wiping".to_owned());
+    }
+    if let Some(reason) = report.wiped {
+        lines.push(format!(
+            "wiped: {}; everything on this phone is erased",
+            reason.describe()
+        ));
+    }
+    lines
 }
 
 /// One line about an entry.

@@ -99,10 +99,13 @@ impl Device {
     }
 
     /// Fetches the areas from the server and replaces the phone's copy; returns how many there
-    /// are. On failure the old copy stays.
+    /// are. On failure the old copy stays; a server that says the device was marked lost makes
+    /// it wipe itself ([`crate::device::DeviceError::Wiped`]).
     pub async fn refresh_areas(&self, http: &reqwest::Client) -> Result<usize> {
         let (server_url, token) = self.server_and_token().await?;
-        let answer = get_areas(http, &server_url, &token).await?;
+        let answer = self
+            .wipe_if_lost(get_areas(http, &server_url, &token).await)
+            .await?;
         self.blocking(move |device| device.replace_areas(&answer.areas))
             .await
     }

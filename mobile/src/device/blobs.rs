@@ -63,8 +63,12 @@ fn hex(bytes: &[u8]) -> String {
 
 impl Device {
     /// Shrinks and strips a photo from the camera, stores it on the phone and returns the
-    /// reference an entry carries. Storing the same photo twice stores it once.
+    /// reference an entry carries. Storing the same photo twice stores it once. A retiring
+    /// phone takes no new photos ([`DeviceError::Retiring`]).
     pub fn store_photo(&self, raw: &[u8]) -> Result<AttachmentRef> {
+        if super::store::load_meta(&self.conn())?.retiring {
+            return Err(DeviceError::Retiring);
+        }
         let prepared = photos::prepare(raw)?;
         let sha256 = hex(&Sha256::digest(&prepared.jpeg));
         let size = prepared.jpeg.len() as u64;
@@ -129,8 +133,18 @@ impl Device {
 
     /// Uploads every pending photo in chunks of `chunk_bytes`, each from where the server's
     /// copy ends. Stops at the first network or server error; what was confirmed stays
-    /// confirmed, and the next call goes on from there.
+    /// confirmed, and the next call goes on from there. A server that says the device was
+    /// marked lost makes it wipe itself ([`DeviceError::Wiped`]).
     pub async fn upload_photos(
+        &self,
+        http: &reqwest::Client,
+        chunk_bytes: usize,
+    ) -> Result<UploadReport> {
+        let result = self.upload_pending(http, chunk_bytes).await;
+        self.wipe_if_lost(result).await
+    }
+
+    async fn upload_pending(
         &self,
         http: &reqwest::Client,
         chunk_bytes: usize,

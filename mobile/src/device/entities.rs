@@ -115,3 +115,10 @@ pub(crate) fn rebuild(conn: &Connection, id: EntityId) -> Result<()> {
     ])?;
     Ok(())
 }
+
+/// Stores an entity's state as it is (after a redaction changed it in place).
+pub(crate) fn store_state(conn: &Connection, id: EntityId, state: &EntityState) -> Result<()> {
+    conn.prepare_cached("UPDATE entities SET state = ?2 WHERE id = ?1")?
+        .execute(params![id.to_string(), serde_json::to_string(state)?])?;
+    Ok(())
+}

@@ -86,12 +86,54 @@ pub enum DeviceError {
     /// A photo could not be read.
     #[error(transparent)]
     Photo(#[from] super::photos::PhotoError),
+    /// The key file of the encrypted database could not be read or written.
+    #[error("the device's key file {} could not be read or written: {source}", .path.display())]
+    KeyFile {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database file does not open with the key (another key, or not a database).
+    #[error("the device's database cannot be opened with its key: {0}")]
+    WrongKey(#[source] rusqlite::Error),
+    /// The SQLite linked in has no encryption (it was built without SQLCipher).
+    #[error("this build cannot encrypt the device's database (SQLCipher is missing)")]
+    NoEncryption,
+    /// A coordinator retired this phone: it hands over what it has and takes nothing new.
+    #[error("this phone is being retired; it takes no new entries")]
+    Retiring,
+    /// The phone wiped everything it held.
+    #[error("this phone was wiped ({}); enrol it again to use it", .0.describe())]
+    Wiped(super::wipe::WipeReason),
+    /// A retiring phone still has ops or photos the server does not hold.
+    #[error("the phone still has {ops} change(s) and {photos} photo(s) to hand over")]
+    HandOverIncomplete {
+        /// Own ops waiting.
+        ops: u64,
+        /// Photos waiting.
+        photos: usize,
+    },
     /// A background task panicked or was cancelled.
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
 
 impl DeviceError {
+    /// Whether the server said a coordinator marked this device lost.
+    pub fn is_device_lost(&self) -> bool {
+        self.server_code() == Some(ErrorCode::DeviceLost)
+    }
+
+    /// The server's stable error code, when the server answered with one.
+    pub fn server_code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Server { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
     /// A stored value that does not parse.
     pub(crate) fn damaged(what: &'static str, value: impl Into<String>) -> Self {
         Self::Damaged {

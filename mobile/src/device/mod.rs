@@ -1,9 +1,11 @@
-//! The [`Device`] handle: one local SQLite file holding this phone's identity, its log of ops
-//! and the merged state of every entity, and the operations on it (log, read, enrol, sync).
+//! The [`Device`] handle: one local SQLite file (encrypted with SQLCipher) holding this phone's
+//! identity, its log of ops, the merged state of every entity and its photos, and the
+//! operations on it (log, read, enrol, sync, forget).
 //!
 //! Invariants: every write is one SQLite transaction that appends the op to the outbox and
 //! updates the entity; an own op leaves the outbox only when the server acknowledged it; the
-//! pull cursor is stored in the transaction that applies the pulled ops.
+//! pull cursor is stored in the transaction that applies the pulled ops and removals; no purge
+//! removes an entry the phone has own ops of that the server has not acknowledged.
 
 pub(crate) mod areas;
 mod blobs;
@@ -11,25 +13,30 @@ mod clock;
 mod enroll;
 mod entities;
 mod error;
+mod key;
 pub mod photos;
 mod reads;
+mod removal;
 mod schedule;
 mod store;
 mod sync;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod wipe;
 mod writes;
 
 pub use areas::{AREAS_MAX_AGE_MS, Area};
 pub use blobs::{DEFAULT_CHUNK_BYTES, PendingPhoto, PhotoStatus, UploadReport};
 pub use clock::WallClock;
 pub use error::{DeviceError, Result};
+pub use key::{DbKey, KeySource};
 pub use reads::{
     Comment, EntityView, Entry, EntryFields, RejectedOwnOp, StateSnapshot, SyncState, SyncStatus,
 };
 pub use schedule::{RetryPolicy, SchedulerConfig, SyncOutcome, SyncScheduler};
 pub use store::Identity;
 pub use sync::SyncReport;
+pub use wipe::WipeReason;
 pub use writes::PatrolSummary;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -51,22 +58,40 @@ struct Inner {
 }
 
 impl Device {
-    /// Opens (or creates) the device database at `path` and migrates it, using the system clock.
+    /// Opens (or creates) the device database at `path` and migrates it, using the system
+    /// clock. The file is encrypted with the key in the key file beside it
+    /// ([`KeySource::beside`]), made on first use.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with_clock(path, WallClock::System)
     }
 
     /// Opens the database with a given wall clock (tests use it to play a phone whose clock is
-    /// wrong).
+    /// wrong), keyed from the key file beside it.
     pub fn open_with_clock(path: impl AsRef<Path>, wall: WallClock) -> Result<Self> {
-        let conn = store::open(path.as_ref())?;
-        Ok(Self {
+        let path = path.as_ref();
+        Self::open_with(path, &KeySource::beside(path), wall)
+    }
+
+    /// Opens the database at `path` encrypted with the key from `key`. A plain file (from a
+    /// version before encryption) is encrypted on the way, with everything on it. Entries
+    /// older than the retention period are removed on opening.
+    pub fn open_with(path: impl AsRef<Path>, key: &KeySource, wall: WallClock) -> Result<Self> {
+        Self::open_keyed(path.as_ref(), Some(&key.key()?), wall)
+    }
+
+    /// Opens the database with `key`, or as a plain file without one (tests that look at what
+    /// the encryption would hide).
+    pub(crate) fn open_keyed(path: &Path, key: Option<&DbKey>, wall: WallClock) -> Result<Self> {
+        let conn = store::open(path, key)?;
+        let device = Self {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
                 wall,
                 sync_lock: tokio::sync::Mutex::new(()),
             }),
-        })
+        };
+        device.expire_old_entries()?;
+        Ok(device)
     }
 
     /// The wall clock the device reads.

@@ -125,6 +125,10 @@ pub struct SyncState {
     pub last_error: Option<String>,
     /// The highest server sequence applied.
     pub cursor: u64,
+    /// Whether a coordinator retired this phone (it hands over what it has, then wipes).
+    pub retiring: bool,
+    /// Why the phone last wiped itself, until it is enrolled again.
+    pub wiped: Option<super::wipe::WipeReason>,
 }
 
 /// Columns every entity read selects, in order, from `entities e`.
@@ -325,6 +329,8 @@ impl Device {
             needs_attention: u64_of(attention),
             last_error: meta.last_sync_error,
             cursor: meta.cursor,
+            retiring: meta.retiring,
+            wiped: meta.wiped,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Background sync: runs [`Device::sync_once`] at once, then on a timer while things go well,
 //! at once when nudged (after logging something, on coming to the foreground), and after a
-//! failure again after an exponential backoff with jitter, until stopped.
+//! failure again after an exponential backoff with jitter, until stopped (or until the phone
+//! wiped itself: a lost or retired phone has nothing more to sync).
 
 use super::Device;
 use super::error::DeviceError;
@@ -158,7 +159,15 @@ async fn run(
                 wait
             }
         };
+        let wiped = match &result {
+            Ok(report) => report.wiped.is_some(),
+            Err(error) => matches!(error, DeviceError::Wiped(_)),
+        };
         outcomes.send_replace(Some(result.map_err(Arc::new)));
+        if wiped {
+            tracing::info!("the phone wiped itself; background sync ends");
+            return;
+        }
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = nudge.notified() => {}

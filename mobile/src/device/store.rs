@@ -1,7 +1,10 @@
-//! The local SQLite file: opening it, its numbered migrations, the `meta` row and the rows of
-//! `ops`. Everything here takes a connection or transaction; callers own the transaction.
+//! The local SQLite file: opening it (encrypted with SQLCipher, converting a plain file of an
+//! older version on the way), its numbered migrations, the `meta` row and the rows of `ops`.
+//! Everything here takes a connection or transaction; callers own the transaction.
 
 use super::error::{DeviceError, Result};
+use super::key::DbKey;
+use super::wipe::WipeReason;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::path::Path;
 use std::str::FromStr;
@@ -14,17 +17,97 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_blobs_settings.sql"),
     include_str!("migrations/0003_areas.sql"),
+    include_str!("migrations/0004_privacy.sql"),
 ];
 
-/// Opens (or creates) the database file and brings its schema up to date.
-pub(crate) fn open(path: &Path) -> Result<Connection> {
+/// The first 16 bytes of a plain (unencrypted) SQLite file.
+const PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Opens (or creates) the database file, encrypted with `key` (tests of what the encryption
+/// hides open one without), and brings its schema up to date. A plain file, as versions before
+/// encryption wrote it, is encrypted first, so nothing on it is lost.
+pub(crate) fn open(path: &Path, key: Option<&DbKey>) -> Result<Connection> {
+    if let Some(key) = key
+        && is_plain(path)?
+    {
+        encrypt_plain_file(path, key)?;
+    }
     let mut conn = Connection::open(path)?;
+    if let Some(key) = key {
+        use_key(&conn, key)?;
+    }
     configure(&conn)?;
     migrate(&mut conn)?;
     Ok(conn)
 }
 
+/// Gives the connection its key (before anything else reads the file) and checks that the
+/// file opens with it.
+fn use_key(conn: &Connection, key: &DbKey) -> Result<()> {
+    let cipher: Option<String> = conn
+        .query_row("PRAGMA cipher_version", [], |r| r.get(0))
+        .optional()?;
+    if cipher.is_none() {
+        return Err(DeviceError::NoEncryption);
+    }
+    conn.pragma_update(None, "key", key.sqlcipher_literal())?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(DeviceError::WrongKey)?;
+    Ok(())
+}
+
+/// Whether `path` is a plain SQLite file (not one SQLCipher encrypted).
+fn is_plain(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut header = [0; 16];
+    match std::fs::File::open(path) {
+        Ok(mut file) => Ok(file.read_exact(&mut header).is_ok() && &header == PLAIN_HEADER),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(DeviceError::KeyFile {
+            path: path.to_owned(),
+            source: error,
+        }),
+    }
+}
+
+/// Encrypts a plain database file in place: its WAL folded in and removed, everything copied
+/// with `sqlcipher_export` into a new encrypted file beside it, which then replaces it by a
+/// rename. A crash before the rename leaves the plain file as it was (and is tried again).
+fn encrypt_plain_file(path: &Path, key: &DbKey) -> Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".encrypting");
+    let encrypted = path.with_file_name(name);
+    let io_error = |source| DeviceError::KeyFile {
+        path: encrypted.clone(),
+        source,
+    };
+    match std::fs::remove_file(&encrypted) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(io_error(error)),
+        _ => {}
+    }
+    {
+        let plain = Connection::open(path)?;
+        plain.pragma_update(None, "journal_mode", "DELETE")?;
+        let version: i64 = plain.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        plain.execute(
+            "ATTACH DATABASE ?1 AS encrypted KEY ?2",
+            params![encrypted.to_string_lossy(), key.sqlcipher_literal()],
+        )?;
+        plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        plain.pragma_update(Some("encrypted"), "user_version", version)?;
+        plain.execute_batch("DETACH DATABASE encrypted")?;
+    }
+    std::fs::rename(&encrypted, path).map_err(io_error)?;
+    tracing::info!("the device's database was plain; it is encrypted now");
+    Ok(())
+}
+
 fn configure(conn: &Connection) -> Result<()> {
+    // Deleted and overwritten content is zeroed, so a purged or redacted text does not linger
+    // in free pages of the file.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -82,6 +165,12 @@ pub(crate) struct Meta {
     pub clock_offset_ms: i64,
     pub last_sync_ok_at_ms: Option<i64>,
     pub last_sync_error: Option<String>,
+    /// The organisation's retention period in days, as the server last said it.
+    pub retention_days: u32,
+    /// Whether the server asked this phone to retire.
+    pub retiring: bool,
+    /// Why the phone last wiped itself, until it is enrolled again.
+    pub wiped: Option<WipeReason>,
 }
 
 impl std::fmt::Debug for Meta {
@@ -126,7 +215,7 @@ pub(crate) fn load_meta(conn: &Connection) -> Result<Meta> {
     let row = conn.query_row(
         "SELECT server_url, device_id, token, org_id, org_name, member_id, member_name, role,
                 cursor, next_device_seq, push_from, hlc_last, clock_offset_ms,
-                last_sync_ok_at_ms, last_sync_error
+                last_sync_ok_at_ms, last_sync_error, retention_days, retiring, wiped
          FROM meta WHERE id = 1",
         [],
         |r| {
@@ -150,10 +239,16 @@ pub(crate) fn load_meta(conn: &Connection) -> Result<Meta> {
                 r.get::<_, i64>(12)?,
                 r.get::<_, Option<i64>>(13)?,
                 r.get::<_, Option<String>>(14)?,
+                (
+                    r.get::<_, i64>(15)?,
+                    r.get::<_, bool>(16)?,
+                    r.get::<_, Option<String>>(17)?,
+                ),
             ))
         },
     )?;
-    let (texts, (cursor, next, push_from), hlc_last, offset, ok_at, error) = row;
+    let (texts, (cursor, next, push_from), hlc_last, offset, ok_at, error, privacy) = row;
+    let (retention_days, retiring, wiped) = privacy;
     let [
         server_url,
         device_id,
@@ -188,6 +283,11 @@ pub(crate) fn load_meta(conn: &Connection) -> Result<Meta> {
         clock_offset_ms: offset,
         last_sync_ok_at_ms: ok_at,
         last_sync_error: error,
+        retention_days: u32::try_from(retention_days).unwrap_or(u32::MAX),
+        retiring,
+        wiped: wiped
+            .map(|w| WipeReason::from_wire(&w).ok_or_else(|| DeviceError::damaged("wipe", w)))
+            .transpose()?,
     })
 }
 
@@ -199,7 +299,8 @@ pub(crate) fn store_identity(
 ) -> Result<()> {
     conn.execute(
         "UPDATE meta SET server_url = ?1, device_id = ?2, token = ?3, org_id = ?4, org_name = ?5,
-                member_id = ?6, member_name = ?7, role = ?8, clock_offset_ms = ?9
+                member_id = ?6, member_name = ?7, role = ?8, clock_offset_ms = ?9,
+                wiped = NULL, wiped_at_ms = NULL
          WHERE id = 1",
         params![
             identity.server_url,
@@ -352,7 +453,7 @@ mod tests {
     fn an_empty_database_migrates_to_the_latest_version() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("device.db");
-        let conn = open(&path).expect("opens and migrates");
+        let conn = open(&path, None).expect("opens and migrates");
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
@@ -374,11 +475,85 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("device.db");
         {
-            let conn = open(&path).expect("first open");
+            let conn = open(&path, None).expect("first open");
             conn.execute("UPDATE meta SET cursor = 42", [])
                 .expect("update");
         }
-        let conn = open(&path).expect("second open");
+        let conn = open(&path, None).expect("second open");
         assert_eq!(load_meta(&conn).expect("meta").cursor, 42);
+    }
+
+    /// A description no page of the file may show.
+    const SECRET: &str = "Bråk utanför Storgatan 12";
+
+    fn log_secret(device: &crate::device::Device) {
+        device
+            .create_incident(vaka_shared::model::IncidentFields {
+                description: Some(SECRET.to_owned()),
+                ..crate::device::test_support::incident(2)
+            })
+            .expect("logs");
+    }
+
+    #[test]
+    fn the_device_file_and_its_wal_show_none_of_what_was_logged() {
+        use crate::device::test_support::file_holds;
+        let (dir, device, identity) =
+            crate::device::test_support::enrolled(vaka_shared::model::Role::Volunteer);
+        log_secret(&device);
+        let path = dir.path().join("device.db");
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        assert!(
+            std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0),
+            "the write is in the WAL"
+        );
+        for needle in [
+            SECRET,
+            "Storgatan",
+            "SQLite format 3",
+            identity.org_name.as_str(),
+        ] {
+            assert!(!file_holds(&path, needle), "the file shows {needle:?}");
+        }
+        assert!(!file_holds(&path, "secret-token"), "the token shows");
+        drop(device);
+
+        // The same key opens it again; another key does not.
+        let device = crate::device::Device::open(&path).expect("reopens");
+        assert_eq!(device.entries().expect("reads").len(), 1);
+        drop(device);
+        let other = crate::device::KeySource::Key(DbKey::random());
+        let error = crate::device::Device::open_with(&path, &other, Default::default())
+            .expect_err("another key");
+        assert!(matches!(error, DeviceError::WrongKey(_)), "{error:?}");
+    }
+
+    #[test]
+    fn a_plain_device_file_is_encrypted_on_open_with_everything_on_it() {
+        use crate::device::test_support::{enrolled_plain, file_holds};
+        let (dir, device, identity) = enrolled_plain(vaka_shared::model::Role::Volunteer);
+        log_secret(&device);
+        let path = dir.path().join("device.db");
+        assert!(file_holds(&path, SECRET), "a plain file shows it");
+        let before = device.state_snapshot().expect("snapshot");
+        drop(device);
+
+        let device = crate::device::Device::open(&path).expect("encrypts and opens");
+        assert_eq!(device.state_snapshot().expect("snapshot"), before);
+        assert_eq!(device.identity().expect("reads"), Some(identity));
+        assert_eq!(device.outbox_len().expect("counts"), 1);
+        assert!(!file_holds(&path, SECRET), "the text is gone from the file");
+        assert!(!file_holds(&path, "SQLite format 3"));
+        let version: i64 = device
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, latest_version());
+        let secure_delete: i64 = device
+            .conn()
+            .pragma_query_value(None, "secure_delete", |r| r.get(0))
+            .expect("secure delete");
+        assert_eq!(secure_delete, 1);
     }
 }

@@ -158,6 +158,9 @@ impl Device {
         self.write_tx(|tx| {
             let meta = store::load_meta(tx)?;
             let me = meta.enrolled()?;
+            if meta.retiring {
+                return Err(DeviceError::Retiring);
+            }
             let now_ms = corrected_ms(&self.inner.wall, meta.clock_offset_ms);
             let now = timestamp(now_ms);
             let body = build(tx, now)?;

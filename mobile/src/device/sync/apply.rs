@@ -1,15 +1,19 @@
 //! Applying the server's answer to one sync round, in one local transaction: acknowledgements,
-//! rejections (with the entity rebuilt), re-stamping after `clock_ahead`, the pulled ops and the
-//! new cursor.
+//! rejections (with the entity rebuilt), re-stamping after `clock_ahead`, the pulled ops and
+//! removals (retention purges and redactions) in server-sequence order, the new cursor, the
+//! organisation's retention period and whether the phone is to retire.
 
 use super::plan;
 use crate::device::clock::{WallClock, corrected_ms, stamp_ms};
 use crate::device::entities;
 use crate::device::error::Result;
+use crate::device::removal::{self, Purged};
 use crate::device::store::{self, Identity, OpStatus, i64_of, parse, reject_code_text, u64_of};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeSet;
-use vaka_shared::sync::{PushResult, PushStop, StopCode, SyncResponse};
+use vaka_shared::sync::{
+    PullPage, PushResult, PushStop, Removal, RemovalKind, ServerOp, StopCode, SyncResponse,
+};
 use vaka_shared::{EntityId, Hlc, HlcClock};
 
 /// What one round did and where the device stands after it.
@@ -21,6 +25,16 @@ pub(crate) struct RoundOutcome {
     pub rejected: usize,
     /// Ops pulled.
     pub pulled: usize,
+    /// Removals pulled (purges and redactions).
+    pub removals: usize,
+    /// Entries a purge removed from the phone.
+    pub purged: usize,
+    /// Entries a purge named that stay, as the phone has ops of them not sent yet.
+    pub kept_unsent: usize,
+    /// Redactions that changed something the phone held.
+    pub redacted: usize,
+    /// Whether the server asked this phone to retire.
+    pub retire: bool,
     /// Own ops given new stamps after `clock_ahead`.
     pub restamped: usize,
     /// Whether more ops wait to be pulled.
@@ -73,46 +87,121 @@ pub(crate) fn apply_response(
     }
 
     outcome.cursor = meta.cursor;
+    outcome.retire = response.retire;
+    conn.execute(
+        "UPDATE meta SET retention_days = ?1, retiring = ?2 WHERE id = 1",
+        params![response.retention_days, response.retire],
+    )?;
     if let Some(page) = &response.pull {
-        let last = store::load_meta(conn)?.hlc_last;
-        let mut clock = match last {
-            Some(last) => HlcClock::resume(me.device_id, last),
-            None => HlcClock::new(me.device_id),
-        };
-        for server_op in &page.ops {
-            let op = &server_op.op;
-            match store::op_status(conn, op.op_id)? {
-                None => store::insert_op(
-                    conn,
-                    op,
-                    server_op.author,
-                    OpStatus::Remote,
-                    Some(server_op.seq),
-                )?,
-                Some(OpStatus::Rejected) => continue,
-                Some(_) => {
-                    // An own op coming back: the server holds it, and this is its sequence.
-                    conn.prepare_cached(
-                        "UPDATE ops SET server_seq = ?2,
-                             status = CASE status WHEN 'pending' THEN 'acked' ELSE status END
-                         WHERE op_id = ?1",
-                    )?
-                    .execute(params![op.op_id.to_string(), i64_of(server_op.seq)])?;
-                }
-            }
-            entities::apply_op(conn, op, server_op.author, Some(server_op.seq))?;
-            clock.observe(op.hlc);
-        }
-        store::store_hlc_last(conn, clock.last())?;
-        conn.execute(
-            "UPDATE meta SET cursor = ?1 WHERE id = 1",
-            [i64_of(page.cursor)],
-        )?;
-        outcome.pulled = page.ops.len();
-        outcome.more_to_pull = page.more;
-        outcome.cursor = page.cursor;
+        apply_page(conn, &me, page, &mut outcome)?;
     }
     Ok(outcome)
+}
+
+/// One item of a pulled page.
+enum Pulled<'a> {
+    Op(&'a ServerOp),
+    Removal(&'a Removal),
+}
+
+/// The ops and removals of a page merged in server-sequence order.
+fn in_sequence(page: &PullPage) -> Vec<Pulled<'_>> {
+    let mut items: Vec<(u64, Pulled<'_>)> = page
+        .ops
+        .iter()
+        .map(|op| (op.seq, Pulled::Op(op)))
+        .chain(page.removals.iter().map(|r| (r.seq, Pulled::Removal(r))))
+        .collect();
+    items.sort_by_key(|(seq, _)| *seq);
+    items.into_iter().map(|(_, item)| item).collect()
+}
+
+/// Applies a pulled page: its ops and removals in sequence order, then the cursor.
+fn apply_page(
+    conn: &Connection,
+    me: &Identity,
+    page: &PullPage,
+    outcome: &mut RoundOutcome,
+) -> Result<()> {
+    let last = store::load_meta(conn)?.hlc_last;
+    let mut clock = match last {
+        Some(last) => HlcClock::resume(me.device_id, last),
+        None => HlcClock::new(me.device_id),
+    };
+    for item in in_sequence(page) {
+        match item {
+            Pulled::Op(server_op) => {
+                if apply_pulled_op(conn, server_op)? {
+                    clock.observe(server_op.op.hlc);
+                }
+            }
+            Pulled::Removal(removal) => apply_removal(conn, &removal.what, outcome)?,
+        }
+    }
+    store::store_hlc_last(conn, clock.last())?;
+    conn.execute(
+        "UPDATE meta SET cursor = ?1 WHERE id = 1",
+        [i64_of(page.cursor)],
+    )?;
+    outcome.pulled = page.ops.len();
+    outcome.removals = page.removals.len();
+    outcome.more_to_pull = page.more;
+    outcome.cursor = page.cursor;
+    Ok(())
+}
+
+/// Stores and applies one pulled op; says whether it was applied (an own op the server
+/// refused is not).
+fn apply_pulled_op(conn: &Connection, server_op: &ServerOp) -> Result<bool> {
+    let op = &server_op.op;
+    match store::op_status(conn, op.op_id)? {
+        None => store::insert_op(
+            conn,
+            op,
+            server_op.author,
+            OpStatus::Remote,
+            Some(server_op.seq),
+        )?,
+        Some(OpStatus::Rejected) => return Ok(false),
+        Some(_) => {
+            // An own op coming back: the server holds it, and this is its sequence.
+            conn.prepare_cached(
+                "UPDATE ops SET server_seq = ?2,
+                     status = CASE status WHEN 'pending' THEN 'acked' ELSE status END
+                 WHERE op_id = ?1",
+            )?
+            .execute(params![op.op_id.to_string(), i64_of(server_op.seq)])?;
+        }
+    }
+    entities::apply_op(conn, op, server_op.author, Some(server_op.seq))?;
+    Ok(true)
+}
+
+/// Applies one removal: a purge removes each entry it names (unless the phone has unsent ops
+/// of it), a redaction rewrites the covered writes of a field.
+fn apply_removal(conn: &Connection, what: &RemovalKind, outcome: &mut RoundOutcome) -> Result<()> {
+    match what {
+        RemovalKind::Purge { entries } => {
+            for entry in entries {
+                match removal::purge_entry(conn, *entry)? {
+                    Purged::Removed => outcome.purged += 1,
+                    Purged::KeptUnsent => outcome.kept_unsent += 1,
+                    Purged::Unknown => {}
+                }
+            }
+        }
+        RemovalKind::Redaction {
+            entity_id,
+            field,
+            through,
+            value,
+        } => {
+            if removal::redact(conn, *entity_id, field, *through, value)? {
+                outcome.redacted += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Marks own ops acknowledged or rejected; collects the entities of rejected ops.

@@ -1,5 +1,5 @@
-//! The HTTP side of sync and enrolment: request bodies (zstd-compressed JSON), the bearer token,
-//! and reading the server's answers and typed errors.
+//! The HTTP side of sync, enrolment and a retired device's last word: request bodies
+//! (zstd-compressed JSON), the bearer token, and reading the server's answers and typed errors.
 
 use crate::device::error::{DeviceError, Result};
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
@@ -63,12 +63,36 @@ pub(crate) async fn get_areas(
     decode(response).await
 }
 
+/// `POST {server}/api/v1/device/retired`: a retired device says it handed over everything and
+/// is wiping itself; the server answers 204 and refuses the token from then on.
+pub(crate) async fn post_retired(
+    http: &reqwest::Client,
+    server_url: &str,
+    token: &str,
+) -> Result<()> {
+    let response = http
+        .post(format!("{server_url}/api/v1/device/retired"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    if response.status().is_success() {
+        return Ok(());
+    }
+    error_of(response).await
+}
+
 /// The answer's JSON, or the server's typed error.
 async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
     let status = response.status();
     if status.is_success() {
         return Ok(response.json().await?);
     }
+    error_of(response).await
+}
+
+/// The server's typed error of an answer that is not a success.
+async fn error_of<T>(response: reqwest::Response) -> Result<T> {
+    let status = response.status();
     let body = response.bytes().await?;
     Err(match serde_json::from_slice::<ApiError>(&body) {
         Ok(error) => DeviceError::Server {

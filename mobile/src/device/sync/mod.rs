@@ -1,17 +1,20 @@
 //! The sync client: rounds of push-and-pull against `POST /api/v1/sync` until the outbox is empty
 //! and the pull has caught up. Decisions live in [`plan`], the local effects of an answer in
-//! [`apply`], the wire in [`http`]; this file runs the rounds.
+//! [`apply`], the wire in [`http`]; this file runs the rounds and what follows them: the
+//! phone's own retention purge, a retired phone's hand-over and wipe, a lost phone's wipe.
 
 pub(crate) mod apply;
 mod http;
 pub(crate) mod plan;
 
-pub(crate) use http::{get_areas, post_enroll};
+pub(crate) use http::{get_areas, post_enroll, post_retired};
 
 use super::Device;
 use super::error::{DeviceError, Result};
+use super::removal;
 use super::store::{self, OP_COLUMNS, i64_of, op_from_row};
-use vaka_shared::sync::{PullRequest, StopCode, SyncRequest, limits};
+use super::wipe::WipeReason;
+use vaka_shared::sync::{ErrorCode, PullRequest, StopCode, SyncRequest, limits};
 
 /// Rounds in a row that may move neither the push nor the pull before sync gives up.
 const MAX_STUCK_ROUNDS: u32 = 3;
@@ -32,6 +35,20 @@ pub struct SyncReport {
     pub pulled: usize,
     /// Own ops re-stamped after the server found the phone's clock ahead.
     pub restamped: usize,
+    /// Entries the server's retention purge removed from the phone.
+    pub purged: usize,
+    /// Entries the server purged that stay on the phone, as it has changes of them not sent
+    /// yet (the server refuses those changes with `purged`; the phone shows them).
+    pub kept_unsent: usize,
+    /// Redactions that changed something the phone held.
+    pub redacted: usize,
+    /// Entries the phone removed by itself as older than the retention period.
+    pub expired: usize,
+    /// Set when the server asked this phone to retire.
+    pub retire: bool,
+    /// Set when the phone wiped itself at the end of this sync (a retired phone that handed
+    /// over everything).
+    pub wiped: Option<WipeReason>,
 }
 
 /// A request ready to send.
@@ -42,17 +59,40 @@ struct Prepared {
 }
 
 impl Device {
-    /// Syncs until nothing is left to push and the pull has caught up. A network or server
-    /// error ends it with an error and changes nothing but the recorded last error; what the
-    /// rounds before it applied stays applied.
+    /// Syncs until nothing is left to push and the pull has caught up, then removes entries
+    /// older than the retention period. A network or server error ends it with an error and
+    /// changes nothing but the recorded last error; what the rounds before it applied stays
+    /// applied. A phone the server says is lost wipes itself and ends with
+    /// [`DeviceError::Wiped`]; a retired phone hands over everything, wipes itself and says so
+    /// in [`SyncReport::wiped`].
     pub async fn sync_once(&self, http: &reqwest::Client) -> Result<SyncReport> {
         let _one_at_a_time = self.inner.sync_lock.lock().await;
-        let result = self.sync_rounds(http).await;
+        let result = match self.sync_rounds(http).await {
+            Ok(report) => self.after_rounds(http, report).await,
+            Err(error) if error.server_code() == Some(ErrorCode::TokenRevoked) => {
+                self.retired_already(error).await
+            }
+            Err(error) => Err(error),
+        };
+        let mut result = self.wipe_if_lost(result).await;
+        let wiped = match &result {
+            Ok(report) => report.wiped.is_some(),
+            Err(error) => matches!(error, DeviceError::Wiped(_)),
+        };
+        if wiped {
+            return result;
+        }
         if result.is_ok()
             && self.blocking(Device::areas_stale).await?
             && let Err(error) = self.refresh_areas(http).await
         {
+            if let DeviceError::Wiped(_) = error {
+                return Err(error);
+            }
             tracing::info!(%error, "areas not fetched; the phone keeps its copy");
+        }
+        if let Ok(report) = &mut result {
+            report.expired += self.blocking(Device::expire_old_entries).await?;
         }
         let record = match &result {
             Ok(_) => Ok(self.inner.wall.now_ms()),
@@ -66,6 +106,54 @@ impl Device {
         })
         .await?;
         result
+    }
+
+    /// After rounds that caught up: a phone asked to retire hands over and wipes.
+    async fn after_rounds(&self, http: &reqwest::Client, report: SyncReport) -> Result<SyncReport> {
+        if !report.retire {
+            return Ok(report);
+        }
+        self.hand_over_and_wipe(http).await?;
+        Ok(SyncReport {
+            wiped: Some(WipeReason::Retired),
+            ..report
+        })
+    }
+
+    /// A refused token on a phone that was retiring and has nothing left to hand over: an
+    /// earlier `retired` call went through and only its answer was lost, so the phone wipes as
+    /// it would have. Otherwise the error stands (nothing unsent is given up).
+    async fn retired_already(&self, error: DeviceError) -> Result<SyncReport> {
+        let done = self
+            .blocking(|device| {
+                Ok(store::load_meta(&device.conn())?.retiring
+                    && device.nothing_left_to_hand_over().is_ok())
+            })
+            .await?;
+        if !done {
+            return Err(error);
+        }
+        self.wipe(WipeReason::Retired).await?;
+        Ok(SyncReport {
+            wiped: Some(WipeReason::Retired),
+            ..SyncReport::default()
+        })
+    }
+
+    /// Removes the entries older than the organisation's retention period (as the server last
+    /// said it; 730 days before the first answer), except held ones and those with own ops
+    /// not yet acknowledged. Runs on open and after each sync; returns how many went.
+    pub fn expire_old_entries(&self) -> Result<usize> {
+        let removed = self.write_tx(|tx| {
+            let meta = store::load_meta(tx)?;
+            let now = super::clock::corrected_ms(&self.inner.wall, meta.clock_offset_ms);
+            removal::expire(tx, now, meta.retention_days)
+        })?;
+        if removed > 0 {
+            removal::checkpoint(&self.conn())?;
+            tracing::info!(removed, "entries older than the retention period removed");
+        }
+        Ok(removed)
     }
 
     async fn sync_rounds(&self, http: &reqwest::Client) -> Result<SyncReport> {
@@ -96,6 +184,15 @@ impl Device {
             report.rejected += outcome.rejected;
             report.pulled += outcome.pulled;
             report.restamped += outcome.restamped;
+            report.purged += outcome.purged;
+            report.kept_unsent += outcome.kept_unsent;
+            report.redacted += outcome.redacted;
+            report.retire = outcome.retire;
+            if outcome.removals > 0 {
+                // Old page versions holding a removed text do not stay in the WAL.
+                self.blocking(|device| removal::checkpoint(&device.conn()))
+                    .await?;
+            }
             if let Some(stop) = &outcome.stop {
                 tracing::info!(at_seq = stop.at_seq, code = ?stop.code, "{}", stop.message);
                 if stop.code == StopCode::OpMismatch {
