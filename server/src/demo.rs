@@ -354,6 +354,17 @@ fn point_in(area: &DemoArea, rng: &mut StdRng) -> Location {
     }
 }
 
+/// The descriptions of the demo's entries from six to seven weeks ago.
+pub const OLD_TEXTS: [&str; 3] = [
+    "Gammal händelse: högljudda ungdomar vid fontänen, lugnade ner sig.",
+    "Gammal händelse: glasflaskor kastades mot en vägg vid torget.",
+    "Gammal händelse: grupp samlades vid kiosken efter stängning.",
+];
+
+/// A description in which a walker wrote a name and a phone number.
+pub const DEMO_NAME_TEXT: &str =
+    "Kalle Svensson (tel 070-123 45 67) hotade en annan ungdom vid stationen.";
+
 fn create(
     conn: &Connection,
     now_ms: i64,
@@ -571,6 +582,49 @@ fn create(
                 now_ms,
             )?;
         }
+    }
+
+    // Three entries from six to seven weeks ago: a retention period of 30 days removes them
+    // (README, "Retention and redaction").
+    for (i, days_ago) in [44i64, 47, 49].into_iter().enumerate() {
+        let at = today_start - days_ago * day_ms + 20 * 3_600_000;
+        let (phone, _) = &mut phones[i % 2];
+        let base = last_seq(conn)?;
+        phone.write(
+            conn,
+            EntityId::new(),
+            OpBody::Incident(IncidentFields {
+                occurred_at: Some(ts(at)),
+                location: Some(Some(point_in(&AREAS[0], &mut rng))),
+                area_id: Some(Some(area_ids[0])),
+                category: Some(CategoryCode::from("disturbance")),
+                severity: Some(Severity(2)),
+                description: Some(OLD_TEXTS[i].to_owned()),
+                people_involved: Some(3),
+                minors_involved: Some(2),
+                ..Default::default()
+            }),
+            at,
+            base,
+            now_ms,
+        )?;
+    }
+    // A walker wrote a name and a phone number into a description: the dashboard marks it, and
+    // a coordinator can redact it.
+    if let Some((id, phone_index, _)) = incidents.last().copied() {
+        let base = last_seq(conn)?;
+        let (phone, _) = &mut phones[phone_index];
+        phone.write(
+            conn,
+            id,
+            OpBody::Incident(IncidentFields {
+                description: Some(DEMO_NAME_TEXT.to_owned()),
+                ..Default::default()
+            }),
+            now_ms - 2_000_000,
+            base,
+            now_ms,
+        )?;
     }
 
     // The coordinator reviews the serious entries and asks about some.

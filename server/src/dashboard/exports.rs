@@ -248,6 +248,9 @@ pub fn pdf_bytes(report: &Report, org_name: &str, lang: Lang) -> Vec<u8> {
         ),
         11.0,
     );
+    if let Some(note) = super::report::purge_note(report, lang) {
+        doc.paragraph(&note, 10.0);
+    }
     doc.heading(t.summary, 14.0);
     doc.paragraph(
         if report.summary.is_empty() {

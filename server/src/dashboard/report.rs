@@ -73,6 +73,22 @@ pub async fn load(
         .lang(signed.lang)
 }
 
+/// The words saying that entries before the newest purge's cut-off were removed by retention,
+/// when the report reaches back before it.
+pub fn purge_note(report: &Report, lang: Lang) -> Option<String> {
+    let (cutoff, days) = report.purged_before?;
+    let day = time::OffsetDateTime::from_unix_timestamp(cutoff.div_euclid(1000))
+        .ok()?
+        .to_offset(time::UtcOffset::UTC)
+        .date();
+    Some(
+        i18n::texts(lang)
+            .retention_report_note
+            .replacen("{}", &day.to_string(), 1)
+            .replacen("{}", &days.to_string(), 1),
+    )
+}
+
 /// `+3`, `−2` or `±0`.
 pub fn change_text(c: Change) -> String {
     match c.now - c.before {
@@ -321,6 +337,7 @@ pub async fn page(
             a id="geojson" href={ "/report.geojson?" (qs) } { "GeoJSON" }
             " " span.muted { "(" (t.exports_text) ")" }
         }
+        @if let Some(note) = purge_note(&report, lang) { p.note id="purged" role="note" { (note) } }
         (summary_form(lang, &signed, &period, &report.summary))
         (body(&report, lang))
     };

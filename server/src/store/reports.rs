@@ -205,6 +205,10 @@ pub struct Report {
     pub notable: Vec<Notable>,
     /// The coordinator's summary.
     pub summary: String,
+    /// When the period or the one it is compared with reaches back before the newest purge's
+    /// cut-off: that cut-off (Unix ms) and the retention period in days. Entries before it were
+    /// removed by retention, so those figures are incomplete.
+    pub purged_before: Option<(i64, u32)>,
 }
 
 struct Row {
@@ -418,7 +422,17 @@ pub fn report(conn: &Connection, org: &str, query: &ReportQuery) -> Result<Repor
         shapes: shapes.clone(),
         notable: Vec::new(),
         summary: summary(conn, org, query)?,
+        purged_before: None,
     };
+    if let Ok(org_id) = org.parse()
+        && let Some((_, cutoff, _)) = crate::store::retention::last_purge(conn, org_id)?
+        && query.previous().range_ms().0 < cutoff
+    {
+        report.purged_before = Some((
+            cutoff,
+            crate::store::retention::retention_days(conn, org_id)?,
+        ));
+    }
     // Every selected area has a row, even without entries.
     for shape in &shapes {
         if query.areas.is_empty() || query.areas.contains(&shape.id) {
