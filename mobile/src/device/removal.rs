@@ -4,7 +4,6 @@
 //! acknowledged (of the entry or of its comments and track) stays, so nothing unsent is lost.
 //! Everything here takes a connection inside the caller's transaction.
 
-use super::clock::timestamp;
 use super::entities;
 use super::error::Result;
 use super::store::parse;
@@ -123,8 +122,8 @@ pub(crate) fn redact(
 }
 
 /// The time an entry's retention counts from: when the incident occurred, the observation was
-/// made or the patrol started (else its first write on the phone).
-fn entry_time(kind: &str, values: &Map<String, Value>, created_ms: i64) -> Timestamp {
+/// made or the patrol started. An entry without one is not purged (as on the server).
+fn entry_time(kind: &str, values: &Map<String, Value>) -> Option<Timestamp> {
     let field = match kind {
         "incident" => "occurred_at",
         "observation" => "observed_at",
@@ -133,7 +132,6 @@ fn entry_time(kind: &str, values: &Map<String, Value>, created_ms: i64) -> Times
     values
         .get(field)
         .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
-        .unwrap_or_else(|| timestamp(created_ms))
 }
 
 /// Whether a coordinator holds the entry past the retention period ("spara längre").
@@ -148,18 +146,19 @@ fn held(values: &Map<String, Value>) -> bool {
 /// entries went.
 pub(crate) fn expire(conn: &Connection, now_ms: i64, retention_days: u32) -> Result<usize> {
     let cutoff = now_ms.saturating_sub(i64::from(retention_days).saturating_mul(DAY_MS));
-    let entries: Vec<(String, String, String, i64)> = conn
+    let entries: Vec<(String, String, String)> = conn
         .prepare_cached(
-            "SELECT id, kind, state, created_ms FROM entities
+            "SELECT id, kind, state FROM entities
              WHERE kind IN ('patrol', 'incident', 'observation')",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut removed = 0;
-    for (id, kind, state, created_ms) in entries {
+    for (id, kind, state) in entries {
         let state: vaka_shared::merge::EntityState = serde_json::from_str(&state)?;
         let values = state.values();
-        if entry_time(&kind, &values, created_ms).unix_ms() >= cutoff || held(&values) {
+        let old = entry_time(&kind, &values).is_some_and(|at| at.unix_ms() < cutoff);
+        if !old || held(&values) {
             continue;
         }
         if purge_entry(conn, parse("entity id", &id)?)? == Purged::Removed {
