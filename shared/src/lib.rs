@@ -6,6 +6,7 @@
 //! on the state that a set of ops produces.
 
 pub mod blob;
+pub mod enroll_link;
 pub mod hlc;
 pub mod ids;
 pub mod int;
