@@ -108,6 +108,7 @@ pub async fn page(
         p { a href="/inbox" { "← " (t.inbox) } }
         h1 { (title) }
         @if q.get("saved").is_some() { p.ok role="status" { (t.saved) } }
+        @if let Some(warning) = privacy::pii_warning(lang, &redactable) { (warning) }
         div.grid {
             div.card { h2 { (t.fields) } (fields(lang, &row)) }
             div.card {

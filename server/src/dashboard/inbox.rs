@@ -267,7 +267,8 @@ fn table(lang: Lang, r: &InboxPage) -> Markup {
                             td { @if let Some(s) = e.severity { span class={ "sev sev-" (s) } { (s) } } }
                             td { (e.area_name.clone().unwrap_or_default()) }
                             td { (e.description.as_deref().map(|d| short(d, 90)).unwrap_or_default())
-                                 @if e.retracted { " " span.badge { (t.retracted) } } }
+                                 @if e.retracted { " " span.badge { (t.retracted) } }
+                                 @if super::privacy::may_identify(e) { " " span.badge.pii title=(t.pii_advice) { (t.pii_mark) } } }
                             td { (e.author_name) @if let Some(g) = &e.author_group { br; span.muted { (g) } } }
                             td { span class={ "badge status-" (e.review_status) } {
                                 (ReviewStatus::from_wire(&e.review_status).map(|s| s.label(lang)).unwrap_or(&e.review_status)) } }

@@ -78,6 +78,11 @@ button { font:inherit; padding:.35rem .9rem; border-radius:4px; border:1px solid
 button.secondary { background:#fff; color:var(--accent); }
 .counts { margin:.8rem 0; color:var(--muted); } .counts a { margin-right:.8rem; }
 .badge { display:inline-block; padding:0 .45rem; border-radius:9px; font-size:.8rem; background:#e6ebf1; }
+.badge.pii, .badge.lost { background:#fde7c8; color:#6b3a00; }
+.pii-warning { background:#fff4e0; border:1px solid #e0a040; border-radius:6px; padding:.6rem .8rem; margin:.6rem 0; }
+label.confirm { display:block; margin:.4rem 0; font-weight:normal; }
+details.device-actions form, details.member-actions form { margin:.4rem 0 .8rem; }
+ul.redactions { padding-left:1.2rem; }
 .status-new { background:#fde7c2; } .status-needs_info { background:#f9d2cf; } .status-forwarded { background:#d5e7fb; } .status-closed, .status-reviewed { background:#dcefdc; } .status-duplicate { background:#e4e4e4; }
 .sev { font-weight:700; } .sev-3, .sev-4 { color:var(--warn); }
 .muted { color:var(--muted); } .error { color:var(--warn); font-weight:600; } .ok { color:#1d6b2a; font-weight:600; }

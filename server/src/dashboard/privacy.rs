@@ -18,6 +18,7 @@ use maud::{Markup, html};
 use serde_json::Value;
 use vaka_shared::model::{IncidentFields, Lang, ObservationFields, Role};
 use vaka_shared::op::{EntityKind, OpBody};
+use vaka_shared::pii;
 use vaka_shared::validate::limits;
 use vaka_shared::{DeviceId, EntityId, MemberId};
 
@@ -294,6 +295,38 @@ pub async fn hold(
             PageError::Refused(format!("{} {message}", t.write_refused)),
         )),
     }
+}
+
+// ----- The free-text guard -----
+
+/// Whether an entry's description or place looks as if it holds a personal identifier.
+pub fn may_identify(row: &EntryRow) -> bool {
+    [row.description.as_deref(), row.place.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(pii::holds_identifier)
+}
+
+/// The entry page's warning when one of its texts looks as if it holds personal identifiers:
+/// which kinds, and the way to the redaction form.
+pub fn pii_warning(lang: Lang, texts: &[(&'static str, String)]) -> Option<Markup> {
+    let t = i18n::texts(lang);
+    let mut kinds: Vec<(&'static str, pii::IdentifierKind)> = texts
+        .iter()
+        .flat_map(|(field, text)| pii::find(text).into_iter().map(|f| (*field, f.kind)))
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    if kinds.is_empty() {
+        return None;
+    }
+    Some(html! {
+        div.pii-warning role="alert" id="pii" {
+            strong { (t.pii_warning) } " "
+            (kinds.iter().map(|(field, kind)| format!("{} ({})", kind.label(lang), field_label(lang, field))).collect::<Vec<_>>().join(", "))
+            ". " (t.pii_advice) " " a href="#redact" { (t.redact) }
+        }
+    })
 }
 
 // ----- Redaction -----
