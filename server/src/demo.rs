@@ -22,8 +22,10 @@ use vaka_shared::{EntityId, HlcClock, MemberId, OpId, OrgId, Timestamp};
 pub const DEMO_ORG_NAME: &str = "Trygghetsnätverket Exempelstad (demo)";
 /// The demo coordinator's sign-in name.
 pub const COORDINATOR_LOGIN: &str = "samordnare";
-/// The demo coordinator's password (demo data only).
+/// The demo coordinator's password (demo data only); the demo admin has the same.
 pub const COORDINATOR_PASSWORD: &str = "vaka-demo-2026";
+/// The demo admin's sign-in name (sets the retention period, removes members).
+pub const ADMIN_LOGIN: &str = "admin";
 const PHONE_MEMBER: &str = "Demotelefon";
 
 /// What the demo prints for the person trying it.
@@ -42,6 +44,7 @@ impl DemoInfo {
     pub fn banner(&self, listen: SocketAddr) -> String {
         format!(
             "Vaka demo: {DEMO_ORG_NAME}\n  coordinator sign-in: {COORDINATOR_LOGIN} / {COORDINATOR_PASSWORD}\n  \
+             admin sign-in: {ADMIN_LOGIN} / {COORDINATOR_PASSWORD}\n  \
              enrolment code for a phone (volunteer \"{PHONE_MEMBER}\"): {code}\n  \
              try: vaka-device --db phone.sqlite3 enroll --server http://{listen} --code {code}",
             code = self.enrollment_code
@@ -402,6 +405,13 @@ fn create(
         Role::Coordinator,
         "Kommunen",
         Some(COORDINATOR_LOGIN),
+        Some(password_hash),
+    )?;
+    member(
+        "Kim Ahlström",
+        Role::Admin,
+        "Kommunen",
+        Some(ADMIN_LOGIN),
         Some(password_hash),
     )?;
     let walkers = [
