@@ -83,6 +83,7 @@ button.secondary { background:#fff; color:var(--accent); }
 label.confirm { display:block; margin:.4rem 0; font-weight:normal; }
 details.device-actions form, details.member-actions form { margin:.4rem 0 .8rem; }
 ul.redactions { padding-left:1.2rem; }
+#redact textarea, #hold input[type=text] { width:100%; box-sizing:border-box; }
 .status-new { background:#fde7c2; } .status-needs_info { background:#f9d2cf; } .status-forwarded { background:#d5e7fb; } .status-closed, .status-reviewed { background:#dcefdc; } .status-duplicate { background:#e4e4e4; }
 .sev { font-weight:700; } .sev-3, .sev-4 { color:var(--warn); }
 .muted { color:var(--muted); } .error { color:var(--warn); font-weight:600; } .ok { color:#1d6b2a; font-weight:600; }
@@ -98,7 +99,8 @@ section.login label { display:flex; flex-direction:column; margin:.6rem 0; }
 .kpis { display:grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap:.8rem; }
 .kpi { background:#fff; border:1px solid var(--line); border-radius:6px; padding:.7rem; }
 .kpi b { display:block; font-size:1.6rem; }
-.up { color:var(--warn); } .down { color:#1d6b2a; }
+.worse { color:var(--warn); font-weight:600; } .better { color:#1d6b2a; font-weight:600; }
+.note { background:#fff4e0; border:1px solid #e0a040; border-radius:6px; padding:.5rem .8rem; }
 svg { max-width:100%; height:auto; background:#fff; }
 .qr svg { width:240px; height:240px; } img.photo { border-radius:4px; margin:.2rem; }
 code.code { font-size:1.8rem; letter-spacing:.1em; }
