@@ -573,3 +573,36 @@ fn every_identifier_kind_has_its_warning_in_both_languages() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_wiped_phone_says_why_on_the_enrolment_screen_in_both_languages() {
+    for (reason, text) in [
+        (crate::device::WipeReason::Lost, Text::DeviceLost),
+        (crate::device::WipeReason::Retired, Text::DeviceRetired),
+    ] {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        device.create_incident(incident(2)).expect("logs");
+        device.wipe(reason).await.expect("wipes");
+        for lang in [Lang::Sv, Lang::En] {
+            let html = render(&device, Route::Enroll, lang);
+            assert!(html.contains("data-test=\"wiped\""), "{html}");
+            assert!(html.contains(text.get(lang)), "{lang:?}: {html}");
+            assert!(html.contains(Text::EnrollAgain.get(lang)));
+        }
+    }
+    // A phone never wiped shows no such message.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let device = Device::open(dir.path().join("d.db")).expect("opens");
+    assert!(!render(&device, Route::Enroll, Lang::Sv).contains("data-test=\"wiped\""));
+}
+
+#[test]
+fn a_retiring_phone_says_so_on_the_sync_card() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    device
+        .conn()
+        .execute("UPDATE meta SET retiring = 1", [])
+        .expect("retiring");
+    let html = render(&device, Route::Home, Lang::Sv);
+    assert!(html.contains(Text::Retiring.get(Lang::Sv)), "{html}");
+}

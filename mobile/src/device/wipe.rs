@@ -74,7 +74,7 @@ pub(crate) fn wipe(conn: &mut Connection, reason: WipeReason, now_ms: i64) -> Re
     tx.commit()?;
     conn.execute_batch("VACUUM")?;
     removal::checkpoint(conn)?;
-    tracing::warn!(
+    tracing::info!(
         reason = reason.describe(),
         "the phone wiped everything it held"
     );
