@@ -3,6 +3,7 @@
 //! connections of their own. Migrations are numbered SQL files applied on open.
 
 pub mod accounts;
+pub mod audit;
 pub mod blobs;
 pub mod entries;
 pub mod redaction;
@@ -28,6 +29,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0003_blobs.sql")),
         M::up(include_str!("../../migrations/0004_sign_in.sql")),
         M::up(include_str!("../../migrations/0005_privacy.sql")),
+        M::up(include_str!("../../migrations/0007_audit.sql")),
     ])
 });
 
