@@ -10,6 +10,7 @@
 use super::layout;
 use super::{LangError, PageError, Pairs, i18n};
 use crate::store::sessions::{self, SessionUser};
+use crate::store::audit::{self, Actor, AuditAction};
 use crate::store::sign_in::{self, Admission};
 use crate::{AppState, now_ms, passwords, secrets};
 use axum::body::Bytes;
@@ -278,6 +279,9 @@ pub async fn login(
         Err(e) => return PageError::from(e).render(lang),
     };
     let stored = candidate.as_ref().map(|c| c.password_hash.clone());
+    // A failure under a member's name goes into their organisation's audit chain; one under a
+    // name no one has, into the chain of unknown names.
+    let candidate_org = candidate.as_ref().map(|c| c.org_id);
     let Ok(matches) = place.check(password, stored).await else {
         return refused_for_now(
             &app,
@@ -301,6 +305,11 @@ pub async fn login(
                     };
                     let trusted = sign_in::succeeded(conn, attempt, who, &candidate, &limits, now)?;
                     let session = sessions::create_session(conn, &candidate, now, ttl_ms)?;
+                    let signed_in = AuditAction::SignedIn {
+                        address: address.clone(),
+                    };
+                    let member = Actor::Member(candidate.member_id);
+                    audit::record(conn, Some(candidate.org_id), member, &signed_in, now)?;
                     Ok(Some((session, trusted)))
                 })
                 .await
@@ -314,7 +323,10 @@ pub async fn login(
                         address: &address,
                         browser: browser.as_deref(),
                     };
-                    sign_in::failed(conn, attempt).map(|()| None)
+                    sign_in::failed(conn, attempt)?;
+                    let failed = AuditAction::sign_in_failed(&login, &address);
+                    audit::record(conn, candidate_org, Actor::Nobody, &failed, now)?;
+                    Ok(None)
                 })
                 .await
         }

@@ -11,6 +11,7 @@ use super::{
     LangError, PageError, PageResult, Pairs, PathText, WithLang, category_label, fmt_time, i18n,
     kind_label, ops, quoted,
 };
+use crate::store::audit::{self, Actor, AuditAction};
 use crate::store::blobs;
 use crate::store::entries::{self, CommentRow, ConflictRow, EntryRow, HistoryItem};
 use crate::store::redaction::RedactionRow;
@@ -74,6 +75,10 @@ pub async fn page(
     else {
         return Err(LangError(lang, PageError::NotFound));
     };
+    let viewed = AuditAction::EntryViewed {
+        entry: entity_id(&row.id, lang)?,
+    };
+    record_view(&app, &signed, viewed).await?;
     let hashes = photo_hashes(&values);
     let redactable = privacy::redactable_texts(&row.kind, &values);
     let org_id = signed.user.org_id;
@@ -222,12 +227,19 @@ pub async fn photo(
     let org = signed.user.org_id;
     let found = app
         .store
-        .read(move |conn| Ok(blobs::content(conn, org, &sha)?))
+        .read({
+            let sha = sha.clone();
+            move |conn| Ok(blobs::content(conn, org, &sha)?)
+        })
         .await
         .lang(lang)?;
     let Some((content_type, bytes)) = found else {
         return Err(LangError(lang, PageError::NotFound));
     };
+    let downloaded = AuditAction::PhotoDownloaded {
+        sha256: sha.clone(),
+    };
+    record_view(&app, &signed, downloaded).await?;
     Ok((
         [
             (CONTENT_TYPE, content_type),
@@ -394,23 +406,40 @@ fn history_section(lang: Lang, history: &[HistoryItem], redactions: &[RedactionR
     }
 }
 
-/// Writes `body` as the signed-in coordinator and goes back to the entry.
+/// Records a read by the signed-in member in the audit log (see `audit::record_view`); nothing
+/// is shown when that fails.
+pub async fn record_view(
+    app: &AppState,
+    signed: &Signed,
+    action: AuditAction,
+) -> Result<(), LangError> {
+    let (org, member) = (signed.user.org_id, Actor::Member(signed.user.member_id));
+    audit::record_view(&app.store, Some(org), member, action, now_ms())
+        .await
+        .lang(signed.lang)?;
+    Ok(())
+}
+
+/// Writes `body` as the signed-in coordinator and goes back to the entry; `settle` names the
+/// conflict it settles and its audit record.
 async fn write_and_return(
     app: &AppState,
     signed: &Signed,
     entity: EntityId,
     back_to: EntityId,
     body: OpBody,
-    settle: Option<i64>,
+    settle: Option<(i64, AuditAction)>,
 ) -> PageResult {
+    let org = signed.user.org_id;
     let member: MemberId = signed.user.member_id;
     let now = now_ms();
     let result = app
         .store
         .write(move |conn| {
             let written = ops::write(conn, member, entity, body, now)?;
-            if let (Ok(seq), Some(conflict)) = (&written, settle) {
+            if let (Ok(seq), Some((conflict, settled))) = (&written, settle) {
                 entries::mark_settled(conn, conflict, *seq)?;
+                audit::record(conn, Some(org), Actor::Member(member), &settled, now)?;
             }
             Ok(written)
         })
@@ -644,9 +673,15 @@ pub async fn settle(
     if conflict.resolved_seq.is_some() {
         return Ok(see_other(format!("/entries/{entity}")));
     }
-    let chosen = match form.get("choice") {
-        Some("loser") => &conflict.loser_value,
-        _ => &conflict.winner_value,
+    let (choice, chosen) = match form.get("choice") {
+        Some("loser") => ("loser", &conflict.loser_value),
+        _ => ("winner", &conflict.winner_value),
+    };
+    let settled = AuditAction::ConflictSettled {
+        conflict: id,
+        entry: entity,
+        field: conflict.field.clone(),
+        choice: choice.to_owned(),
     };
     let value: Value = serde_json::from_str(chosen)
         .map_err(|_| LangError(lang, PageError::Refused("stored value unreadable".into())))?;
@@ -655,5 +690,5 @@ pub async fn settle(
     let kind = EntityKind::from_wire(&kind).unwrap_or(EntityKind::Incident);
     let body = OpBody::from_field_map(kind, map)
         .map_err(|e| LangError(lang, PageError::Refused(e.to_string())))?;
-    write_and_return(&app, &signed, entity, entity, body, Some(id)).await
+    write_and_return(&app, &signed, entity, entity, body, Some((id, settled))).await
 }

@@ -5,8 +5,10 @@
 use super::auth::Signed;
 use super::pdf::Document;
 use super::report::{area_name, change_text, charts, load, query_or_refuse};
+use super::report::record_report_view;
 use super::{PageResult, Pairs, WithLang, category_label, fmt_time, i18n};
 use crate::AppState;
+use crate::store::audit::ReportFormat;
 use crate::store::entries::{self, EntryRow};
 use crate::store::reports::{Report, ReportQuery};
 use axum::extract::{RawQuery, State};
@@ -135,6 +137,7 @@ pub async fn csv(
         signed.lang,
     )?;
     let rows = rows(&app, &signed, &q).await?;
+    record_report_view(&app, &signed, &q, ReportFormat::Csv).await?;
     Ok((
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -221,6 +224,7 @@ pub async fn geojson(
     )?;
     let report = load(&app, &signed, q.clone()).await?;
     let rows = rows(&app, &signed, &q).await?;
+    record_report_view(&app, &signed, &q, ReportFormat::Geojson).await?;
     Ok((
         [
             (CONTENT_TYPE, "application/geo+json".to_owned()),
@@ -392,6 +396,7 @@ pub async fn pdf(
     )?;
     let report = load(&app, &signed, q.clone()).await?;
     let bytes = pdf_bytes(&report, &signed.user.org_name, signed.lang);
+    record_report_view(&app, &signed, &q, ReportFormat::Pdf).await?;
     Ok((
         [
             (CONTENT_TYPE, "application/pdf".to_owned()),

@@ -7,6 +7,7 @@ use super::layout;
 use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, fmt_time, i18n};
 use crate::store::StoreError;
 use crate::store::accounts;
+use crate::store::audit::{self, Actor, AuditAction};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -217,6 +218,7 @@ pub async fn enrolment_code(
         .parse()
         .map_err(|_| LangError(lang, PageError::NotFound))?;
     let org = signed.org();
+    let (org_id, by) = (signed.user.org_id, Actor::Member(signed.user.member_id));
     let ttl = i64::try_from(app.config.enrollment_code_ttl.as_millis()).unwrap_or(i64::MAX / 4);
     let now = now_ms();
     let created = app
@@ -230,7 +232,12 @@ pub async fn enrolment_code(
                 )
                 .ok();
             let Some(name) = name else { return Ok(None) };
-            Ok(accounts::create_enrollment_code(conn, member, now, ttl)?.map(|c| (name, c)))
+            let code = accounts::create_enrollment_code(conn, member, now, ttl)?;
+            if code.is_some() {
+                let created = AuditAction::EnrolmentCodeCreated { member };
+                audit::record(conn, Some(org_id), by, &created, now)?;
+            }
+            Ok(code.map(|c| (name, c)))
         })
         .await
         .lang(lang)?;
@@ -260,11 +267,18 @@ pub async fn revoke(
     let device: DeviceId = device
         .parse()
         .map_err(|_| LangError(lang, PageError::NotFound))?;
-    let org = signed.user.org_id;
+    let (org, by) = (signed.user.org_id, Actor::Member(signed.user.member_id));
     let now = now_ms();
     let revoked = app
         .store
-        .write(move |conn| accounts::revoke_device(conn, device, Some(org), now))
+        .write(move |conn| {
+            let revoked = accounts::revoke_device(conn, device, Some(org), now)?;
+            if revoked {
+                let action = AuditAction::DeviceRevoked { device };
+                audit::record(conn, Some(org), by, &action, now)?;
+            }
+            Ok(revoked)
+        })
         .await
         .lang(lang)?;
     if !revoked {

@@ -5,6 +5,7 @@ use super::auth::{CSRF_FIELD, Signed};
 use super::layout;
 use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, fmt_time, i18n, ops};
 use crate::store::accounts::{self, DeviceMark};
+use crate::store::audit::{self, Actor, AuditAction};
 use crate::store::entries::{self, EntryRow};
 use crate::store::redaction::{self, RedactionRefused, RedactionRow};
 use crate::store::retention::{self, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
@@ -169,8 +170,21 @@ pub async fn set_retention(State(app): State<AppState>, signed: Signed, body: By
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
     let days = days.unwrap_or(retention::DEFAULT_RETENTION_DAYS);
+    let member = Actor::Member(signed.user.member_id);
+    let now = now_ms();
     app.store
-        .write(move |conn| retention::set_retention_days(conn, org, days))
+        .write(move |conn| {
+            let before = retention::retention_days(conn, org)?;
+            let set = retention::set_retention_days(conn, org, days)?;
+            if set.is_ok() && before != days {
+                let changed = AuditAction::RetentionChanged {
+                    from_days: before,
+                    to_days: days,
+                };
+                audit::record(conn, Some(org), member, &changed, now)?;
+            }
+            Ok(set)
+        })
         .await
         .lang(lang)?
         .map_err(|e| LangError(lang, PageError::Refused(e.to_string())))?;
@@ -270,6 +284,10 @@ pub async fn hold(
         }
         Some(reason)
     };
+    let held = match hold {
+        Some(_) => AuditAction::HoldSet { entry: entity },
+        None => AuditAction::HoldReleased { entry: entity },
+    };
     let body = if row.kind == "incident" {
         OpBody::Incident(IncidentFields {
             retention_hold: Some(hold),
@@ -281,11 +299,17 @@ pub async fn hold(
             ..Default::default()
         })
     };
-    let member = signed.user.member_id;
+    let (org, member) = (signed.user.org_id, signed.user.member_id);
     let now = now_ms();
     let written = app
         .store
-        .write(move |conn| ops::write(conn, member, entity, body, now))
+        .write(move |conn| {
+            let written = ops::write(conn, member, entity, body, now)?;
+            if written.is_ok() {
+                audit::record(conn, Some(org), Actor::Member(member), &held, now)?;
+            }
+            Ok(written)
+        })
         .await
         .lang(lang)?;
     match written {
@@ -456,7 +480,14 @@ pub async fn redact(
         let field = field.clone();
         let now = now_ms();
         app.store
-            .write(move |conn| redaction::redact(conn, org, member, entity, &field, value, now))
+            .write(move |conn| {
+                let done = redaction::redact(conn, org, member, entity, &field, value, now)?;
+                if done.is_ok() {
+                    let redacted = AuditAction::TextRedacted { entry: entity, field };
+                    audit::record(conn, Some(org), Actor::Member(member), &redacted, now)?;
+                }
+                Ok(done)
+            })
             .await
             .lang(lang)?
             .err()
@@ -510,11 +541,21 @@ async fn mark(
             PageError::Refused(i18n::texts(lang).confirm_needed.to_owned()),
         ));
     }
-    let org = signed.user.org_id;
+    let (org, member) = (signed.user.org_id, Actor::Member(signed.user.member_id));
     let now = now_ms();
     let marked = app
         .store
-        .write(move |conn| accounts::mark_device(conn, device, Some(org), mark, now))
+        .write(move |conn| {
+            let marked = accounts::mark_device(conn, device, Some(org), mark, now)?;
+            if marked {
+                let action = match mark {
+                    DeviceMark::Lost => AuditAction::DeviceMarkedLost { device },
+                    DeviceMark::Retired => AuditAction::DeviceRetired { device },
+                };
+                audit::record(conn, Some(org), member, &action, now)?;
+            }
+            Ok(marked)
+        })
         .await
         .lang(lang)?;
     if !marked {
@@ -570,11 +611,18 @@ pub async fn remove_member(
             PageError::Refused(i18n::texts(lang).confirm_needed.to_owned()),
         ));
     }
-    let org = signed.user.org_id;
+    let (org, by) = (signed.user.org_id, signed.user.member_id);
     let now = now_ms();
     let removed = app
         .store
-        .write(move |conn| accounts::remove_member(conn, org, member, now))
+        .write(move |conn| {
+            let removed = accounts::remove_member(conn, org, member, now)?;
+            if removed.is_some() {
+                let action = AuditAction::MemberRemoved { member };
+                audit::record(conn, Some(org), Actor::Member(by), &action, now)?;
+            }
+            Ok(removed)
+        })
         .await
         .lang(lang)?;
     if removed.is_none() {

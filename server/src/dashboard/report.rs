@@ -9,6 +9,7 @@ use super::layout;
 use super::{
     LangError, PageResult, Pairs, WithLang, category_label, fmt_time, i18n, period_fields,
 };
+use crate::store::audit::{self, Actor, AuditAction, ReportFormat};
 use crate::store::reports::{self, AreaShape, Change, Report, ReportQuery};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
@@ -58,6 +59,27 @@ pub fn query_string(q: &ReportQuery) -> String {
         out.append_pair("area", area);
     }
     out.finish()
+}
+
+/// Records in the audit log that the signed-in member looked at the report of `q` as `format`
+/// (the page or a download); call it before handing the report out.
+pub async fn record_report_view(
+    app: &AppState,
+    signed: &Signed,
+    q: &ReportQuery,
+    format: ReportFormat,
+) -> Result<(), LangError> {
+    let viewed = AuditAction::ReportViewed {
+        from: q.from.to_string(),
+        to: q.to.to_string(),
+        areas: q.areas.clone(),
+        format,
+    };
+    let (org, member) = (signed.user.org_id, Actor::Member(signed.user.member_id));
+    audit::record_view(&app.store, Some(org), member, viewed, now_ms())
+        .await
+        .lang(signed.lang)?;
+    Ok(())
 }
 
 /// Loads the report of the signed-in member's organisation.
@@ -316,6 +338,7 @@ pub async fn page(
     };
     let qs = query_string(&query);
     let report = load(&app, &signed, query.clone()).await?;
+    record_report_view(&app, &signed, &query, ReportFormat::Page).await?;
     // The summary is kept for the period shown.
     let period = Pairs(
         [
