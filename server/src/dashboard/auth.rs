@@ -9,8 +9,8 @@
 
 use super::layout;
 use super::{LangError, PageError, Pairs, i18n};
-use crate::store::sessions::{self, SessionUser};
 use crate::store::audit::{self, Actor, AuditAction};
+use crate::store::sessions::{self, SessionUser};
 use crate::store::sign_in::{self, Admission};
 use crate::{AppState, now_ms, passwords, secrets};
 use axum::body::Bytes;

@@ -483,7 +483,10 @@ pub async fn redact(
             .write(move |conn| {
                 let done = redaction::redact(conn, org, member, entity, &field, value, now)?;
                 if done.is_ok() {
-                    let redacted = AuditAction::TextRedacted { entry: entity, field };
+                    let redacted = AuditAction::TextRedacted {
+                        entry: entity,
+                        field,
+                    };
                     audit::record(conn, Some(org), Actor::Member(member), &redacted, now)?;
                 }
                 Ok(done)

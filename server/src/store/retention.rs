@@ -8,6 +8,7 @@
 
 use crate::store::StoreError;
 use crate::store::accounts::parse_id;
+use crate::store::audit;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use vaka_shared::sync::RemovalKind;
@@ -216,6 +217,13 @@ pub fn purge(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSummary,
             summary.entries() as i64
         ],
     )?;
+    let run = audit::AuditAction::EntriesPurged {
+        cutoff_ms: summary.cutoff_ms,
+        entries: summary.entries(),
+        children: summary.children,
+        photos: summary.photos,
+    };
+    audit::record(conn, Some(org), audit::Actor::Server, &run, now_ms)?;
     Ok(summary)
 }
 
@@ -370,7 +378,8 @@ pub fn drop_old_removals(conn: &Connection, org: OrgId, now_ms: i64) -> Result<(
 }
 
 /// Purges every organisation's entries past its period (in as many write jobs as it takes), drops
-/// purge removals older than the period, and checkpoints the log. Returns what went, per
+/// purge removals older than the period, prunes audit records past the audit retention (see
+/// `audit::prune`), and checkpoints the log. Returns what went, per
 /// organisation.
 pub async fn purge_all(
     store: &crate::store::Store,
@@ -394,9 +403,17 @@ pub async fn purge_all(
         store
             .write(move |conn| drop_old_removals(conn, org, now_ms))
             .await?;
-        removed_any |= total.entries() > 0;
+        let pruned = store
+            .write(move |conn| audit::prune(conn, Some(org), now_ms))
+            .await?;
+        removed_any |= total.entries() > 0 || pruned > 0;
         summaries.push(total);
     }
+    // The chain of failed sign-ins under names no member has.
+    removed_any |= store
+        .write(move |conn| audit::prune(conn, None, now_ms))
+        .await?
+        > 0;
     if removed_any {
         store.checkpoint().await?;
     }
