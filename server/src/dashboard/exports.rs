@@ -3,8 +3,8 @@
 //! figures and the entries with a location).
 
 use super::auth::Signed;
-use super::report::record_report_view;
 use super::pdf::Document;
+use super::report::record_report_view;
 use super::report::{area_name, change_text, charts, load, query_or_refuse};
 use super::{PageResult, Pairs, WithLang, category_label, fmt_time, i18n};
 use crate::AppState;
