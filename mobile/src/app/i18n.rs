@@ -134,7 +134,7 @@ texts! {
     ReasonKindMismatch => "Posten blandades ihop med en annan sorts post.", "The entry was mixed up with another kind of entry.";
     ReasonUnknownEntry => "Posten som det gäller finns inte på servern.", "The entry it refers to is not on the server.";
     ReasonDeviceMismatch => "Telefonen är inte ansluten som den enhet som skrev posten.", "The phone is not enrolled as the device that wrote the entry.";
-    ReasonPurged => "Posten hann tas bort från servern när lagringstiden gick ut, innan ändringen kom fram. Den finns bara kvar på den här telefonen.", "The entry was removed from the server when its retention period ran out, before the change arrived. It is only on this phone now.";
+    ReasonPurged => "Posten hade redan tagits bort från servern när lagringstiden gick ut. Ändringen kom för sent och sparades inte där.", "The entry had already been removed from the server when its retention period ran out. The change came too late and was not kept there.";
     DeviceLost => "Telefonen är anmäld som förlorad. Allt som fanns på den har raderats.", "This phone was reported lost. Everything on it has been erased.";
     DeviceRetired => "Telefonen har tagits ur bruk. Allt den loggade finns på servern och har raderats från telefonen.", "This phone was retired. Everything it logged is on the server and has been erased from the phone.";
     EnrollAgain => "Anslut igen med en ny kod från din samordnare för att använda telefonen.", "Enrol again with a new code from your coordinator to use the phone.";
