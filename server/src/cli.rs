@@ -1,6 +1,7 @@
 //! The `vaka-server` command line: serve, demo, and admin subcommands.
 
 use crate::store::accounts::{self, NewMember};
+use crate::store::audit::{self, Actor, AuditAction};
 use crate::store::retention::{self, PurgeSummary};
 use crate::{Config, Server, demo, now_ms, secrets};
 use anyhow::{Context, bail};
@@ -91,6 +92,9 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The audit log: verify its chains, set how long an organisation keeps it.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write a consistent copy of the store to a file (safe while the server runs).
     Backup {
         /// The file to write.
@@ -129,6 +133,22 @@ enum UserCommand {
         /// Sign-in name for the dashboard.
         #[arg(long)]
         login: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every chain (each record's hash, the links, the numbering) and print each chain's
+    /// head hash; exits non-zero naming the first record edited, removed or reordered.
+    Verify,
+    /// Set how long an organisation keeps its audit log (90 to 3650 days; 1095 by default).
+    Retention {
+        /// The organisation.
+        #[arg(long)]
+        org: OrgId,
+        /// Days.
+        #[arg(long)]
+        days: u32,
     },
 }
 
@@ -339,7 +359,7 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
             };
             let id = store
                 .write(move |c| {
-                    accounts::create_member(
+                    let id = accounts::create_member(
                         c,
                         &NewMember {
                             org,
@@ -350,14 +370,29 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
                             password_hash: password_hash.as_deref(),
                         },
                         now,
-                    )
+                    )?;
+                    let created = AuditAction::MemberCreated {
+                        member: id,
+                        role: role.as_str().to_owned(),
+                        group,
+                    };
+                    audit::record(c, Some(org), Actor::CommandLine, &created, now)?;
+                    Ok(id)
                 })
                 .await?;
             println!("{id}");
         }
         Command::EnrollCode { member, ttl_hours } => {
             let code = store
-                .write(move |c| accounts::create_enrollment_code(c, member, now, ttl_ms(ttl_hours)))
+                .write(move |c| {
+                    let code = accounts::create_enrollment_code(c, member, now, ttl_ms(ttl_hours))?;
+                    if code.is_some() {
+                        let org = accounts::org_of_member(c, member)?;
+                        let created = AuditAction::EnrolmentCodeCreated { member };
+                        audit::record(c, org, Actor::CommandLine, &created, now)?;
+                    }
+                    Ok(code)
+                })
                 .await?;
             match code {
                 Some(code) => println!("{code}"),
@@ -366,7 +401,15 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Device(DeviceCommand::Revoke { device }) => {
             if !store
-                .write(move |c| accounts::revoke_device(c, device, None, now))
+                .write(move |c| {
+                    let revoked = accounts::revoke_device(c, device, None, now)?;
+                    if revoked {
+                        let org = accounts::org_of_device(c, device)?;
+                        let action = AuditAction::DeviceRevoked { device };
+                        audit::record(c, org, Actor::CommandLine, &action, now)?;
+                    }
+                    Ok(revoked)
+                })
                 .await?
             {
                 bail!("no active device with id {device}");
@@ -389,6 +432,31 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
             for summary in &summaries {
                 println!("{}", purge_line(summary, dry_run));
             }
+        }
+        Command::Audit(AuditCommand::Verify) => match store.read(audit::verify).await? {
+            Ok(heads) => {
+                let records: u64 = heads.iter().map(|h| h.records).sum();
+                println!("ok: {records} records in {} chains", heads.len());
+                for head in &heads {
+                    let chain = if head.org_id.is_empty() {
+                        "unknown sign-in names".to_owned()
+                    } else {
+                        format!("organisation {}", head.org_id)
+                    };
+                    println!(
+                        "{chain}: {} records, head #{} {}",
+                        head.records, head.head_seq, head.head_hash
+                    );
+                }
+            }
+            Err(damage) => bail!("the audit log is damaged: {damage}"),
+        },
+        Command::Audit(AuditCommand::Retention { org, days }) => {
+            store
+                .write(move |c| audit::set_retention_days(c, org, Actor::CommandLine, days, now))
+                .await?
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("audit retention of {org}: {days} days");
         }
         Command::Backup { to } => {
             if to.exists() {

@@ -375,3 +375,27 @@ pub(crate) fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, StoreError
         ))
     })
 }
+
+/// The organisation of `member`, if there is such a member.
+pub fn org_of_member(conn: &Connection, member: MemberId) -> Result<Option<OrgId>, StoreError> {
+    let org: Option<String> = conn
+        .query_row(
+            "SELECT org_id FROM members WHERE id = ?1",
+            [member.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    org.as_deref().map(parse_id).transpose()
+}
+
+/// The organisation of `device`, if there is such a device.
+pub fn org_of_device(conn: &Connection, device: DeviceId) -> Result<Option<OrgId>, StoreError> {
+    let org: Option<String> = conn
+        .query_row(
+            "SELECT org_id FROM devices WHERE id = ?1",
+            [device.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    org.as_deref().map(parse_id).transpose()
+}
