@@ -24,11 +24,25 @@ use vaka_shared::{EntityId, EntityKind, MemberId, OrgId};
 pub type Snapshot =
     std::collections::BTreeMap<EntityId, (EntityKind, serde_json::Map<String, serde_json::Value>)>;
 
-/// `PRAGMA integrity_check` of an SQLite file: `ok` when sound.
+/// `PRAGMA integrity_check` of an SQLite file: `ok` when sound. A phone's file (encrypted, with
+/// its key file beside it) is opened with its key.
 pub fn integrity(path: &Path) -> anyhow::Result<String> {
-    let conn =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn = read_only(path)?;
     Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+}
+
+/// A read-only connection to an SQLite file: a server's as it is, a phone's (encrypted, with
+/// `<file>.key` beside it) with its key.
+pub fn read_only(path: &Path) -> anyhow::Result<rusqlite::Connection> {
+    let mut key_file = path.as_os_str().to_owned();
+    key_file.push(".key");
+    if Path::new(&key_file).exists() {
+        return Ok(vaka_mobile::Device::open_read_only_file(path)?);
+    }
+    Ok(rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?)
 }
 
 /// An organisation set up for a test.

@@ -38,8 +38,7 @@ fn held_per_device(data_dir: &Path) -> anyhow::Result<BTreeMap<String, Vec<Strin
 /// The ids of the ops a phone made, sorted, read from its file: all of them, and those it holds
 /// as acknowledged.
 fn own_op_ids(path: &Path, device: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let conn =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn = vaka_tests::read_only(path)?;
     let mut stmt =
         conn.prepare("SELECT op_id, status FROM ops WHERE device_id = ?1 ORDER BY op_id")?;
     let rows = stmt.query_map([device], |r| {

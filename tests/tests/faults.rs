@@ -60,8 +60,7 @@ fn own_op_ids(
     device: &Device,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let id = device.identity()?.expect("enrolled").device_id.to_string();
-    let conn =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn = vaka_tests::read_only(path)?;
     let mut all = Vec::new();
     let mut acked = Vec::new();
     let mut stmt =

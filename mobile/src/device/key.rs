@@ -68,9 +68,7 @@ pub enum KeySource {
 impl KeySource {
     /// The key file beside a database file: `device.db` has `device.db.key`.
     pub fn beside(db: &Path) -> Self {
-        let mut name = db.file_name().unwrap_or_default().to_os_string();
-        name.push(".key");
-        Self::File(db.with_file_name(name))
+        Self::File(key_file_beside(db))
     }
 
     /// The key: read from the file (or made and written there), or the one given.
@@ -80,6 +78,22 @@ impl KeySource {
             Self::File(path) => load_or_create(path),
         }
     }
+}
+
+/// The key file of the database file `db`: `device.db` has `device.db.key`.
+pub(crate) fn key_file_beside(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".key");
+    db.with_file_name(name)
+}
+
+/// Reads the key file at `path`; a missing one is an error.
+pub(crate) fn load_existing(path: &Path) -> Result<DbKey> {
+    let text = std::fs::read_to_string(path).map_err(|source| DeviceError::KeyFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    DbKey::from_hex(&text).ok_or_else(|| DeviceError::damaged("key file", "not a key"))
 }
 
 /// Reads the key file at `path`, or writes a new random key there when there is none.

@@ -79,6 +79,15 @@ impl Device {
         Self::open_keyed(path.as_ref(), Some(&key.key()?), wall)
     }
 
+    /// A read-only connection to an existing device file, keyed from the key file beside it
+    /// (never made here), for checks that read the file directly: its integrity, its op log.
+    /// It changes nothing in the file.
+    pub fn open_read_only_file(path: impl AsRef<Path>) -> Result<Connection> {
+        let path = path.as_ref();
+        let key = key::load_existing(&key::key_file_beside(path))?;
+        store::open_read_only(path, &key)
+    }
+
     /// Opens the database with `key`, or as a plain file without one (tests that look at what
     /// the encryption would hide).
     pub(crate) fn open_keyed(path: &Path, key: Option<&DbKey>, wall: WallClock) -> Result<Self> {

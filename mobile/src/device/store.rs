@@ -41,6 +41,13 @@ pub(crate) fn open(path: &Path, key: Option<&DbKey>) -> Result<Connection> {
     Ok(conn)
 }
 
+/// A read-only connection to an existing device file with `key`; changes nothing.
+pub(crate) fn open_read_only(path: &Path, key: &DbKey) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    use_key(&conn, key)?;
+    Ok(conn)
+}
+
 /// Gives the connection its key (before anything else reads the file) and checks that the
 /// file opens with it.
 fn use_key(conn: &Connection, key: &DbKey) -> Result<()> {
