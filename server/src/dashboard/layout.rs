@@ -30,6 +30,7 @@ pub fn page(lang: Lang, signed: Option<&Signed>, title: &str, body: Markup) -> M
                             a href="/people" { (t.people) }
                             a href="/areas" { (t.areas) }
                             @if s.user.role == vaka_shared::model::Role::Admin { a href="/settings" { (t.settings) } }
+                            @if s.user.role == vaka_shared::model::Role::Admin { a href="/audit" { (t.audit) } }
                         }
                         span.who { (s.user.name) " · " (s.user.org_name) }
                     } @else {
@@ -104,6 +105,14 @@ section.login label { display:flex; flex-direction:column; margin:.6rem 0; }
 svg { max-width:100%; height:auto; background:#fff; }
 .qr svg { width:240px; height:240px; } img.photo { border-radius:4px; margin:.2rem; }
 code.code { font-size:1.8rem; letter-spacing:.1em; }
+table.audit td.details { overflow-wrap:anywhere; } .pages { display:flex; gap:1rem; align-items:center; margin:.8rem 0; }
+@media (max-width: 640px) {
+  table.audit thead { display:none; }
+  table.audit, table.audit tbody, table.audit tr, table.audit td { display:block; width:100%; }
+  table.audit tr { border:1px solid var(--line); border-radius:6px; margin:.5rem 0; padding:.3rem .5rem; }
+  table.audit td { border:0; padding:.15rem 0; text-align:left; }
+  table.audit td::before { content:attr(data-label) ": "; color:var(--muted); font-size:.85rem; }
+}
 @media print { header.top, form, .no-print { display:none; } }
 "#;
 

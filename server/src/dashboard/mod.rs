@@ -9,6 +9,7 @@
 //! answers 404, as if it did not exist.
 
 mod areas;
+mod audit;
 mod auth;
 mod charts;
 mod entry;
@@ -59,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .route("/entries/{id}/hold", post(privacy::hold))
         .route("/entries/{id}/redact", post(privacy::redact))
         .route("/settings", get(privacy::settings_page))
+        .route("/audit", get(audit::page))
+        .route("/audit.csv", get(audit::csv))
         .route("/settings/retention", post(privacy::set_retention))
         .route("/areas", get(areas::page).post(areas::upload))
         .route("/report", get(report::page))
