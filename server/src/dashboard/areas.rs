@@ -29,7 +29,7 @@ pub async fn page(State(app): State<AppState>, signed: Signed) -> PageResult {
     let body = html! {
         h1 { (t.areas) }
         @if shapes.is_empty() { p.muted { (t.no_areas) } } @else {
-            figure id="areas-map" { (PreEscaped(charts::map(&shapes, &[], 720.0, 460.0).svg())) }
+            figure id="areas-map" { (PreEscaped(charts::map(&shapes, &[], 720.0, 460.0).svg(t.areas))) }
             ul { @for s in &shapes { li { (s.name) } } }
         }
         (upload_form(lang, &signed, "", ""))

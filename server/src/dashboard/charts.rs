@@ -1,8 +1,10 @@
 //! Charts and maps as a small display list (rectangles, circles, lines, text) that renders to SVG
 //! for the pages and to PDF drawing operators for the report's PDF, so both show the same picture.
 
+use super::report::number;
 use crate::store::reports::{AreaShape, MapPoint};
 use std::fmt::Write;
+use vaka_shared::model::Lang;
 
 /// Where a text's x coordinate sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,12 +93,14 @@ fn esc(text: &str) -> String {
 }
 
 impl Drawing {
-    /// The drawing as an SVG element.
-    pub fn svg(&self) -> String {
+    /// The drawing as an SVG element, named `title` for screen readers (its `<title>` and
+    /// `aria-label`).
+    pub fn svg(&self, title: &str) -> String {
         let mut s = format!(
-            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" font-family="Helvetica, Arial, sans-serif">"#,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{t}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif"><title>{t}</title>"#,
             w = self.width,
-            h = self.height
+            h = self.height,
+            t = esc(title)
         );
         for shape in &self.shapes {
             let _ = match shape {
@@ -177,17 +181,43 @@ fn text(x: f64, y: f64, size: f64, text: impl Into<String>, anchor: Anchor) -> S
     }
 }
 
-fn fmt_value(v: f64) -> String {
+fn fmt_value(v: f64, lang: Lang) -> String {
     if (v - v.round()).abs() < 0.05 {
-        format!("{}", v.round() as i64)
+        number(v, 0, lang)
     } else {
-        format!("{v:.1}")
+        number(v, 1, lang)
     }
 }
 
+/// The legend of bars with a previous period: what the thick and the thin bar stand for.
+fn legend(shapes: &mut Vec<Shape>, x: f64, now: &str, before: &str) {
+    shapes.push(Shape::Rect {
+        x,
+        y: 4.0,
+        w: 14.0,
+        h: 10.0,
+        fill: NOW,
+    });
+    shapes.push(text(x + 19.0, 13.0, 10.0, now, Anchor::Start));
+    let x2 = x + 30.0 + now.chars().count() as f64 * 6.0;
+    shapes.push(Shape::Rect {
+        x: x2,
+        y: 7.0,
+        w: 14.0,
+        h: 4.0,
+        fill: BEFORE,
+    });
+    shapes.push(text(x2 + 19.0, 13.0, 10.0, before, Anchor::Start));
+}
+
 /// Horizontal bars, one row per label: this period's value, and the previous period's as a thin
-/// bar under it when given.
-pub fn bars(rows: &[(String, f64, Option<f64>)], width: f64) -> Drawing {
+/// bar under it when given, with a legend naming both (`legend`: this period, previous period).
+pub fn bars(
+    rows: &[(String, f64, Option<f64>)],
+    width: f64,
+    lang: Lang,
+    legend_texts: (&str, &str),
+) -> Drawing {
     let row_h = 22.0;
     let label_w = 190.0;
     let bar_w = width - label_w - 50.0;
@@ -196,8 +226,15 @@ pub fn bars(rows: &[(String, f64, Option<f64>)], width: f64) -> Drawing {
         .map(|(_, a, b)| a.max(b.unwrap_or(0.0)))
         .fold(1.0, f64::max);
     let mut shapes = Vec::new();
+    let with_before = rows.iter().any(|(_, _, b)| b.is_some());
+    let top = if with_before {
+        legend(&mut shapes, label_w, legend_texts.0, legend_texts.1);
+        22.0
+    } else {
+        0.0
+    };
     for (i, (label, now, before)) in rows.iter().enumerate() {
-        let y = i as f64 * row_h + 4.0;
+        let y = top + i as f64 * row_h + 4.0;
         shapes.push(text(
             label_w - 6.0,
             y + 12.0,
@@ -225,19 +262,19 @@ pub fn bars(rows: &[(String, f64, Option<f64>)], width: f64) -> Drawing {
             label_w + (now / max * bar_w) + 4.0,
             y + 11.0,
             10.0,
-            fmt_value(*now),
+            fmt_value(*now, lang),
             Anchor::Start,
         ));
     }
     Drawing {
         width,
-        height: rows.len() as f64 * row_h + 8.0,
+        height: top + rows.len() as f64 * row_h + 8.0,
         shapes,
     }
 }
 
 /// Vertical columns with a label under each.
-pub fn columns(labels: &[String], values: &[f64], width: f64, height: f64) -> Drawing {
+pub fn columns(labels: &[String], values: &[f64], width: f64, height: f64, lang: Lang) -> Drawing {
     let n = values.len().max(1) as f64;
     let slot = (width - 20.0) / n;
     let plot_h = height - 36.0;
@@ -264,7 +301,7 @@ pub fn columns(labels: &[String], values: &[f64], width: f64, height: f64) -> Dr
                 x + slot / 2.0,
                 plot_h + 11.0 - h,
                 9.0,
-                fmt_value(*v),
+                fmt_value(*v, lang),
                 Anchor::Middle,
             ));
         }
@@ -386,15 +423,27 @@ mod tests {
         let d = bars(
             &[
                 ("Våld & hot".into(), 4.0, Some(2.0)),
-                ("Stöld".into(), 1.0, None),
+                ("Stöld".into(), 1.5, None),
             ],
             500.0,
+            Lang::Sv,
+            ("Denna period", "Föregående period"),
         );
-        let svg = d.svg();
+        let svg = d.svg("Händelser per kategori");
         assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("<title>Händelser per kategori</title>"));
         assert!(svg.contains("Våld &amp; hot"));
-        assert_eq!(svg.matches("<rect").count(), 3);
+        assert_eq!(
+            svg.matches("<rect").count(),
+            5,
+            "two legend swatches and three bars"
+        );
+        assert!(
+            svg.contains(">Föregående period</text>"),
+            "the thin bar is named"
+        );
         assert!(svg.contains(">4</text>"));
+        assert!(svg.contains(">1,5</text>"), "a Swedish decimal comma");
     }
 
     #[test]
@@ -416,6 +465,6 @@ mod tests {
                 assert!((0.0..=400.0).contains(cx) && (0.0..=300.0).contains(cy));
             }
         }
-        assert!(d.svg().contains("Centrum"));
+        assert!(d.svg("Karta").contains("Centrum"));
     }
 }

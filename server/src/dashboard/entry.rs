@@ -121,7 +121,7 @@ pub async fn page(
                 @match (row.lat, row.lon) {
                     (Some(lat), Some(lon)) => {
                         (PreEscaped(charts::map(&area_shape, &[crate::store::reports::MapPoint {
-                            lat, lon, kind: row.kind.clone(), severity: row.severity }], 360.0, 260.0).svg()))
+                            lat, lon, kind: row.kind.clone(), severity: row.severity }], 360.0, 260.0).svg(t.map_point)))
                         p.muted { (format!("{lat:.5}, {lon:.5}")) }
                     }
                     _ => p.muted { (t.no_location) }

@@ -3,14 +3,17 @@
 //! figures and the entries with a location).
 
 use super::auth::Signed;
-use super::pdf::Document;
+use super::pdf::{Cell, Document, Meta, PdfError, Tone};
 use super::report::record_report_view;
-use super::report::{area_name, change_text, charts, load, query_or_refuse};
+use super::report::{
+    Better, area_name, charts, comparable, comparison_note, load, number, query_or_refuse,
+    shown_change, tone,
+};
 use super::{PageResult, Pairs, WithLang, category_label, fmt_time, i18n};
 use crate::AppState;
 use crate::store::audit::ReportFormat;
 use crate::store::entries::{self, EntryRow};
-use crate::store::reports::{Report, ReportQuery};
+use crate::store::reports::{Change, Report, ReportQuery};
 use axum::extract::{RawQuery, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::IntoResponse;
@@ -132,10 +135,8 @@ pub async fn csv(
     signed: Signed,
     RawQuery(query): RawQuery,
 ) -> PageResult {
-    let q = query_or_refuse(
-        &Pairs::parse(query.unwrap_or_default().as_bytes()),
-        signed.lang,
-    )?;
+    let raw = Pairs::parse(query.unwrap_or_default().as_bytes());
+    let q = query_or_refuse(&raw, signed.lang)?;
     let rows = rows(&app, &signed, &q).await?;
     record_report_view(&app, &signed, &q, ReportFormat::Csv).await?;
     Ok((
@@ -218,10 +219,8 @@ pub async fn geojson(
     signed: Signed,
     RawQuery(query): RawQuery,
 ) -> PageResult {
-    let q = query_or_refuse(
-        &Pairs::parse(query.unwrap_or_default().as_bytes()),
-        signed.lang,
-    )?;
+    let raw = Pairs::parse(query.unwrap_or_default().as_bytes());
+    let q = query_or_refuse(&raw, signed.lang)?;
     let report = load(&app, &signed, q.clone()).await?;
     let rows = rows(&app, &signed, &q).await?;
     record_report_view(&app, &signed, &q, ReportFormat::Geojson).await?;
@@ -238,22 +237,67 @@ pub async fn geojson(
         .into_response())
 }
 
-/// The report as a PDF document.
-pub fn pdf_bytes(report: &Report, org_name: &str, lang: Lang) -> Vec<u8> {
+/// Who produced a PDF and when: for its footer and properties.
+#[derive(Debug, Clone)]
+pub struct Producer<'a> {
+    /// The organisation.
+    pub org: &'a str,
+    /// The coordinator who produced it.
+    pub by: &'a str,
+    /// When, as Unix ms.
+    pub at_ms: i64,
+}
+
+/// The report as a PDF document, in `lang`, every page naming the organisation, the
+/// coordinator who produced it and when.
+pub fn pdf_bytes(
+    report: &Report,
+    producer: &Producer<'_>,
+    lang: Lang,
+) -> Result<Vec<u8>, PdfError> {
     let t = i18n::texts(lang);
     let q = &report.query;
     let previous = q.previous();
-    let mut doc = Document::new(&format!("{} {} – {}", t.report, q.from, q.to));
+    let produced = crate::store::reports::local(producer.at_ms);
+    let title = format!("{} {} – {}", t.report, q.from, q.to);
+    let mut doc = Document::new(Meta {
+        title: title.clone(),
+        author: producer.by.to_owned(),
+        subject: producer.org.to_owned(),
+        footer: t
+            .produced_by
+            .replacen("{}", &fmt_time(producer.at_ms), 1)
+            .replacen("{}", producer.by, 1),
+        page_of: t.page_of.to_owned(),
+        lang: t.lang_code.to_owned(),
+        produced: (
+            u16::try_from(produced.year()).unwrap_or(2000),
+            u8::from(produced.month()),
+            produced.day(),
+            produced.hour(),
+            produced.minute(),
+        ),
+    })?;
+    let cmp = comparable(report);
     doc.heading(t.report, 22.0);
     doc.paragraph(
         &format!(
-            "{org_name}\n{} {} – {} ({} {} – {})",
-            t.report_for, q.from, q.to, t.compared_with, previous.from, previous.to
+            "{}\n{} {} – {} ({} {} – {})\n{}",
+            producer.org,
+            t.report_for,
+            q.from,
+            q.to,
+            t.compared_with,
+            previous.from,
+            previous.to,
+            t.produced_by
+                .replacen("{}", &fmt_time(producer.at_ms), 1)
+                .replacen("{}", producer.by, 1),
         ),
         11.0,
     );
     if let Some(note) = super::report::purge_note(report, lang) {
-        doc.paragraph(&note, 10.0);
+        doc.note(&note);
     }
     doc.heading(t.summary, 14.0);
     doc.paragraph(
@@ -265,37 +309,44 @@ pub fn pdf_bytes(report: &Report, org_name: &str, lang: Lang) -> Vec<u8> {
         10.0,
     );
     doc.heading(t.key_figures, 14.0);
-    let kpi = |label: &str, c: crate::store::reports::Change| {
+    if let Some(note) = comparison_note(report, lang) {
+        doc.note(&note);
+    }
+    let kpi = |label: &str, c: Change, better: Better| {
         vec![
-            label.to_owned(),
-            c.now.to_string(),
-            c.before.to_string(),
-            change_text(c),
+            Cell::from(label),
+            Cell::from(c.now.to_string()),
+            Cell::from(c.before.to_string()),
+            Cell::toned(shown_change(c, cmp), tone(c, better, cmp)),
         ]
     };
     doc.table(
-        &["", t.this_period, t.previous_period, t.change],
+        &[t.figure, t.this_period, t.previous_period, t.change],
         &[
-            kpi(t.incidents, report.incidents),
-            kpi(t.observations, report.observations),
-            kpi(t.patrols, report.patrols),
-            kpi(t.presence_hours, report.presence_hours),
+            kpi(t.incidents, report.incidents, Better::Fewer),
+            kpi(t.observations, report.observations, Better::Neither),
+            kpi(t.patrols, report.patrols, Better::More),
+            kpi(t.presence_hours, report.presence_hours, Better::More),
         ],
-        &[0.4, 0.2, 0.2, 0.2],
+        &[0.36, 0.18, 0.26, 0.2],
         &[false, true, true, true],
     );
+    doc.toned_paragraph(t.change_colours, 8.0, Tone::Muted);
     doc.heading(t.by_area, 14.0);
-    let area_rows: Vec<Vec<String>> = report
+    let area_rows: Vec<Vec<Cell>> = report
         .by_area
         .values()
         .map(|a| {
             vec![
-                area_name(&a.name, lang),
-                a.incidents.now.to_string(),
-                change_text(a.incidents),
-                a.observations.now.to_string(),
-                a.patrols.to_string(),
-                format!("{:.1}", a.presence_hours),
+                Cell::from(area_name(&a.name, lang)),
+                Cell::from(a.incidents.now.to_string()),
+                Cell::toned(
+                    shown_change(a.incidents, cmp),
+                    tone(a.incidents, Better::Fewer, cmp),
+                ),
+                Cell::from(a.observations.now.to_string()),
+                Cell::from(a.patrols.to_string()),
+                Cell::from(number(a.presence_hours, 1, lang)),
             ]
         })
         .collect();
@@ -309,63 +360,68 @@ pub fn pdf_bytes(report: &Report, org_name: &str, lang: Lang) -> Vec<u8> {
             t.presence_hours,
         ],
         &area_rows,
-        &[0.3, 0.12, 0.12, 0.14, 0.12, 0.2],
+        &[0.26, 0.12, 0.13, 0.14, 0.11, 0.24],
         &[false, true, true, true, true, true],
     );
     for (title, drawing) in charts(report, lang) {
-        doc.heading(title, 13.0);
-        if title == t.map {
-            doc.paragraph(t.map_legend, 8.0);
-        }
-        doc.drawing(&drawing, 499.0);
+        let legend = (title == t.map).then_some(t.map_legend);
+        doc.figure(title, legend, &drawing, 499.0);
     }
     doc.heading(t.police_figures, 14.0);
-    let opt = |m: Option<f64>| m.map(|m| format!("{m:.0}")).unwrap_or_else(|| "–".into());
+    let minutes = |m: Option<f64>| m.map_or_else(|| "–".to_owned(), |m| number(m, 0, lang));
+    let dash = || Cell::from("–");
+    let police = |label: &str, c: Change, better: Better| {
+        vec![
+            Cell::from(label),
+            Cell::from(c.now.to_string()),
+            Cell::from(c.before.to_string()),
+            Cell::toned(shown_change(c, cmp), tone(c, better, cmp)),
+        ]
+    };
     doc.table(
-        &["", t.this_period, t.previous_period],
+        &[t.figure, t.this_period, t.previous_period, t.change],
         &[
-            vec![
-                t.police_contacted_n.into(),
-                report.police.contacted.now.to_string(),
-                report.police.contacted.before.to_string(),
-            ],
-            vec![
-                t.police_attended_n.into(),
-                report.police.attended.now.to_string(),
-                report.police.attended.before.to_string(),
-            ],
+            police(
+                t.police_contacted_n,
+                report.police.contacted,
+                Better::Neither,
+            ),
+            police(t.police_attended_n, report.police.attended, Better::More),
             vec![
                 t.calls_112.into(),
-                report.police.emergency_calls.to_string(),
-                String::new(),
+                report.police.emergency_calls.to_string().into(),
+                dash(),
+                dash(),
             ],
             vec![
                 t.calls_11414.into(),
-                report.police.non_emergency_calls.to_string(),
-                String::new(),
+                report.police.non_emergency_calls.to_string().into(),
+                dash(),
+                dash(),
             ],
             vec![
                 t.median_response.into(),
-                opt(report.police.median_response_min),
-                String::new(),
+                minutes(report.police.median_response_min).into(),
+                dash(),
+                dash(),
             ],
             vec![
                 t.max_response.into(),
-                opt(report.police.max_response_min),
-                String::new(),
+                minutes(report.police.max_response_min).into(),
+                dash(),
+                dash(),
             ],
         ],
-        &[0.5, 0.25, 0.25],
-        &[false, true, true],
+        &[0.4, 0.17, 0.26, 0.17],
+        &[false, true, true, true],
     );
     doc.heading(t.notable, 14.0);
     for n in &report.notable {
         doc.paragraph(
             &format!(
-                "{} · {} · {} {} · {}{}\n{}",
+                "{} · {} · {} · {}{}\n{}",
                 fmt_time(n.occurred_at_ms),
                 category_label("incident", &n.category, lang),
-                n.severity,
                 Severity(n.severity as u8).label(lang),
                 n.area.clone().unwrap_or_default(),
                 if n.police_attended {
@@ -390,12 +446,21 @@ pub async fn pdf(
     signed: Signed,
     RawQuery(query): RawQuery,
 ) -> PageResult {
-    let q = query_or_refuse(
-        &Pairs::parse(query.unwrap_or_default().as_bytes()),
-        signed.lang,
-    )?;
+    let raw = Pairs::parse(query.unwrap_or_default().as_bytes());
+    let q = query_or_refuse(&raw, signed.lang)?;
+    let producer = Producer {
+        org: &signed.user.org_name,
+        by: &signed.user.name,
+        at_ms: crate::now_ms(),
+    };
     let report = load(&app, &signed, q.clone()).await?;
-    let bytes = pdf_bytes(&report, &signed.user.org_name, signed.lang);
+    let bytes = pdf_bytes(&report, &producer, signed.lang).map_err(|e| {
+        tracing::error!(error = %e, "report PDF failed");
+        super::LangError(
+            signed.lang,
+            super::PageError::Refused(i18n::texts(signed.lang).pdf_failed.to_owned()),
+        )
+    })?;
     record_report_view(&app, &signed, &q, ReportFormat::Pdf).await?;
     Ok((
         [
@@ -408,4 +473,92 @@ pub async fn pdf(
         bytes,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard::shown_text;
+    use crate::store::reports::{AreaFigures, PoliceFigures};
+    use std::collections::BTreeMap;
+
+    fn report(before: i64) -> Report {
+        let mut by_area = BTreeMap::new();
+        by_area.insert(
+            "a".to_owned(),
+            AreaFigures {
+                name: "Stationsområdet".into(),
+                incidents: Change { now: 2, before: 6 },
+                presence_hours: 62.4,
+                ..Default::default()
+            },
+        );
+        Report {
+            query: ReportQuery {
+                from: time::macros::date!(2026 - 11 - 08),
+                to: time::macros::date!(2026 - 11 - 21),
+                areas: Vec::new(),
+            },
+            incidents: Change { now: 2, before },
+            observations: Change::default(),
+            patrols: Change::default(),
+            presence_hours: Change {
+                now: 62,
+                before: 40,
+            },
+            by_category: BTreeMap::new(),
+            by_observation_category: BTreeMap::new(),
+            by_area,
+            by_weekday: [0; 7],
+            by_hour: [0; 24],
+            by_evening: Vec::new(),
+            police: PoliceFigures {
+                median_response_min: Some(12.5),
+                ..Default::default()
+            },
+            points: Vec::new(),
+            shapes: Vec::new(),
+            notable: Vec::new(),
+            summary: "Lugnt – ≤ 3 händelser per kväll.".into(),
+            purged_before: None,
+        }
+    }
+
+    fn producer() -> Producer<'static> {
+        Producer {
+            org: "Nattvandrarna Exempelstad",
+            by: "Sara Lind",
+            at_ms: 1_795_000_000_000,
+        }
+    }
+
+    #[test]
+    fn the_pdf_prints_a_decrease_with_a_minus_sign_and_swedish_decimals() {
+        let pdf = pdf_bytes(&report(6), &producer(), Lang::Sv).expect("pdf");
+        let text = shown_text(&pdf);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.contains(&"−4"), "a decrease of four: {text}");
+        assert!(lines.contains(&"62,4"), "a decimal comma: {text}");
+        assert!(lines.contains(&"Lugnt – ≤ 3 händelser per kväll."));
+        assert!(!text.contains('?'), "no character is lost: {text}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("Framtagen ") && l.ends_with(" av Sara Lind")),
+            "who produced it, on the page"
+        );
+        assert!(lines.iter().any(|l| l.starts_with("Sida 1 av ")), "page numbers");
+        assert!(!text.contains("för lite för att jämföra"));
+    }
+
+    #[test]
+    fn the_pdf_says_when_the_previous_period_is_too_thin_to_compare() {
+        let pdf = pdf_bytes(&report(0), &producer(), Lang::Sv).expect("pdf");
+        let text = shown_text(&pdf);
+        assert!(text.contains("för lite för att"), "{text}");
+        assert!(
+            !text.lines().any(|l| l == "+2"),
+            "no change against nothing: {text}"
+        );
+    }
 }

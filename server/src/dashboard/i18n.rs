@@ -160,6 +160,14 @@ texts! {
     no_area: "Inget område", "No area";
     weekday_names: "Mån,Tis,Ons,Tor,Fre,Lör,Sön", "Mon,Tue,Wed,Thu,Fri,Sat,Sun";
     exports_text: "CSV-kolumnerna beskrivs i README.", "The CSV columns are described in the README.";
+    figure: "Mått", "Measure";
+    summary_label: "Samordnarens sammanfattning av perioden", "The coordinator's summary of the period";
+    summary_saved: "Sammanfattningen är sparad och kommer med i PDF:en.", "The summary is saved and goes into the PDF.";
+    too_little_to_compare: "Föregående period ({} – {}) har bara {} poster, för lite för att jämföra med. Förändringar visas därför inte.", "The previous period ({} – {}) holds only {} entries, too few to compare with, so no changes are shown.";
+    change_colours: "Grönt: en förändring till det bättre, rött: till det sämre.", "Green: a change for the better, red: for the worse.";
+    produced_by: "Framtagen {} av {}", "Produced {} by {}";
+    page_of: "Sida {} av {}", "Page {} of {}";
+    pdf_failed: "PDF:en kunde inte skapas. Försök igen.", "The PDF could not be made. Try again.";
     privacy_note: "Vaka lagrar antal personer, aldrig namn eller personnummer.", "Vaka stores counts of people, never names or personal identity numbers.";
     audit: "Granskningslogg", "Audit log";
     audit_text: "Vem som loggade in, öppnade en händelse, laddade ner en lägesbild eller ändrade något, och när. Loggen håller id:n och parametrar, aldrig texten i en händelse, lösenord eller nycklar. Varje post är kedjad till den förra med en SHA-256-summa, så att kommandot vaka-server audit verify visar om en post har ändrats, tagits bort eller flyttats.", "Who signed in, opened an entry, downloaded a situation report or changed something, and when. The log holds ids and parameters, never an entry's text, passwords or keys. Each record is chained to the one before by a SHA-256 hash, so the command vaka-server audit verify shows whether a record was edited, removed or moved.";

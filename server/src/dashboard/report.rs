@@ -6,6 +6,7 @@ use super::auth::{CSRF_FIELD, Signed};
 use super::charts::{self, Drawing};
 use super::inbox::today;
 use super::layout;
+use super::pdf::Tone;
 use super::{
     LangError, PageResult, Pairs, WithLang, category_label, fmt_time, i18n, period_fields,
 };
@@ -111,13 +112,111 @@ pub fn purge_note(report: &Report, lang: Lang) -> Option<String> {
     )
 }
 
-/// `+3`, `−2` or `±0`.
+/// `+3`, `−2` (a true minus sign) or `±0`.
 pub fn change_text(c: Change) -> String {
     match c.now - c.before {
         0 => "±0".to_owned(),
         d if d > 0 => format!("+{d}"),
         d => format!("−{}", -d),
     }
+}
+
+/// The fewest entries (incidents, observations and patrols) the previous period must hold for
+/// changes against it to mean something.
+pub const MIN_TO_COMPARE: i64 = 5;
+
+/// Whether the previous period holds enough entries to compare with ([`MIN_TO_COMPARE`]).
+pub fn comparable(r: &Report) -> bool {
+    r.incidents.before + r.observations.before + r.patrols.before >= MIN_TO_COMPARE
+}
+
+/// The note that the previous period has too little data, when it has.
+pub fn comparison_note(r: &Report, lang: Lang) -> Option<String> {
+    if comparable(r) {
+        return None;
+    }
+    let previous = r.query.previous();
+    let n = r.incidents.before + r.observations.before + r.patrols.before;
+    Some(
+        i18n::texts(lang)
+            .too_little_to_compare
+            .replacen("{}", &previous.from.to_string(), 1)
+            .replacen("{}", &previous.to.to_string(), 1)
+            .replacen("{}", &n.to_string(), 1),
+    )
+}
+
+/// Which way a figure should move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    /// More is better (adult presence, patrols, police who came).
+    More,
+    /// Fewer is better (incidents).
+    Fewer,
+    /// Neither: a count that says what was seen, not how things are (observations, calls).
+    Neither,
+}
+
+/// What a change means: better, worse or neither; muted when there is nothing to compare with.
+pub fn tone(c: Change, better: Better, comparable: bool) -> Tone {
+    if !comparable {
+        return Tone::Muted;
+    }
+    match (better, c.now.cmp(&c.before)) {
+        (Better::More, std::cmp::Ordering::Greater) | (Better::Fewer, std::cmp::Ordering::Less) => {
+            Tone::Good
+        }
+        (Better::More, std::cmp::Ordering::Less) | (Better::Fewer, std::cmp::Ordering::Greater) => {
+            Tone::Bad
+        }
+        _ => Tone::Plain,
+    }
+}
+
+/// The change as shown: [`change_text`], or "–" when the previous period has too little data.
+pub fn shown_change(c: Change, comparable: bool) -> String {
+    if comparable {
+        change_text(c)
+    } else {
+        "–".to_owned()
+    }
+}
+
+/// The CSS class of a tone.
+fn tone_class(tone: Tone) -> &'static str {
+    match tone {
+        Tone::Good => "better",
+        Tone::Bad => "worse",
+        Tone::Muted => "muted",
+        Tone::Plain => "",
+    }
+}
+
+/// `v` with `decimals` decimals, in Swedish (`1 234,5`, a no-break space between thousands) or
+/// English (`1,234.5`) notation; the minus is a true minus sign.
+pub fn number(v: f64, decimals: usize, lang: Lang) -> String {
+    let (group, point) = match lang {
+        Lang::Sv => ('\u{a0}', ','),
+        Lang::En => (',', '.'),
+    };
+    let text = format!("{:.*}", decimals, v.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let mut out = String::new();
+    if v < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.push('−');
+    }
+    let digits: Vec<char> = whole.chars().collect();
+    for (i, d) in digits.iter().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(group);
+        }
+        out.push(*d);
+    }
+    if !fraction.is_empty() {
+        out.push(point);
+        out.push_str(fraction);
+    }
+    out
 }
 
 /// The area's name, or "no area".
@@ -174,36 +273,49 @@ pub fn charts(r: &Report, lang: Lang) -> Vec<(&'static str, Drawing)> {
         .filter(|s| r.query.areas.is_empty() || r.query.areas.contains(&s.id))
         .cloned()
         .collect();
+    let legend = (t.this_period, t.previous_period);
     vec![
-        (t.by_category, charts::bars(&category_rows, 640.0)),
+        (
+            t.by_category,
+            charts::bars(&category_rows, 640.0, lang, legend),
+        ),
         (
             t.by_observation_category,
-            charts::bars(&observation_rows, 640.0),
+            charts::bars(&observation_rows, 640.0, lang, legend),
         ),
         (
             t.by_weekday,
-            charts::columns(&weekdays, &r.by_weekday.map(|v| v as f64), 640.0, 170.0),
+            charts::columns(
+                &weekdays,
+                &r.by_weekday.map(|v| v as f64),
+                640.0,
+                170.0,
+                lang,
+            ),
         ),
         (
             t.by_hour,
-            charts::columns(&hours, &r.by_hour.map(|v| v as f64), 640.0, 170.0),
+            charts::columns(&hours, &r.by_hour.map(|v| v as f64), 640.0, 170.0, lang),
         ),
         (t.map, charts::map(&wanted, &r.points, 640.0, 420.0)),
-        (t.presence_by_area, charts::bars(&presence_rows, 640.0)),
+        (
+            t.presence_by_area,
+            charts::bars(&presence_rows, 640.0, lang, legend),
+        ),
         (
             t.presence_by_evening,
-            charts::columns(&evening_labels, &evening_values, 640.0, 170.0),
+            charts::columns(&evening_labels, &evening_values, 640.0, 170.0, lang),
         ),
     ]
 }
 
-fn kpi(label: &str, c: Change, lang: Lang) -> Markup {
+fn kpi(label: &str, c: Change, better: Better, comparable: bool, lang: Lang) -> Markup {
     let t = i18n::texts(lang);
     html! {
         div.kpi {
             span.muted { (label) }
             b data-kpi=(label) { (c.now) }
-            span class=(if c.now > c.before { "up" } else if c.now < c.before { "down" } else { "" }) { (change_text(c)) }
+            span.change class=(tone_class(tone(c, better, comparable))) { (shown_change(c, comparable)) }
             span.muted { " (" (t.previous_period) ": " (c.before) ")" }
         }
     }
@@ -214,49 +326,62 @@ fn body(r: &Report, lang: Lang) -> Markup {
     let t = i18n::texts(lang);
     let charts = charts(r, lang);
     let previous = r.query.previous();
+    let cmp = comparable(r);
+    let minutes = |m: Option<f64>| m.map_or_else(|| "–".to_owned(), |m| number(m, 0, lang));
+    let police = [
+        (t.police_contacted_n, r.police.contacted, Better::Neither),
+        (t.police_attended_n, r.police.attended, Better::More),
+    ];
     html! {
         h2 { (t.key_figures) }
+        @if let Some(note) = comparison_note(r, lang) { p.note id="no-comparison" role="note" { (note) } }
         div.kpis {
-            (kpi(t.incidents, r.incidents, lang))
-            (kpi(t.observations, r.observations, lang))
-            (kpi(t.patrols, r.patrols, lang))
-            (kpi(t.presence_hours, r.presence_hours, lang))
+            (kpi(t.incidents, r.incidents, Better::Fewer, cmp, lang))
+            (kpi(t.observations, r.observations, Better::Neither, cmp, lang))
+            (kpi(t.patrols, r.patrols, Better::More, cmp, lang))
+            (kpi(t.presence_hours, r.presence_hours, Better::More, cmp, lang))
         }
-        p.muted { (t.compared_with) " " (previous.from) " – " (previous.to) }
+        p.muted { (t.compared_with) " " (previous.from) " – " (previous.to) ". " (t.change_colours) }
         h2 { (t.by_area) }
-        table id="by-area" {
+        div.scroll { table id="by-area" {
             thead { tr { th { (t.area) } th.num { (t.incidents) } th.num { (t.change) } th.num { (t.observations) } th.num { (t.patrols) } th.num { (t.presence_hours) } } }
             tbody { @for a in r.by_area.values() { tr {
-                td { (area_name(&a.name, lang)) } td.num { (a.incidents.now) } td.num { (change_text(a.incidents)) }
-                td.num { (a.observations.now) } td.num { (a.patrols) } td.num { (format!("{:.1}", a.presence_hours)) }
+                td { (area_name(&a.name, lang)) } td.num { (a.incidents.now) }
+                td.num class=(tone_class(tone(a.incidents, Better::Fewer, cmp))) { (shown_change(a.incidents, cmp)) }
+                td.num { (a.observations.now) } td.num { (a.patrols) } td.num { (number(a.presence_hours, 1, lang)) }
             } } }
-        }
+        } }
         @for (title, drawing) in &charts {
             h2 { (title) }
             @if *title == t.map { p.muted { (t.map_legend) } }
-            figure { (PreEscaped(drawing.svg())) }
+            figure { (PreEscaped(drawing.svg(title))) }
         }
         h2 { (t.police_figures) }
-        table id="police" { tbody {
-            tr { th { (t.police_contacted_n) } td.num { (r.police.contacted.now) } td.num { (change_text(r.police.contacted)) } }
-            tr { th { (t.police_attended_n) } td.num { (r.police.attended.now) } td.num { (change_text(r.police.attended)) } }
-            tr { th { (t.calls_112) } td.num { (r.police.emergency_calls) } td {} }
-            tr { th { (t.calls_11414) } td.num { (r.police.non_emergency_calls) } td {} }
-            tr { th { (t.median_response) } td.num { (r.police.median_response_min.map(|m| format!("{m:.0}")).unwrap_or("–".into())) } td {} }
-            tr { th { (t.max_response) } td.num { (r.police.max_response_min.map(|m| format!("{m:.0}")).unwrap_or("–".into())) } td {} }
+        div.scroll { table id="police" {
+            thead { tr { th { (t.figure) } th.num { (t.this_period) } th.num { (t.previous_period) } th.num { (t.change) } } }
+            tbody {
+                @for (label, c, better) in police {
+                    tr { td { (label) } td.num { (c.now) } td.num { (c.before) }
+                         td.num class=(tone_class(tone(c, better, cmp))) { (shown_change(c, cmp)) } }
+                }
+                tr { td { (t.calls_112) } td.num { (r.police.emergency_calls) } td.num { "–" } td.num { "–" } }
+                tr { td { (t.calls_11414) } td.num { (r.police.non_emergency_calls) } td.num { "–" } td.num { "–" } }
+                tr { td { (t.median_response) } td.num { (minutes(r.police.median_response_min)) } td.num { "–" } td.num { "–" } }
+                tr { td { (t.max_response) } td.num { (minutes(r.police.max_response_min)) } td.num { "–" } td.num { "–" } }
+            }
         } }
         h2 { (t.notable) }
-        table id="notable" {
+        div.scroll { table id="notable" {
             thead { tr { th { (t.occurred) } th { (t.category) } th { (t.severity) } th { (t.area) } th { (t.description) } th { (t.police) } } }
             tbody { @for n in &r.notable { tr {
-                td { a href={ "/entries/" (n.id) } { (fmt_time(n.occurred_at_ms)) } }
+                td.when { a href={ "/entries/" (n.id) } { (fmt_time(n.occurred_at_ms)) } }
                 td { (category_label("incident", &n.category, lang)) }
-                td { span class={ "sev sev-" (n.severity) } { (n.severity) " · " (Severity(n.severity as u8).label(lang)) } }
+                td { span class={ "sev sev-" (n.severity) } { (Severity(n.severity as u8).label(lang)) } }
                 td { (n.area.clone().unwrap_or_default()) }
                 td { (n.summary) }
                 td { (if n.police_attended { t.police_attended } else if n.police_contacted { t.police_contacted } else { "–" }) }
             } } }
-        }
+        } }
     }
 }
 
@@ -289,8 +414,9 @@ fn summary_form(lang: Lang, signed: &Signed, q: &Pairs, text: &str) -> Markup {
                 input type="hidden" name="from" value=(q.get("from").unwrap_or_default());
                 input type="hidden" name="to" value=(q.get("to").unwrap_or_default());
                 @for a in q.all("area") { input type="hidden" name="area" value=(a); }
-                textarea name="summary" rows="5" style="width:100%" maxlength="8000" { (text) }
-                p.muted { (t.summary_hint) }
+                label.stack for="summary" { (t.summary_label) }
+                textarea id="summary" name="summary" rows="5" style="width:100%" maxlength="8000" aria-describedby="summary-hint" { (text) }
+                p.muted id="summary-hint" { (t.summary_hint) }
                 button type="submit" { (t.save) }
             }
         }
@@ -360,6 +486,7 @@ pub async fn page(
             a id="geojson" href={ "/report.geojson?" (qs) } { "GeoJSON" }
             " " span.muted { "(" (t.exports_text) ")" }
         }
+        @if q.get("saved").is_some() { p.ok id="summary-saved" role="status" { (t.summary_saved) } }
         @if let Some(note) = purge_note(&report, lang) { p.note id="purged" role="note" { (note) } }
         (summary_form(lang, &signed, &period, &report.summary))
         (body(&report, lang))
@@ -399,7 +526,10 @@ pub async fn save_summary(State(app): State<AppState>, signed: Signed, body: Byt
         .lang(lang)?;
     Ok((
         StatusCode::SEE_OTHER,
-        [(LOCATION, format!("/report?{}", query_string(&query)))],
+        [(
+            LOCATION,
+            format!("/report?{}&saved=1", query_string(&query)),
+        )],
     )
         .into_response())
 }
