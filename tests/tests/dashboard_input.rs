@@ -7,6 +7,7 @@
 use reqwest::StatusCode;
 use rstest::rstest;
 use vaka_shared::EntityId;
+use vaka_shared::model::Role;
 use vaka_tests::browser::{Browser, csrf_of};
 use vaka_tests::raw::{RawDevice, new_incident};
 use vaka_tests::{TestOrg, TestServer};
@@ -80,7 +81,8 @@ fn verdict(answer: anyhow::Result<(StatusCode, String)>) -> Result<(), String> {
     Err(format!("{status}: {start}"))
 }
 
-/// A signed-in coordinator with an incident, a volunteer and the volunteer's phone to act on.
+/// A signed-in admin (so that the admins' pages, such as the audit log, are reached too) with an
+/// incident, a volunteer and the volunteer's phone to act on.
 struct Fixture {
     server: TestServer,
     org: TestOrg,
@@ -93,6 +95,7 @@ struct Fixture {
 async fn fixture() -> anyhow::Result<Fixture> {
     let server = TestServer::start().await?;
     let org = server.admin.org("Nattvandrarna Testby", 1).await?;
+    server.admin.set_role(org.coordinator, Role::Admin).await?;
     server
         .admin
         .set_login(org.coordinator, "samordnare-a", PASSWORD)
@@ -182,6 +185,15 @@ impl Fixture {
 #[case::revoke(true, "/devices/{device}/revoke", "", "unknown")]
 #[case::areas_name(true, "/areas", "geojson=%7B%7D", "name")]
 #[case::areas_geojson(true, "/areas", "name=Torget", "geojson")]
+#[case::audit_action(false, "/audit", "", "action")]
+#[case::audit_member(false, "/audit", "", "member")]
+#[case::audit_from(false, "/audit", "to=2026-11-21", "from")]
+#[case::audit_to(false, "/audit", "from=2026-11-01", "to")]
+#[case::audit_page(false, "/audit", "action=signed_in", "page")]
+#[case::audit_csv_action(false, "/audit.csv", "", "action")]
+#[case::audit_csv_member(false, "/audit.csv", "", "member")]
+#[case::audit_csv_from(false, "/audit.csv", "", "from")]
+#[case::audit_csv_to(false, "/audit.csv", "from=2026-11-01", "to")]
 #[tokio::test]
 async fn odd_values_in_a_dashboard_field_give_a_page_or_a_swedish_error(
     #[case] post: bool,
