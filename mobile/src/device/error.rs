@@ -95,6 +95,15 @@ pub enum DeviceError {
         #[source]
         source: std::io::Error,
     },
+    /// The database file could not be read, or (when a plain one is encrypted) replaced.
+    #[error("the device's database file {} could not be read or replaced: {source}", .path.display())]
+    DatabaseFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database file does not open with the key (another key, or not a database).
     #[error("the device's database cannot be opened with its key: {0}")]
     WrongKey(#[source] rusqlite::Error),

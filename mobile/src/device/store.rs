@@ -72,7 +72,7 @@ fn is_plain(path: &Path) -> Result<bool> {
     match std::fs::File::open(path) {
         Ok(mut file) => Ok(file.read_exact(&mut header).is_ok() && &header == PLAIN_HEADER),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(error) => Err(DeviceError::KeyFile {
+        Err(error) => Err(DeviceError::DatabaseFile {
             path: path.to_owned(),
             source: error,
         }),
@@ -86,7 +86,7 @@ fn encrypt_plain_file(path: &Path, key: &DbKey) -> Result<()> {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".encrypting");
     let encrypted = path.with_file_name(name);
-    let io_error = |source| DeviceError::KeyFile {
+    let io_error = |source| DeviceError::DatabaseFile {
         path: encrypted.clone(),
         source,
     };
