@@ -3,6 +3,7 @@
 use crate::store::accounts::{self, NewMember};
 use crate::store::audit::{self, Actor, AuditAction};
 use crate::store::retention::{self, PurgeSummary};
+use crate::store::sharing::{self, OrgLevel};
 use crate::{Config, Server, demo, now_ms, secrets};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -110,6 +111,10 @@ enum OrgCommand {
         /// Its name.
         #[arg(long)]
         name: String,
+        /// `association` (logs entries; the default) or `municipality` (associations may share
+        /// their aggregates with it).
+        #[arg(long, default_value = "association", value_parser = parse_level)]
+        level: OrgLevel,
     },
 }
 
@@ -124,7 +129,7 @@ enum UserCommand {
         /// Display name.
         #[arg(long)]
         name: String,
-        /// volunteer, coordinator or admin.
+        /// volunteer, coordinator, admin or liaison (aggregates only).
         #[arg(long, value_parser = parse_role)]
         role: Role,
         /// Group, e.g. "Nattvandrarna".
@@ -191,7 +196,12 @@ fn purge_line(summary: &PurgeSummary, dry_run: bool) -> String {
 
 fn parse_role(text: &str) -> Result<Role, String> {
     Role::from_wire(text)
-        .ok_or_else(|| format!("unknown role `{text}` (volunteer, coordinator, admin)"))
+        .ok_or_else(|| format!("unknown role `{text}` (volunteer, coordinator, admin, liaison)"))
+}
+
+fn parse_level(text: &str) -> Result<OrgLevel, String> {
+    OrgLevel::from_wire(text)
+        .ok_or_else(|| format!("unknown level `{text}` (association, municipality)"))
 }
 
 /// Runs the command line; the binary's `main`.
@@ -326,9 +336,13 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
     let store = server.store();
     let now = now_ms();
     match command {
-        Command::Org(OrgCommand::Create { name }) => {
+        Command::Org(OrgCommand::Create { name, level }) => {
             let id = store
-                .write(move |c| accounts::create_org(c, &name, now))
+                .write(move |c| {
+                    let id = accounts::create_org(c, &name, now)?;
+                    sharing::set_level(c, id, level)?;
+                    Ok(id)
+                })
                 .await?;
             println!("{id}");
         }

@@ -4,7 +4,7 @@
 
 use crate::secrets;
 use crate::store::accounts::{self, DeviceCaller, NewMember, TokenLookup};
-use crate::store::{Store, StoreError, reports};
+use crate::store::{Store, StoreError, reports, sharing};
 use crate::sync::{PushLimits, push};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -26,6 +26,16 @@ pub const COORDINATOR_LOGIN: &str = "samordnare";
 pub const COORDINATOR_PASSWORD: &str = "vaka-demo-2026";
 /// The demo admin's sign-in name (sets the retention period, removes members).
 pub const ADMIN_LOGIN: &str = "admin";
+/// The second demo association, which also shares its aggregates with the municipality.
+pub const SECOND_ORG_NAME: &str = "Grannsamverkan Exempelstad (demo)";
+/// Its coordinator's sign-in name.
+pub const SECOND_LOGIN: &str = "grannsamverkan";
+/// The demo municipality, which both associations share their aggregates with.
+pub const MUNICIPALITY_NAME: &str = "Exempelstads kommun, trygghetssamordning (demo)";
+/// The municipal safety coordinator's sign-in name (sees the combined report).
+pub const MUNICIPALITY_LOGIN: &str = "kommun";
+/// The police liaison's sign-in name (the municipality's; aggregates only).
+pub const LIAISON_LOGIN: &str = "polis";
 const PHONE_MEMBER: &str = "Demotelefon";
 
 /// What the demo prints for the person trying it.
@@ -45,6 +55,7 @@ impl DemoInfo {
         format!(
             "Vaka demo: {DEMO_ORG_NAME}\n  coordinator sign-in: {COORDINATOR_LOGIN} / {COORDINATOR_PASSWORD}\n  \
              admin sign-in: {ADMIN_LOGIN} / {COORDINATOR_PASSWORD}\n  \
+             second association: {SECOND_LOGIN}, municipality: {MUNICIPALITY_LOGIN}, police liaison (aggregates only): {LIAISON_LOGIN} (same password)\n  \
              enrolment code for a phone (volunteer \"{PHONE_MEMBER}\"): {code}\n  \
              try: vaka-device --db phone.sqlite3 enroll --server http://{listen} --code {code}",
             code = self.enrollment_code
@@ -69,7 +80,11 @@ pub async fn ensure(store: &Store, now_ms: i64) -> Result<DemoInfo, StoreError> 
                 .optional()?;
             let (org_id, phone_member) = match existing {
                 Some((org, member)) => (accounts::parse_id(&org)?, accounts::parse_id(&member)?),
-                None => create(conn, now_ms, &password_hash)?,
+                None => {
+                    let (org, member) = create(conn, now_ms, &password_hash)?;
+                    create_tiers(conn, org, now_ms, &password_hash)?;
+                    (org, member)
+                }
             };
             let code =
                 accounts::create_enrollment_code(conn, phone_member, now_ms, 7 * 24 * 3600 * 1000)?
@@ -355,6 +370,95 @@ fn point_in(area: &DemoArea, rng: &mut StdRng) -> Location {
         lon: rng.random_range(lon0..lon1),
         accuracy_m: Some(rng.random_range(4.0..30.0)),
     }
+}
+
+/// The tiers of the demo: a second association with its own entries, and a municipality-level
+/// organisation with a safety coordinator and a police liaison that both associations share their
+/// aggregates with.
+fn create_tiers(
+    conn: &Connection,
+    first: OrgId,
+    now_ms: i64,
+    password_hash: &str,
+) -> Result<(), StoreError> {
+    let mut rng = StdRng::seed_from_u64(2027);
+    let second = accounts::create_org(conn, SECOND_ORG_NAME, now_ms)?;
+    let municipality = accounts::create_org(conn, MUNICIPALITY_NAME, now_ms)?;
+    sharing::set_level(conn, municipality, sharing::OrgLevel::Municipality)?;
+    let member = |org, name: &str, role, login: Option<&str>| {
+        accounts::create_member(
+            conn,
+            &NewMember {
+                org,
+                name,
+                role,
+                group: None,
+                login,
+                password_hash: login.map(|_| password_hash),
+            },
+            now_ms,
+        )
+    };
+    let second_coordinator = member(second, "Per Ström", Role::Coordinator, Some(SECOND_LOGIN))?;
+    member(
+        municipality,
+        "Lena Öberg",
+        Role::Coordinator,
+        Some(MUNICIPALITY_LOGIN),
+    )?;
+    member(
+        municipality,
+        "Kommunpolis Exempelstad",
+        Role::Liaison,
+        Some(LIAISON_LOGIN),
+    )?;
+    let area = reports::add_area(
+        conn,
+        &second.to_string(),
+        "Villaområdet Norr",
+        &area_geojson(&AREAS[1]),
+        now_ms,
+    )?;
+    let watcher = member(second, "Anders Lund", Role::Volunteer, None)?;
+    let mut phone = DemoDevice::enrol(conn, watcher, "Telefon", now_ms)?;
+    let day_ms = 24 * 3600 * 1000;
+    for days_ago in 0..28 {
+        for _ in 0..usize::from(rng.random_bool(0.5)) {
+            let at = now_ms - days_ago * day_ms - rng.random_range(1..10) * 3_600_000;
+            let (category, _, _) = INCIDENT_TEXTS
+                .choose_weighted(&mut rng, |(_, weight, _)| *weight)
+                .map_err(|_| StoreError::NotCommitted { disk_full: false })?;
+            let base = last_seq(conn)?;
+            phone.write(
+                conn,
+                EntityId::new(),
+                OpBody::Incident(IncidentFields {
+                    occurred_at: Some(ts(at)),
+                    location: Some(Some(point_in(&AREAS[1], &mut rng))),
+                    area_id: Some(Some(area)),
+                    category: Some(CategoryCode::from(*category)),
+                    severity: Some(Severity(rng.random_range(1..=3))),
+                    description: Some("Iakttaget under grannsamverkans runda.".to_owned()),
+                    people_involved: Some(rng.random_range(1..=4)),
+                    ..Default::default()
+                }),
+                at,
+                base,
+                now_ms,
+            )?;
+        }
+    }
+    let first_admin: String = conn.query_row(
+        "SELECT id FROM members WHERE org_id = ?1 AND role = 'admin'",
+        [first.to_string()],
+        |r| r.get(0),
+    )?;
+    let first_admin: MemberId = accounts::parse_id(&first_admin)?;
+    for (from, by) in [(first, first_admin), (second, second_coordinator)] {
+        sharing::share(conn, from, municipality, by, now_ms)?
+            .map_err(|_| StoreError::NotCommitted { disk_full: false })?;
+    }
+    Ok(())
 }
 
 /// The descriptions of the demo's entries from six to seven weeks ago.

@@ -138,6 +138,44 @@ impl Admin {
             .await?)
     }
 
+    /// Adds a member with `role` to `org`.
+    pub async fn org_member(&self, org: OrgId, name: &str, role: Role) -> anyhow::Result<MemberId> {
+        let name = name.to_owned();
+        Ok(self
+            .server
+            .store()
+            .write(move |conn| {
+                accounts::create_member(
+                    conn,
+                    &NewMember {
+                        org,
+                        name: &name,
+                        role,
+                        group: None,
+                        login: None,
+                        password_hash: None,
+                    },
+                    now_ms(),
+                )
+            })
+            .await?)
+    }
+
+    /// Makes `org` a municipality-level organisation (associations may share aggregates with it).
+    pub async fn make_municipality(&self, org: OrgId) -> anyhow::Result<()> {
+        Ok(self
+            .server
+            .store()
+            .write(move |conn| {
+                vaka_server::store::sharing::set_level(
+                    conn,
+                    org,
+                    vaka_server::store::sharing::OrgLevel::Municipality,
+                )
+            })
+            .await?)
+    }
+
     /// Changes a member's role (as an admin would in the dashboard).
     pub async fn set_role(&self, member: MemberId, role: Role) -> anyhow::Result<()> {
         self.server

@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use std::net::SocketAddr;
-use vaka_shared::model::Lang;
+use vaka_shared::model::{Lang, Role};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "vaka_session";
@@ -122,10 +122,40 @@ impl FromRequestParts<AppState> for Signed {
             .read(move |conn| sessions::session(conn, &token, now))
             .await
         {
+            Ok(Some(user)) if user.role == Role::Liaison && !liaison_may_open(parts.uri.path()) => {
+                // Entries, people and raw rows do not exist for a liaison.
+                Err(PageError::NotFound.render(lang))
+            }
             Ok(Some(user)) => Ok(Self { user, lang }),
             Ok(None) => Err(see_other("/login?expired=1")),
             Err(e) => Err(PageError::from(e).render(lang)),
         }
+    }
+}
+
+/// The dashboard paths a liaison may open: the situation report as aggregates and its
+/// downloads, the start page, the language switch and signing out. Everything else answers 404.
+pub const LIAISON_PATHS: &[&str] = &[
+    "/start",
+    "/report",
+    "/report.pdf",
+    "/report.csv",
+    "/report.geojson",
+    "/lang",
+    "/logout",
+];
+
+fn liaison_may_open(path: &str) -> bool {
+    LIAISON_PATHS.contains(&path)
+}
+
+/// `GET /start`: where a sign-in leads: the situation report for a liaison, the inbox for
+/// everyone else.
+pub async fn start(signed: Signed) -> Response {
+    if signed.user.role == Role::Liaison {
+        see_other("/report")
+    } else {
+        see_other("/inbox")
     }
 }
 
@@ -334,7 +364,7 @@ pub async fn login(
     match result {
         Ok(Some((session, trusted))) => {
             tracing::info!(login = %login, "dashboard sign-in");
-            let mut response = see_other("/inbox");
+            let mut response = see_other("/start");
             let trusted_max_age =
                 i64::try_from(limits.trusted_browser_ttl.as_secs()).unwrap_or(i64::MAX);
             for value in [

@@ -2,6 +2,7 @@
 //! page), CSV (one row per entry, columns in [`CSV_COLUMNS`]) and GeoJSON (the areas with their
 //! figures and the entries with a location).
 
+use super::aggregates::{self, Aggregate};
 use super::auth::Signed;
 use super::pdf::{Cell, Document, Meta, PdfError, Tone};
 use super::report::record_report_view;
@@ -137,6 +138,11 @@ pub async fn csv(
 ) -> PageResult {
     let raw = Pairs::parse(query.unwrap_or_default().as_bytes());
     let q = query_or_refuse(&raw, signed.lang)?;
+    if aggregates::wants_aggregates(&signed, &raw) {
+        let a = aggregates::load_for(&app, &signed, q).await?;
+        aggregates::record(&app, &signed, &a, ReportFormat::Csv).await?;
+        return Ok(aggregates::csv(&a, signed.lang));
+    }
     let rows = rows(&app, &signed, &q).await?;
     record_report_view(&app, &signed, &q, ReportFormat::Csv).await?;
     Ok((
@@ -221,6 +227,11 @@ pub async fn geojson(
 ) -> PageResult {
     let raw = Pairs::parse(query.unwrap_or_default().as_bytes());
     let q = query_or_refuse(&raw, signed.lang)?;
+    if aggregates::wants_aggregates(&signed, &raw) {
+        let a = aggregates::load_for(&app, &signed, q).await?;
+        aggregates::record(&app, &signed, &a, ReportFormat::Geojson).await?;
+        return Ok(aggregates::geojson(&a, signed.lang));
+    }
     let report = load(&app, &signed, q.clone()).await?;
     let rows = rows(&app, &signed, &q).await?;
     record_report_view(&app, &signed, &q, ReportFormat::Geojson).await?;
@@ -453,6 +464,31 @@ pub async fn pdf(
         by: &signed.user.name,
         at_ms: crate::now_ms(),
     };
+    if aggregates::wants_aggregates(&signed, &raw) {
+        let a = aggregates::load_for(&app, &signed, q).await?;
+        let bytes = aggregate_pdf(&a, &producer, signed.lang).map_err(|e| {
+            tracing::error!(error = %e, "aggregate PDF failed");
+            super::LangError(
+                signed.lang,
+                super::PageError::Refused(i18n::texts(signed.lang).pdf_failed.to_owned()),
+            )
+        })?;
+        aggregates::record(&app, &signed, &a, ReportFormat::Pdf).await?;
+        return Ok((
+            [
+                (CONTENT_TYPE, "application/pdf".to_owned()),
+                (
+                    CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"lagesbild-sammanstallning-{}-{}.pdf\"",
+                        a.query.from, a.query.to
+                    ),
+                ),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
     let report = load(&app, &signed, q.clone()).await?;
     let bytes = pdf_bytes(&report, &producer, signed.lang).map_err(|e| {
         tracing::error!(error = %e, "report PDF failed");
@@ -473,6 +509,122 @@ pub async fn pdf(
         bytes,
     )
         .into_response())
+}
+
+/// The aggregate report as a PDF: the same tables as its page, counts as published, every page
+/// naming who produced it and when.
+pub fn aggregate_pdf(
+    a: &Aggregate,
+    producer: &Producer<'_>,
+    lang: Lang,
+) -> Result<Vec<u8>, PdfError> {
+    let t = i18n::texts(lang);
+    let q = &a.query;
+    let produced = crate::store::reports::local(producer.at_ms);
+    let mut doc = Document::new(Meta {
+        title: format!("{} ({}) {} – {}", t.report, t.aggregates_only, q.from, q.to),
+        author: producer.by.to_owned(),
+        subject: producer.org.to_owned(),
+        footer: t
+            .produced_by
+            .replacen("{}", &fmt_time(producer.at_ms), 1)
+            .replacen("{}", producer.by, 1),
+        page_of: t.page_of.to_owned(),
+        lang: t.lang_code.to_owned(),
+        produced: (
+            u16::try_from(produced.year()).unwrap_or(2000),
+            u8::from(produced.month()),
+            produced.day(),
+            produced.hour(),
+            produced.minute(),
+        ),
+    })?;
+    doc.heading(&format!("{}: {}", t.report, t.aggregates_only), 20.0);
+    doc.paragraph(
+        &format!(
+            "{}\n{} {} – {}\n{} {}.",
+            producer.org,
+            t.report_for,
+            q.from,
+            q.to,
+            t.combined_of,
+            a.org_names().join(", ")
+        ),
+        11.0,
+    );
+    doc.note(t.aggregate_note);
+    if let Some(note) = super::report::purge_note(&a.combined, lang) {
+        doc.note(&note);
+    }
+    doc.heading(t.key_figures, 14.0);
+    let rows: Vec<Vec<Cell>> = aggregates::key_figures(a, lang)
+        .into_iter()
+        .map(|(label, now, before, change)| {
+            vec![
+                Cell::from(label),
+                Cell::from(now),
+                Cell::from(before),
+                Cell::from(change),
+            ]
+        })
+        .collect();
+    doc.table(
+        &[t.figure, t.this_period, t.previous_period, t.change],
+        &rows,
+        &[0.4, 0.2, 0.2, 0.2],
+        &[false, true, true, true],
+    );
+    for (title, rows) in aggregates::tables(a, lang) {
+        doc.heading(title, 14.0);
+        match rows {
+            None => doc.paragraph(t.table_withheld, 10.0),
+            Some(rows) => {
+                let rows: Vec<Vec<Cell>> = rows
+                    .into_iter()
+                    .map(|(label, now, before, change)| {
+                        vec![
+                            Cell::from(label),
+                            Cell::from(now.text(lang)),
+                            Cell::from(before.text(lang)),
+                            Cell::from(change),
+                        ]
+                    })
+                    .collect();
+                doc.table(
+                    &[t.figure, t.this_period, t.previous_period, t.change],
+                    &rows,
+                    &[0.4, 0.2, 0.2, 0.2],
+                    &[false, true, true, true],
+                );
+            }
+        }
+    }
+    doc.heading(t.grid_map, 14.0);
+    doc.paragraph(t.grid_text, 10.0);
+    match aggregates::grid_shown(a) {
+        None => doc.paragraph(t.table_withheld, 10.0),
+        Some((cells, shown)) => {
+            let rows: Vec<Vec<Cell>> = cells
+                .iter()
+                .zip(shown)
+                .map(|(c, s)| {
+                    vec![
+                        Cell::from(format!(
+                            "{:.2}–{:.2} N, {:.2}–{:.2} E",
+                            c.lat,
+                            c.lat + aggregates::GRID_LAT,
+                            c.lon,
+                            c.lon + aggregates::GRID_LON
+                        )),
+                        Cell::from(s.text(lang)),
+                    ]
+                })
+                .collect();
+            doc.table(&[t.area, t.this_period], &rows, &[0.7, 0.3], &[false, true]);
+        }
+    }
+    doc.paragraph(t.suppression_rule, 8.0);
+    doc.finish()
 }
 
 #[cfg(test)]
@@ -547,7 +699,10 @@ mod tests {
                 .any(|l| l.starts_with("Framtagen ") && l.ends_with(" av Sara Lind")),
             "who produced it, on the page"
         );
-        assert!(lines.iter().any(|l| l.starts_with("Sida 1 av ")), "page numbers");
+        assert!(
+            lines.iter().any(|l| l.starts_with("Sida 1 av ")),
+            "page numbers"
+        );
         assert!(!text.contains("för lite för att jämföra"));
     }
 

@@ -59,7 +59,9 @@ texts! {
     place: "Plats", "Place";
     description: "Beskrivning", "Description";
     matching: "träffar", "matching";
+    matching_one: "träff", "matching";
     open_conflicts: "olösta konflikter", "unsettled conflicts";
+    open_conflict_one: "olöst konflikt", "unsettled conflict";
     no_entries: "Inga händelser matchar filtret.", "No entries match the filter.";
     previous_page: "Föregående", "Previous";
     next_page: "Nästa", "Next";
@@ -264,6 +266,28 @@ texts! {
     remove_member_text: "Medlemmens poster finns kvar, men namnet byts överallt mot \"Tidigare medlem\" och ett nummer. Inloggning och telefoner slutar fungera.", "The member's entries stay, but their name is replaced everywhere by \"Tidigare medlem\" (former member) and a number. Their sign-in and phones stop working.";
     remove_self: "Du kan inte ta bort dig själv.", "You cannot remove yourself.";
     former_member: "Tidigare medlem", "Former member";
+    suppressed: "dolt", "hidden";
+    table_withheld: "Visas inte: med så små tal skulle enskilda händelser kunna räknas ut.", "Not shown: with counts this small, single entries could be worked out.";
+    parts: "Per organisation (händelser)", "By organisation (incidents)";
+    observation_categories: "Iakttagelser per kategori", "Observations by category";
+    by_weekday_now: "Händelser per veckodag (denna period)", "Incidents by weekday (this period)";
+    police_not_attended: "Polisen kom inte", "Police did not come";
+    police_contacted_count: "Polisen kontaktad", "Police contacted";
+    grid_map: "Karta i rutor om cirka 1 km", "Map in squares of about 1 km";
+    grid_text: "Händelser och iakttagelser med plats, räknade per ruta; aldrig en exakt punkt.", "Incidents and observations with a location, counted per square; never an exact point.";
+    suppression_rule: "Små tal döljs: 1 och 2 visas som \"<3\". Där en summa annars skulle avslöja ett dolt tal döljs även det minsta talet från 3 och uppåt (\"dolt\"), och en tabell som ändå inte går att visa utan att avslöja något visas inte alls. Förändringar visas bara mellan tal som båda syns.", "Small counts are hidden: 1 and 2 show as \"<3\". Where a total would otherwise give a hidden count away, the smallest count of 3 or more is hidden too (\"hidden\"), and a table that still cannot be shown without giving something away is not shown. Changes are shown only between counts that are both shown.";
+    aggregates_only: "sammanställning", "aggregates";
+    aggregate_note: "Endast sammanställda tal: inga enskilda poster, texter eller exakta platser.", "Aggregates only: no single entries, texts or exact places.";
+    combined_of: "Sammanställt över", "Combined over";
+    weekdays: "Måndag,Tisdag,Onsdag,Torsdag,Fredag,Lördag,Söndag", "Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday";
+    combined_report: "Sammanställd lägesbild (med de organisationer som delar med er)", "Combined report (with the organisations that share with you)";
+    sharing: "Dela sammanställningar", "Share aggregates";
+    sharing_text: "Er organisation kan dela sina sammanställda tal (aldrig enskilda poster) med en kommunal organisation. Den ser dem i en sammanställd lägesbild, och kan i sin tur visa dem för sin kontaktperson hos polisen. Varje visning loggas hos båda.", "Your organisation can share its aggregated figures (never single entries) with a municipal organisation. It sees them in a combined report and can in turn show them to its police liaison. Every view is logged on both sides.";
+    share_with: "Dela med", "Share with";
+    shared_with: "Delas med", "Shared with";
+    withdraw_share: "Sluta dela", "Stop sharing";
+    sharing_none: "Det finns ingen kommunal organisation att dela med på den här servern.", "There is no municipal organisation to share with on this server.";
+    shared_from: "Delar med er", "Share with you";
     revoke_text: "Telefonen spärras: den kommer inte längre in, men raderar inget.", "The phone is locked out, but deletes nothing.";
 }
 

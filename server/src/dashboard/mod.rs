@@ -8,6 +8,7 @@
 //! Every query is scoped to the signed-in member's organisation: another organisation's id
 //! answers 404, as if it did not exist.
 
+mod aggregates;
 mod areas;
 mod audit;
 mod auth;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/lang", get(auth::switch_language))
+        .route("/start", get(auth::start))
         .route("/inbox", get(inbox::page))
         .route("/entries/{id}", get(entry::page))
         .route("/entries/{id}/review", post(entry::review))
@@ -63,6 +65,8 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::csv))
         .route("/settings/retention", post(privacy::set_retention))
+        .route("/settings/share", post(privacy::share))
+        .route("/settings/withdraw", post(privacy::withdraw))
         .route("/areas", get(areas::page).post(areas::upload))
         .route("/report", get(report::page))
         .route("/report/summary", post(report::save_summary))

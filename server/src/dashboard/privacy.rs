@@ -9,6 +9,7 @@ use crate::store::audit::{self, Actor, AuditAction};
 use crate::store::entries::{self, EntryRow};
 use crate::store::redaction::{self, RedactionRefused, RedactionRow};
 use crate::store::retention::{self, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
+use crate::store::sharing;
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -21,7 +22,7 @@ use vaka_shared::model::{IncidentFields, Lang, ObservationFields, Role};
 use vaka_shared::op::{EntityKind, OpBody};
 use vaka_shared::pii;
 use vaka_shared::validate::limits;
-use vaka_shared::{DeviceId, EntityId, MemberId};
+use vaka_shared::{DeviceId, EntityId, MemberId, OrgId};
 
 fn see_other(to: String) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response()
@@ -78,15 +79,126 @@ pub async fn settings_page(
         .await
         .lang(lang)?;
     let q = Pairs::parse(query.unwrap_or_default().as_bytes());
-    let body = settings_body(
-        &signed,
-        &days.to_string(),
-        None,
-        last,
-        &summary,
-        q.get("saved").is_some(),
-    );
+    let (municipalities, ours, theirs) = app
+        .store
+        .read(move |conn| {
+            Ok((
+                sharing::municipalities(conn, org)?,
+                sharing::shares_of(conn, org)?,
+                sharing::sharing_with(conn, org)?,
+            ))
+        })
+        .await
+        .lang(lang)?;
+    let body = html! {
+        (settings_body(
+            &signed,
+            &days.to_string(),
+            None,
+            last,
+            &summary,
+            q.get("saved").is_some(),
+        ))
+        (sharing_section(&signed, &municipalities, &ours, &theirs))
+    };
     Ok(layout::page(lang, Some(&signed), i18n::texts(lang).settings, body).into_response())
+}
+
+/// The settings page's card for sharing aggregates with municipal organisations.
+fn sharing_section(
+    signed: &Signed,
+    municipalities: &[sharing::OrgName],
+    ours: &[sharing::OrgName],
+    theirs: &[sharing::OrgName],
+) -> Markup {
+    let lang = signed.lang;
+    let t = i18n::texts(lang);
+    html! {
+        section.card id="sharing" {
+            h2 { (t.sharing) }
+            p.muted { (t.sharing_text) }
+            @if municipalities.is_empty() { p.muted { (t.sharing_none) } }
+            @for m in municipalities {
+                @let shared = ours.iter().any(|o| o.id == m.id);
+                form method="post" action={ "/settings/" (if shared { "withdraw" } else { "share" }) } {
+                    input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                    input type="hidden" name="org" value=(m.id.to_string());
+                    @if shared {
+                        p { span.badge { (t.shared_with) } " " (m.name) }
+                        button.secondary type="submit" { (t.withdraw_share) }
+                    } @else {
+                        p { (m.name) }
+                        (confirm_box(lang))
+                        button type="submit" { (t.share_with) " " (m.name) }
+                    }
+                }
+            }
+            @if !theirs.is_empty() {
+                h3 { (t.shared_from) }
+                ul { @for o in theirs { li { (o.name) } } }
+                p { a href="/report?scope=combined" { (t.combined_report) } }
+            }
+        }
+    }
+}
+
+/// `POST /settings/share` and `/settings/withdraw`: the organisation starts or stops sharing its
+/// aggregates with a municipal organisation.
+async fn change_share(app: AppState, signed: Signed, body: Bytes, share: bool) -> PageResult {
+    admin_only(&signed)?;
+    let lang = signed.lang;
+    let form = Pairs::parse(&body);
+    signed.check_csrf(&form)?;
+    let to: OrgId = form
+        .get("org")
+        .and_then(|o| o.parse().ok())
+        .ok_or(LangError(lang, PageError::NotFound))?;
+    if share && !confirmed(&form) {
+        return Err(LangError(
+            lang,
+            PageError::Refused(i18n::texts(lang).confirm_needed.to_owned()),
+        ));
+    }
+    let from = signed.user.org_id;
+    let by = signed.user.member_id;
+    let now = now_ms();
+    let done = app
+        .store
+        .write(move |conn| {
+            let done = if share {
+                sharing::share(conn, from, to, by, now)?.is_ok()
+            } else {
+                sharing::withdraw(conn, from, to)?
+            };
+            if done {
+                let action = if share {
+                    AuditAction::AggregatesShared { with_org: to }
+                } else {
+                    AuditAction::SharingWithdrawn { with_org: to }
+                };
+                for side in [from, to] {
+                    audit::record(conn, Some(side), Actor::Member(by), &action, now)?;
+                }
+            }
+            Ok(done)
+        })
+        .await
+        .lang(lang)?;
+    if !done {
+        return Err(LangError(lang, PageError::NotFound));
+    }
+    tracing::info!(from = %from, to = %to, share, "aggregate sharing changed");
+    Ok(see_other("/settings?saved=1".into()))
+}
+
+/// `POST /settings/share`.
+pub async fn share(State(app): State<AppState>, signed: Signed, body: Bytes) -> PageResult {
+    change_share(app, signed, body, true).await
+}
+
+/// `POST /settings/withdraw`.
+pub async fn withdraw(State(app): State<AppState>, signed: Signed, body: Bytes) -> PageResult {
+    change_share(app, signed, body, false).await
 }
 
 fn settings_body(

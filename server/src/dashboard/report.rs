@@ -2,6 +2,7 @@
 //! two weeks, with the coordinator's summary and links to the PDF, CSV and GeoJSON exports. The
 //! charts are built here once and drawn as SVG on the page and into the PDF.
 
+use super::aggregates;
 use super::auth::{CSRF_FIELD, Signed};
 use super::charts::{self, Drawing};
 use super::inbox::today;
@@ -463,8 +464,25 @@ pub async fn page(
         }
     };
     let qs = query_string(&query);
+    if aggregates::wants_aggregates(&signed, &q) {
+        let a = aggregates::load_for(&app, &signed, query.clone()).await?;
+        aggregates::record(&app, &signed, &a, ReportFormat::Page).await?;
+        let combined = signed.user.role != vaka_shared::model::Role::Liaison;
+        let form = aggregates::period_form(lang, &query, combined);
+        let qs = query_string(&ReportQuery {
+            areas: Vec::new(),
+            ..query.clone()
+        });
+        return Ok(aggregates::page(&signed, &a, &qs, form));
+    }
     let report = load(&app, &signed, query.clone()).await?;
     record_report_view(&app, &signed, &query, ReportFormat::Page).await?;
+    let org_id = signed.user.org_id;
+    let shared_with_us = app
+        .store
+        .read(move |conn| Ok(!crate::store::sharing::sharing_with(conn, org_id)?.is_empty()))
+        .await
+        .lang(lang)?;
     // The summary is kept for the period shown.
     let period = Pairs(
         [
@@ -480,6 +498,9 @@ pub async fn page(
         h1 { (t.report) }
         (filter_form(lang, &query.from.to_string(), &query.to.to_string(), &report.shapes, &query.areas))
         h2 id="period" { (t.report_for) " " (query.from) " – " (query.to) }
+        @if shared_with_us {
+            p.no-print { a id="combined" href={ "/report?from=" (query.from) "&to=" (query.to) "&scope=combined" } { (t.combined_report) } }
+        }
         p.no-print { (t.download) ": "
             a id="pdf" href={ "/report.pdf?" (qs) } { "PDF" } " · "
             a id="csv" href={ "/report.csv?" (qs) } { "CSV" } " · "

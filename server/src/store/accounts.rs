@@ -68,7 +68,9 @@ pub fn create_enrollment_code(
 ) -> Result<Option<String>, StoreError> {
     let org: Option<String> = conn
         .query_row(
-            "SELECT org_id FROM members WHERE id = ?1",
+            // A liaison has no phone; a member who left has none any more.
+            "SELECT org_id FROM members
+             WHERE id = ?1 AND role <> 'liaison' AND removed_at_ms IS NULL",
             [member.to_string()],
             |r| r.get(0),
         )

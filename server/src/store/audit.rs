@@ -141,6 +141,17 @@ pub enum AuditAction {
         /// Page, PDF, CSV or GeoJSON.
         format: ReportFormat,
     },
+    /// The organisation began sharing its aggregates with a municipal one; recorded on both
+    /// sides.
+    AggregatesShared {
+        /// The other organisation.
+        with_org: OrgId,
+    },
+    /// The organisation stopped sharing its aggregates with a municipal one; on both sides.
+    SharingWithdrawn {
+        /// The other organisation.
+        with_org: OrgId,
+    },
     /// The audit log was exported as CSV, with these filters.
     AuditExported {
         /// The action filtered on.
@@ -279,6 +290,8 @@ pub const ACTION_CODES: &[&str] = &[
     "photo_downloaded",
     "report_viewed",
     "shared_aggregates_viewed",
+    "aggregates_shared",
+    "sharing_withdrawn",
     "audit_exported",
     "enrolment_code_created",
     "device_revoked",

@@ -10,12 +10,13 @@ pub mod redaction;
 pub mod reports;
 pub mod retention;
 pub mod sessions;
+pub mod sharing;
 pub mod sign_in;
 mod writer;
 
 use crate::metrics::Metrics;
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
@@ -29,6 +30,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0003_blobs.sql")),
         M::up(include_str!("../../migrations/0004_sign_in.sql")),
         M::up(include_str!("../../migrations/0005_privacy.sql")),
+        M::up(include_str!("../../migrations/0006_tiers.sql")),
         M::up(include_str!("../../migrations/0007_audit.sql")),
     ])
 });
@@ -36,7 +38,21 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
 /// Brings `conn`'s database to the latest schema (used on open, and by benchmarks that compare
 /// against plain SQLite on the same schema).
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    MIGRATIONS.to_latest(conn)?;
+    // Foreign keys are off while migrating, so that a migration can rebuild a table others
+    // refer to (as 0006 does with `members`); they are checked once it is done.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let migrated = MIGRATIONS.to_latest(conn);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrated?;
+    let broken: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?;
+    if let Some(table) = broken {
+        return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            Some(format!("a migration left a broken reference in `{table}`")),
+        )));
+    }
     Ok(())
 }
 
@@ -145,7 +161,7 @@ impl Store {
         }
         let mut conn = Connection::open(path)?;
         configure(&conn)?;
-        MIGRATIONS.to_latest(&mut conn)?;
+        migrate(&mut conn)?;
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             configure(c)?;
             c.pragma_update(None, "query_only", "ON")

@@ -167,6 +167,8 @@ pub struct PoliceFigures {
     pub median_response_min: Option<f64>,
     /// Longest minutes from contact to arrival.
     pub max_response_min: Option<f64>,
+    /// Every response time, in minutes, so that reports can be combined (never shown as such).
+    pub responses_min: Vec<f64>,
 }
 
 /// A whole situation report.
@@ -569,6 +571,7 @@ pub fn report(conn: &Connection, org: &str, query: &ReportQuery) -> Result<Repor
     }
     report.police.median_response_min = median(&mut responses);
     report.police.max_response_min = responses.iter().copied().reduce(f64::max);
+    report.police.responses_min = responses;
     report
         .notable
         .sort_by_key(|n| std::cmp::Reverse((n.severity, n.occurred_at_ms)));
@@ -586,6 +589,86 @@ pub const WEEKDAYS: [Weekday; 7] = [
     Weekday::Saturday,
     Weekday::Sunday,
 ];
+
+/// Combines the reports of several organisations for the same period into one: counts, presence
+/// hours and police figures added up (the response times' median taken over all of them), areas
+/// and points side by side. Notable entries and summaries are left out: a combined report holds
+/// aggregates only.
+pub fn combine(query: &ReportQuery, parts: &[Report]) -> Report {
+    let add = |a: &mut Change, b: Change| {
+        a.now += b.now;
+        a.before += b.before;
+    };
+    let mut total = Report {
+        query: query.clone(),
+        incidents: Change::default(),
+        observations: Change::default(),
+        patrols: Change::default(),
+        presence_hours: Change::default(),
+        by_category: BTreeMap::new(),
+        by_observation_category: BTreeMap::new(),
+        by_area: BTreeMap::new(),
+        by_weekday: [0; 7],
+        by_hour: [0; 24],
+        by_evening: Vec::new(),
+        police: PoliceFigures::default(),
+        points: Vec::new(),
+        shapes: Vec::new(),
+        notable: Vec::new(),
+        summary: String::new(),
+        purged_before: None,
+    };
+    let mut evenings: BTreeMap<Date, f64> = BTreeMap::new();
+    for part in parts {
+        add(&mut total.incidents, part.incidents);
+        add(&mut total.observations, part.observations);
+        add(&mut total.patrols, part.patrols);
+        add(&mut total.presence_hours, part.presence_hours);
+        for (code, c) in &part.by_category {
+            add(total.by_category.entry(code.clone()).or_default(), *c);
+        }
+        for (code, c) in &part.by_observation_category {
+            add(
+                total
+                    .by_observation_category
+                    .entry(code.clone())
+                    .or_default(),
+                *c,
+            );
+        }
+        for (id, figures) in &part.by_area {
+            total.by_area.insert(id.clone(), figures.clone());
+        }
+        for (i, n) in part.by_weekday.iter().enumerate() {
+            total.by_weekday[i] += n;
+        }
+        for (i, n) in part.by_hour.iter().enumerate() {
+            total.by_hour[i] += n;
+        }
+        for (day, hours) in &part.by_evening {
+            *evenings.entry(*day).or_default() += hours;
+        }
+        add(&mut total.police.contacted, part.police.contacted);
+        add(&mut total.police.attended, part.police.attended);
+        total.police.emergency_calls += part.police.emergency_calls;
+        total.police.non_emergency_calls += part.police.non_emergency_calls;
+        total
+            .police
+            .responses_min
+            .extend(&part.police.responses_min);
+        total.points.extend(part.points.iter().cloned());
+        total.shapes.extend(part.shapes.iter().cloned());
+        total.purged_before = match (total.purged_before, part.purged_before) {
+            (Some(a), Some(b)) => Some(if a.0 >= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        };
+    }
+    total.by_evening = evenings.into_iter().collect();
+    let mut responses = total.police.responses_min.clone();
+    total.police.median_response_min = median(&mut responses);
+    total.police.max_response_min = responses.iter().copied().reduce(f64::max);
+    total
+}
 
 #[cfg(test)]
 mod tests {

@@ -28,7 +28,7 @@ pub fn login_candidate(
     let row = conn
         .query_row(
             "SELECT id, org_id, password_hash FROM members
-             WHERE login = ?1 AND role IN ('coordinator', 'admin') AND password_hash IS NOT NULL",
+             WHERE login = ?1 AND role IN ('coordinator', 'admin', 'liaison') AND password_hash IS NOT NULL",
             [login],
             |r| {
                 Ok((
@@ -111,7 +111,7 @@ pub fn session(
         .prepare_cached(
             "SELECT s.member_id, s.org_id, o.name, m.display_name, m.role, s.csrf_token
              FROM sessions s JOIN members m ON m.id = s.member_id JOIN orgs o ON o.id = s.org_id
-             WHERE s.token_hash = ?1 AND s.expires_at_ms > ?2 AND m.role IN ('coordinator', 'admin')",
+             WHERE s.token_hash = ?1 AND s.expires_at_ms > ?2 AND m.role IN ('coordinator', 'admin', 'liaison')",
         )?
         .query_row(params![secrets::hash_token(token), now_ms], |r| {
             Ok((

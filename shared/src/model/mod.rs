@@ -80,6 +80,9 @@ labelled_enum!(
         Coordinator = "coordinator", "Samordnare", "Coordinator";
         /// Everything a coordinator does, and manages members and devices.
         Admin = "admin", "Administratör", "Administrator";
+        /// The police's local liaison or a municipal official outside the daily work: signs in
+        /// to the dashboard and sees situation reports as aggregates only, never an entry.
+        Liaison = "liaison", "Kontaktperson (endast sammanställningar)", "Liaison (aggregates only)";
     }
 );
 

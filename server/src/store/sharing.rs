@@ -1,0 +1,153 @@
+//! Tiers: an association shares its aggregates with a municipality-level organisation (and can
+//! withdraw that); the municipality's coordinators and liaisons then see a combined situation
+//! report over its own entries and those of every association that shares with it. Only
+//! aggregates cross an organisation's boundary, never an entry.
+
+use crate::store::StoreError;
+use crate::store::accounts::parse_id;
+use rusqlite::{Connection, OptionalExtension, params};
+use vaka_shared::{MemberId, OrgId};
+
+/// What kind of organisation it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgLevel {
+    /// Night walkers, guards, parent walkers, neighbourhood watch: logs entries.
+    Association,
+    /// A municipality (or its safety coordination): associations may share aggregates with it.
+    Municipality,
+}
+
+impl OrgLevel {
+    /// The name stored and used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Association => "association",
+            Self::Municipality => "municipality",
+        }
+    }
+
+    /// The level with this name.
+    pub fn from_wire(text: &str) -> Option<Self> {
+        match text {
+            "association" => Some(Self::Association),
+            "municipality" => Some(Self::Municipality),
+            _ => None,
+        }
+    }
+}
+
+/// Sets `org`'s level.
+pub fn set_level(conn: &Connection, org: OrgId, level: OrgLevel) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE orgs SET level = ?2 WHERE id = ?1",
+        params![org.to_string(), level.as_str()],
+    )?;
+    Ok(())
+}
+
+/// `org`'s level.
+pub fn level(conn: &Connection, org: OrgId) -> Result<OrgLevel, StoreError> {
+    let text: String = conn.query_row(
+        "SELECT level FROM orgs WHERE id = ?1",
+        [org.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(OrgLevel::from_wire(&text).unwrap_or(OrgLevel::Association))
+}
+
+/// An organisation by id and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgName {
+    /// Its id.
+    pub id: OrgId,
+    /// Its name.
+    pub name: String,
+}
+
+fn org_names(conn: &Connection, sql: &str, org: OrgId) -> Result<Vec<OrgName>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt
+        .query_map([org.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|(id, name)| {
+            Ok(OrgName {
+                id: parse_id(&id)?,
+                name,
+            })
+        })
+        .collect()
+}
+
+/// The municipality-level organisations `org` could share with (every one but itself).
+pub fn municipalities(conn: &Connection, org: OrgId) -> Result<Vec<OrgName>, StoreError> {
+    org_names(
+        conn,
+        "SELECT id, name FROM orgs WHERE level = 'municipality' AND id <> ?1 ORDER BY name",
+        org,
+    )
+}
+
+/// The organisations `org` shares its aggregates with.
+pub fn shares_of(conn: &Connection, org: OrgId) -> Result<Vec<OrgName>, StoreError> {
+    org_names(
+        conn,
+        "SELECT o.id, o.name FROM shares s JOIN orgs o ON o.id = s.to_org
+         WHERE s.from_org = ?1 ORDER BY o.name",
+        org,
+    )
+}
+
+/// The organisations that share their aggregates with `org`.
+pub fn sharing_with(conn: &Connection, org: OrgId) -> Result<Vec<OrgName>, StoreError> {
+    org_names(
+        conn,
+        "SELECT o.id, o.name FROM shares s JOIN orgs o ON o.id = s.from_org
+         WHERE s.to_org = ?1 ORDER BY o.name",
+        org,
+    )
+}
+
+/// Why a share was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ShareRefused {
+    /// The receiving organisation does not exist or is not municipality-level.
+    #[error("aggregates can only be shared with a municipality-level organisation")]
+    NotAMunicipality,
+}
+
+/// `from` shares its aggregates with `to` (a municipality-level organisation), as `by`.
+/// Sharing again changes nothing.
+pub fn share(
+    conn: &Connection,
+    from: OrgId,
+    to: OrgId,
+    by: MemberId,
+    now_ms: i64,
+) -> Result<Result<(), ShareRefused>, StoreError> {
+    let is_municipality: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM orgs WHERE id = ?1 AND level = 'municipality' AND id <> ?2",
+            params![to.to_string(), from.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if is_municipality.is_none() {
+        return Ok(Err(ShareRefused::NotAMunicipality));
+    }
+    conn.execute(
+        "INSERT OR IGNORE INTO shares (from_org, to_org, shared_at_ms, shared_by) VALUES (?1, ?2, ?3, ?4)",
+        params![from.to_string(), to.to_string(), now_ms, by.to_string()],
+    )?;
+    Ok(Ok(()))
+}
+
+/// `from` stops sharing with `to`. Returns whether it shared.
+pub fn withdraw(conn: &Connection, from: OrgId, to: OrgId) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "DELETE FROM shares WHERE from_org = ?1 AND to_org = ?2",
+        params![from.to_string(), to.to_string()],
+    )? == 1)
+}
