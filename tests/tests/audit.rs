@@ -158,6 +158,10 @@ struct Expected {
     details: Vec<(&'static str, Value)>,
 }
 
+/// A step of the table: its name, `GET`, `POST` (the form posted from the page that holds it)
+/// or `NONE` (written by the step before), the path, the form's fields, the record it writes.
+type Step<'a> = (&'a str, &'a str, String, Vec<(&'a str, &'a str)>, Expected);
+
 fn check(step: &str, got: &[Record], before: usize, expected: &Expected) {
     let new = &got[before..];
     let record = new
@@ -295,7 +299,7 @@ async fn every_listed_dashboard_action_writes_its_record_and_never_entry_text() 
         .trim_end_matches("/settle")
         .parse()?;
     let entry_path = format!("/entries/{id}");
-    let steps: Vec<(&str, &str, String, Vec<(&str, &str)>, Expected)> = vec![
+    let steps: Vec<Step<'_>> = vec![
         (
             "entry page",
             "GET",
