@@ -1,4 +1,4 @@
-//! The inbox: newest entries first, filtered by period, area, kind, category, severity, review
+//! The inbox: the newest events first (or sorted by a column's heading), filtered by period, area, kind, category, severity, review
 //! status, group and author, with counts; each row shows when it happened and when it reached
 //! the server.
 
@@ -9,7 +9,7 @@ use super::{
 };
 use crate::AppState;
 use crate::store::StoreError;
-use crate::store::entries::{self, InboxFilter, InboxPage};
+use crate::store::entries::{self, InboxFilter, InboxPage, InboxSort};
 use crate::store::reports::{local, local_midnight_ms};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -93,6 +93,11 @@ pub fn filter_of(
         group: q.get("group").map(str::to_owned),
         author: q.get("author").map(str::to_owned),
         conflicts_only: q.get("conflicts") == Some("1"),
+        sort: q
+            .get("sort")
+            .and_then(InboxSort::from_wire)
+            .unwrap_or_default(),
+        ascending: q.get("dir") == Some("asc"),
     };
     Ok((filter, from, to))
 }
@@ -159,7 +164,7 @@ pub async fn page(
         h1 { (t.inbox) }
         (filters(lang, &q, from.as_deref(), to.as_deref(), &choices))
         (counts(lang, &q, &result, conflicts))
-        (table(lang, &result))
+        (table(lang, &q, &filter, &result))
         (pager(lang, &q, page_no, result.total))
     };
     Ok(layout::page(lang, Some(&signed), t.inbox, body).into_response())
@@ -173,6 +178,8 @@ fn selected_option(value: &str, label: &str, current: Option<&str>) -> Markup {
 fn filters(lang: Lang, q: &Pairs, from: Option<&str>, to: Option<&str>, c: &Choices) -> Markup {
     let t = i18n::texts(lang);
     html! {
+        details.filter-box open {
+        summary { (t.filter) }
         form.filters method="get" action="/inbox" {
             label { (t.period_from) input type="date" name="from" value=[from]; }
             label { (t.period_to) input type="date" name="to" value=[to]; }
@@ -212,9 +219,14 @@ fn filters(lang: Lang, q: &Pairs, from: Option<&str>, to: Option<&str>, c: &Choi
                 option value="" { (t.all) }
                 @for (id, name, _) in &c.members { (selected_option(id, name, q.get("author"))) }
             } }
+            @if let Some(sort) = q.get("sort") { input type="hidden" name="sort" value=(sort); }
+            @if let Some(dir) = q.get("dir") { input type="hidden" name="dir" value=(dir); }
             button type="submit" { (t.filter) }
             a href="/inbox?from=" { (t.clear) }
         }
+        }
+        // On a phone's narrow screen the filters start folded, so the entries come first.
+        script { (maud::PreEscaped("if (matchMedia('(max-width: 720px)').matches) for (const d of document.querySelectorAll('details.filter-box')) d.open = false;")) }
     }
 }
 
@@ -234,43 +246,83 @@ fn counts(lang: Lang, q: &Pairs, r: &InboxPage, conflicts: i64) -> Markup {
     let t = i18n::texts(lang);
     html! {
         p.counts {
-            strong data-testid="total" { (r.total) @if r.capped { "+" } } " " (t.matching) " · "
+            strong data-testid="total" { (r.total) @if r.capped { "+" } } " " (if r.total == 1 && !r.capped { t.matching_one } else { t.matching }) " · "
             @for status in ReviewStatus::ALL {
                 @let n = r.by_status.iter().find(|(s, _)| s == status.as_str()).map(|(_, n)| *n).unwrap_or(0);
                 a href={ "/inbox?" (with(q, "status", status.as_str())) } {
                     span class={ "badge status-" (status.as_str()) } { (status.label(lang)) ": " (n) @if n >= entries::COUNT_CAP { "+" } }
                 }
             }
-            @if conflicts > 0 { a.error href="/inbox?from=&conflicts=1" { (conflicts) " " (t.open_conflicts) } }
+            @if conflicts > 0 { a.error href="/inbox?from=&conflicts=1" { (conflicts) " " (if conflicts == 1 { t.open_conflict_one } else { t.open_conflicts }) } }
         }
     }
 }
 
-fn table(lang: Lang, r: &InboxPage) -> Markup {
+/// A column heading that sorts by `sort`: newest (or highest) first on the first click, the
+/// other way on the next; `aria-sort` says which way the page is sorted.
+fn sort_heading(q: &Pairs, f: &InboxFilter, sort: InboxSort, label: &str) -> Markup {
+    let current = f.sort == sort;
+    let ascending = current && !f.ascending;
+    let mut pairs = Pairs(
+        q.0.iter()
+            .filter(|(k, _)| k != "sort" && k != "dir" && k != "page")
+            .cloned()
+            .collect(),
+    );
+    pairs.0.push(("sort".to_owned(), sort.as_str().to_owned()));
+    if ascending {
+        pairs.0.push(("dir".to_owned(), "asc".to_owned()));
+    }
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs.0 {
+        out.append_pair(k, v);
+    }
+    let state = match (current, f.ascending) {
+        (false, _) => "none",
+        (true, true) => "ascending",
+        (true, false) => "descending",
+    };
+    html! {
+        th aria-sort=(state) {
+            a.sort href={ "/inbox?" (out.finish()) } data-sort=(sort.as_str()) {
+                (label)
+                @if current { " " span aria-hidden="true" { (if f.ascending { "▲" } else { "▼" }) } }
+            }
+        }
+    }
+}
+
+fn table(lang: Lang, q: &Pairs, f: &InboxFilter, r: &InboxPage) -> Markup {
     let t = i18n::texts(lang);
     html! {
         @if r.entries.is_empty() {
             p.muted { (t.no_entries) }
         } @else {
-            table id="inbox" {
+            table.stack id="inbox" {
                 thead { tr {
-                    th { (t.occurred) } th { (t.received) } th { (t.kind) } th { (t.category) }
-                    th { (t.severity) } th { (t.area) } th { (t.description) } th { (t.author) } th { (t.status) }
+                    (sort_heading(q, f, InboxSort::Occurred, t.occurred))
+                    (sort_heading(q, f, InboxSort::Received, t.received))
+                    (sort_heading(q, f, InboxSort::Kind, t.kind))
+                    th { (t.category) }
+                    (sort_heading(q, f, InboxSort::Severity, t.severity))
+                    (sort_heading(q, f, InboxSort::Area, t.area))
+                    th { (t.description) } th { (t.author) }
+                    (sort_heading(q, f, InboxSort::Status, t.status))
                 } }
                 tbody {
                     @for e in &r.entries {
                         tr {
-                            td { a href={ "/entries/" (e.id) } { (e.occurred_at_ms.map(fmt_time).unwrap_or_default()) } }
-                            td.muted { (fmt_time(e.received_at_ms)) }
-                            td { (kind_label(&e.kind, lang)) }
-                            td { (e.category.as_deref().map(|c| category_label(&e.kind, c, lang)).unwrap_or_default()) }
-                            td { @if let Some(s) = e.severity { span class={ "sev sev-" (s) } { (s) } } }
-                            td { (e.area_name.clone().unwrap_or_default()) }
-                            td { (e.description.as_deref().map(|d| short(d, 90)).unwrap_or_default())
+                            td.when data-label=(t.occurred) { a href={ "/entries/" (e.id) } { (e.occurred_at_ms.map(fmt_time).unwrap_or_default()) } }
+                            td.when.muted data-label=(t.received) { (fmt_time(e.received_at_ms)) }
+                            td data-label=(t.kind) { (kind_label(&e.kind, lang)) }
+                            td data-label=(t.category) { (e.category.as_deref().map(|c| category_label(&e.kind, c, lang)).unwrap_or_default()) }
+                            td data-label=(t.severity) { @if let Some(s) = e.severity { span class={ "sev sev-" (s) } { (Severity(s as u8).label(lang)) } } }
+                            td data-label=(t.area) { (e.area_name.clone().unwrap_or_default()) }
+                            td data-label=(t.description) { (e.description.as_deref().map(|d| short(d, 90)).unwrap_or_default())
                                  @if e.retracted { " " span.badge { (t.retracted) } }
                                  @if super::privacy::may_identify(e) { " " span.badge.pii title=(t.pii_advice) { (t.pii_mark) } } }
-                            td { (e.author_name) @if let Some(g) = &e.author_group { br; span.muted { (g) } } }
-                            td { span class={ "badge status-" (e.review_status) } {
+                            td data-label=(t.author) { (e.author_name) @if let Some(g) = &e.author_group { br; span.muted { (g) } } }
+                            td data-label=(t.status) { span class={ "badge status-" (e.review_status) } {
                                 (ReviewStatus::from_wire(&e.review_status).map(|s| s.label(lang)).unwrap_or(&e.review_status)) } }
                         }
                     }

@@ -113,6 +113,33 @@ table.audit td.details { overflow-wrap:anywhere; } .pages { display:flex; gap:1r
   table.audit td { border:0; padding:.15rem 0; text-align:left; }
   table.audit td::before { content:attr(data-label) ": "; color:var(--muted); font-size:.85rem; }
 }
+td.when, .when { white-space:nowrap; }
+th a.sort { color:inherit; text-decoration:none; } th a.sort:hover { text-decoration:underline; }
+details.filter-box > summary { cursor:pointer; font-weight:600; margin:.4rem 0; }
+.scroll { overflow-x:auto; max-width:100%; }
+.field-error { color:var(--warn); font-weight:600; margin:.2rem 0; }
+[aria-invalid="true"] { border-color:var(--warn); outline:1px solid var(--warn); }
+@media (max-width: 720px) {
+  body { font-size:16px; }
+  header.top { gap:.4rem .9rem; padding:.5rem .8rem; }
+  header.top nav { flex-wrap:wrap; gap:.2rem .8rem; width:100%; order:3; }
+  .who { display:none; }
+  main { padding:.6rem .7rem 2rem; }
+  .filters { display:grid; grid-template-columns:1fr 1fr; }
+  .filters label, .filters select, .filters input { min-width:0; width:100%; }
+  .filters fieldset { grid-column:1 / -1; }
+  .grid { grid-template-columns:1fr; }
+  .conflict { grid-template-columns:1fr; }
+  dl.fields { grid-template-columns:1fr; } dl.fields dd { margin:0 0 .4rem; }
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display:block; width:100%; }
+  table.stack thead { display:none; }
+  table.stack tr { background:#fff; border:1px solid var(--line); border-radius:6px; margin:.5rem 0; padding:.3rem .6rem; }
+  table.stack td { border:0; padding:.12rem 0; } table.stack td:empty { display:none; }
+  table.stack td[data-label]::before { content:attr(data-label) ": "; color:var(--muted); font-size:.85rem; }
+  .qr svg { width:200px; height:200px; }
+  code.code { font-size:1.4rem; }
+  figure { margin:0; }
+}
 @media print { header.top, form, .no-print { display:none; } }
 "#;
 

@@ -195,6 +195,74 @@ pub struct InboxFilter {
     pub author: Option<String>,
     /// Only entries with unsettled conflicts.
     pub conflicts_only: bool,
+    /// The column the page is sorted by.
+    pub sort: InboxSort,
+    /// Oldest, lowest or first in the alphabet first, instead of the other way round.
+    pub ascending: bool,
+}
+
+/// What the inbox can be sorted by; ties fall back to the newest event first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InboxSort {
+    /// When it happened (the default: newest first).
+    #[default]
+    Occurred,
+    /// When it reached the server.
+    Received,
+    /// Patrol, incident, observation.
+    Kind,
+    /// Severity of an incident.
+    Severity,
+    /// The area's name.
+    Area,
+    /// Review status, in the order of the work: new, needs info, reviewed, forwarded, closed.
+    Status,
+}
+
+impl InboxSort {
+    /// Every sort, in the order of the inbox's columns.
+    pub const ALL: [Self; 6] = [
+        Self::Occurred,
+        Self::Received,
+        Self::Kind,
+        Self::Severity,
+        Self::Area,
+        Self::Status,
+    ];
+
+    /// The name in a query string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Occurred => "occurred",
+            Self::Received => "received",
+            Self::Kind => "kind",
+            Self::Severity => "severity",
+            Self::Area => "area",
+            Self::Status => "status",
+        }
+    }
+
+    /// The sort a query string names.
+    pub fn from_wire(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The `ORDER BY` terms (fixed text only).
+    fn order_by(self, ascending: bool) -> String {
+        let dir = if ascending { "ASC" } else { "DESC" };
+        let key = match self {
+            Self::Occurred => return format!("x.occurred_at_ms {dir}, x.created_seq {dir}"),
+            Self::Received => return format!("x.created_seq {dir}"),
+            Self::Kind => "x.kind",
+            Self::Severity => "x.severity",
+            Self::Area => "(SELECT a.name FROM areas a WHERE a.id = x.area_id)",
+            Self::Status => {
+                "CASE x.review_status WHEN 'new' THEN 0 WHEN 'needs_info' THEN 1 \
+                 WHEN 'reviewed' THEN 2 WHEN 'forwarded' THEN 3 WHEN 'closed' THEN 4 ELSE 5 END"
+            }
+        };
+        format!("{key} {dir} NULLS LAST, x.occurred_at_ms DESC, x.created_seq DESC")
+    }
 }
 
 impl InboxFilter {
@@ -252,7 +320,7 @@ pub const COUNT_CAP: i64 = 1_000;
 /// One page of the inbox and the counts of the whole filtered set.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InboxPage {
-    /// The entries of the page, newest first (by arrival at the server).
+    /// The entries of the page, in the filter's order.
     pub entries: Vec<EntryRow>,
     /// Entries matching every filter (at most the sum of the capped counts).
     pub total: i64,
@@ -263,7 +331,8 @@ pub struct InboxPage {
     pub capped: bool,
 }
 
-/// A page of `org`'s inbox: newest first, `limit` entries after skipping `offset`.
+/// A page of `org`'s inbox in the filter's order (by default the newest event first), `limit`
+/// entries after skipping `offset`.
 pub fn inbox(
     conn: &Connection,
     org: &str,
@@ -301,14 +370,16 @@ pub fn inbox(
     let rowids: Vec<i64> = conn
         .prepare_cached(&format!(
             "SELECT x.rowid FROM entries x WHERE {clause}
-             ORDER BY x.created_seq DESC LIMIT ? OFFSET ?"
+             ORDER BY {} LIMIT ? OFFSET ?",
+            filter.sort.order_by(filter.ascending)
         ))?
         .query_map(params_from_iter(values.iter()), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let entries = conn
         .prepare_cached(&format!(
             "SELECT {ENTRY_COLUMNS} FROM {ENTRY_JOINS}
-             WHERE x.rowid IN (SELECT value FROM json_each(?1)) ORDER BY x.created_seq DESC"
+             WHERE x.rowid IN (SELECT value FROM json_each(?1))
+             ORDER BY (SELECT j.key FROM json_each(?1) j WHERE j.value = x.rowid)"
         ))?
         .query_map([serde_json::to_string(&rowids)?], EntryRow::from_row)?
         .collect::<Result<Vec<_>, _>>()?;
