@@ -57,6 +57,8 @@ pub fn action_label(code: &str, lang: Lang) -> &'static str {
         "photo_downloaded" => t.act_photo_downloaded,
         "report_viewed" => t.act_report_viewed,
         "shared_aggregates_viewed" => t.act_shared_aggregates_viewed,
+        "aggregates_shared" => t.act_aggregates_shared,
+        "sharing_withdrawn" => t.act_sharing_withdrawn,
         "audit_exported" => t.act_audit_exported,
         "enrolment_code_created" => t.act_enrolment_code_created,
         "device_revoked" => t.act_device_revoked,

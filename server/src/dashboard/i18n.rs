@@ -196,6 +196,8 @@ texts! {
     act_photo_downloaded: "Foto hämtat", "Photo downloaded";
     act_report_viewed: "Lägesbild visad eller nedladdad", "Situation report viewed or downloaded";
     act_shared_aggregates_viewed: "Delad lägesbild visad", "Shared aggregates viewed";
+    act_aggregates_shared: "Lägesbild delad med kommunen", "Aggregates shared with the municipality";
+    act_sharing_withdrawn: "Delning av lägesbild upphävd", "Sharing of aggregates withdrawn";
     act_audit_exported: "Granskningslogg nedladdad", "Audit log downloaded";
     act_enrolment_code_created: "Registreringskod skapad", "Enrolment code created";
     act_device_revoked: "Enhet spärrad", "Device revoked";
