@@ -889,6 +889,8 @@ mod tests {
                 to: "b".into(),
                 format: ReportFormat::Page,
             },
+            AuditAction::AggregatesShared { with_org: org },
+            AuditAction::SharingWithdrawn { with_org: org },
             AuditAction::AuditExported {
                 action: None,
                 member: None,
