@@ -436,7 +436,7 @@ pub fn tables(a: &Aggregate, lang: Lang) -> Vec<(&'static str, Option<Vec<Row>>)
                 } else {
                     f.name.clone()
                 };
-                (format!("{org}: {name}"), f.incidents)
+                (format!("{name} ({org})"), f.incidents)
             })
             .collect();
         match table(&rows) {

@@ -571,13 +571,25 @@ pub fn aggregate_pdf(
     doc.table(
         &[t.figure, t.this_period, t.previous_period, t.change],
         &rows,
-        &[0.4, 0.2, 0.2, 0.2],
+        &[0.46, 0.16, 0.22, 0.16],
         &[false, true, true, true],
     );
     for (title, rows) in aggregates::tables(a, lang) {
         doc.heading(title, 14.0);
         match rows {
             None => doc.paragraph(t.table_withheld, 10.0),
+            Some(rows) if title == t.by_weekday_now => {
+                let rows: Vec<Vec<Cell>> = rows
+                    .into_iter()
+                    .map(|(label, now, _, _)| vec![Cell::from(label), Cell::from(now.text(lang))])
+                    .collect();
+                doc.table(
+                    &[t.figure, t.this_period],
+                    &rows,
+                    &[0.7, 0.3],
+                    &[false, true],
+                );
+            }
             Some(rows) => {
                 let rows: Vec<Vec<Cell>> = rows
                     .into_iter()
@@ -593,7 +605,7 @@ pub fn aggregate_pdf(
                 doc.table(
                     &[t.figure, t.this_period, t.previous_period, t.change],
                     &rows,
-                    &[0.4, 0.2, 0.2, 0.2],
+                    &[0.46, 0.16, 0.22, 0.16],
                     &[false, true, true, true],
                 );
             }

@@ -22,13 +22,17 @@ pub fn page(lang: Lang, signed: Option<&Signed>, title: &str, body: Markup) -> M
             }
             body {
                 header.top {
-                    a.brand href="/inbox" { (t.app_name) }
+                    a.brand href="/start" { (t.app_name) }
                     @if let Some(s) = signed {
                         nav {
+                            @if s.user.role == vaka_shared::model::Role::Liaison {
+                                a href="/report" { (t.report) }
+                            } @else {
                             a href="/inbox" { (t.inbox) }
                             a href="/report" { (t.report) }
                             a href="/people" { (t.people) }
                             a href="/areas" { (t.areas) }
+                            }
                             @if s.user.role == vaka_shared::model::Role::Admin { a href="/settings" { (t.settings) } }
                             @if s.user.role == vaka_shared::model::Role::Admin { a href="/audit" { (t.audit) } }
                         }
@@ -85,6 +89,15 @@ label.confirm { display:block; margin:.4rem 0; font-weight:normal; }
 details.device-actions form, details.member-actions form { margin:.4rem 0 .8rem; }
 ul.redactions { padding-left:1.2rem; }
 #redact textarea, #hold input[type=text] { width:100%; box-sizing:border-box; }
+section.aggregate { overflow-x:auto; }
+section.aggregate table { width:100%; font-size:.92rem; }
+section.aggregate td.num { text-align:right; white-space:nowrap; }
+.grid-map svg { max-width:100%; height:auto; }
+@media (max-width: 600px) {
+  section.aggregate { padding-left:.5rem; padding-right:.5rem; }
+  section.aggregate table { font-size:.78rem; }
+  section.aggregate th, section.aggregate td { padding:.25rem .3rem; }
+}
 .status-new { background:#fde7c2; } .status-needs_info { background:#f9d2cf; } .status-forwarded { background:#d5e7fb; } .status-closed, .status-reviewed { background:#dcefdc; } .status-duplicate { background:#e4e4e4; }
 .sev { font-weight:700; } .sev-3, .sev-4 { color:var(--warn); }
 .muted { color:var(--muted); } .error { color:var(--warn); font-weight:600; } .ok { color:#1d6b2a; font-weight:600; }
