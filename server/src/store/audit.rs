@@ -440,6 +440,46 @@ pub async fn record_view(
         .await
 }
 
+/// A member's role and group, before or after a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleAndGroup<'a> {
+    /// The role's wire name (`volunteer`, `coordinator`, `admin`, `liaison`).
+    pub role: &'a str,
+    /// The group, if any.
+    pub group: Option<&'a str>,
+}
+
+/// Records what changed of `member` between `before` and `after` — `member_role_changed`,
+/// `member_group_changed`, one record each, nothing when neither changed — by `by`, in the
+/// caller's write job (the people page's handlers call it beside the change they make).
+pub fn record_member_change(
+    conn: &Connection,
+    org: OrgId,
+    by: Actor,
+    member: MemberId,
+    before: RoleAndGroup<'_>,
+    after: RoleAndGroup<'_>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    if before.role != after.role {
+        let changed = AuditAction::MemberRoleChanged {
+            member,
+            from: before.role.to_owned(),
+            to: after.role.to_owned(),
+        };
+        record(conn, Some(org), by, &changed, now_ms)?;
+    }
+    if before.group != after.group {
+        let changed = AuditAction::MemberGroupChanged {
+            member,
+            from: before.group.map(str::to_owned),
+            to: after.group.map(str::to_owned),
+        };
+        record(conn, Some(org), by, &changed, now_ms)?;
+    }
+    Ok(())
+}
+
 // ----- Reading -----
 
 /// One record as the dashboard shows it.
@@ -1161,6 +1201,30 @@ mod tests {
             .expect("anchor deleted");
         let damage = verified(&conn).expect_err("an unanchored start is found");
         assert_eq!(damage.problem, Problem::Removed { expected: 1 });
+    }
+
+    #[test]
+    fn a_member_change_records_what_changed_and_nothing_else() {
+        let conn = conn();
+        let org = accounts::create_org(&conn, "A", 0).expect("org");
+        let member = MemberId::new();
+        let volunteer = RoleAndGroup {
+            role: "volunteer",
+            group: None,
+        };
+        let coordinator = RoleAndGroup {
+            role: "coordinator",
+            group: Some("Nattvandrarna"),
+        };
+        record_member_change(&conn, org, Actor::Server, member, volunteer, volunteer, 0)
+            .expect("nothing");
+        record_member_change(&conn, org, Actor::Server, member, volunteer, coordinator, 0)
+            .expect("both");
+        let actions: Vec<String> = conn
+            .prepare("SELECT action FROM audit_log ORDER BY chain_seq")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("records");
+        assert_eq!(actions, ["member_role_changed", "member_group_changed"]);
     }
 
     #[test]
