@@ -28,7 +28,7 @@ pub const COORDINATOR_PASSWORD: &str = "vaka-demo-2026";
 pub const ADMIN_LOGIN: &str = "admin";
 /// The second demo association, which also shares its aggregates with the municipality.
 pub const SECOND_ORG_NAME: &str = "Grannsamverkan Exempelstad (demo)";
-/// Its coordinator's sign-in name.
+/// Its admin's sign-in name.
 pub const SECOND_LOGIN: &str = "grannsamverkan";
 /// The demo municipality, which both associations share their aggregates with.
 pub const MUNICIPALITY_NAME: &str = "Exempelstads kommun, trygghetssamordning (demo)";
@@ -399,7 +399,8 @@ fn create_tiers(
             now_ms,
         )
     };
-    let second_coordinator = member(second, "Per Ström", Role::Coordinator, Some(SECOND_LOGIN))?;
+    // The association's admin: it is the admin who shares and withdraws.
+    let second_coordinator = member(second, "Per Ström", Role::Admin, Some(SECOND_LOGIN))?;
     member(
         municipality,
         "Lena Öberg",

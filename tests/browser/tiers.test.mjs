@@ -137,14 +137,17 @@ test('the municipality sees the sum of what the associations share, until a shar
   const cells = await municipality.page.locator('section.aggregate td.num').allInnerTexts();
   for (const cell of cells) assert.ok(!['1', '2'].includes(cell.trim()), `a small count is shown: ${cell}`);
 
-  // The second association withdraws; it is gone from the combined report.
+  // The second association's admin withdraws; it is gone from the combined report.
+  await second.page.goto(`${server.url}/settings`);
+  const sharing = second.page.locator('#sharing');
+  assert.match(await sharing.innerText(), /Delas med/);
+  await Promise.all([second.page.waitForNavigation(), sharing.locator('button', { hasText: 'Sluta dela' }).click()]);
+  assert.doesNotMatch(await second.page.locator('#sharing').innerText(), /Delas med/);
+  await municipality.page.reload();
+  assert.equal(await aggregateIncidents(municipality.page), String(a), 'combined = the first association only');
+  const after = await municipality.page.locator('section', { hasText: 'Per organisation' }).innerText();
+  assert.doesNotMatch(after, /Grannsamverkan Exempelstad/);
   await second.context.close();
-  const admin2 = await browser.newContext();
-  await admin2.close();
-  const withdrawing = await signedIn('grannsamverkan');
-  await withdrawing.page.goto(`${server.url}/settings`);
-  assert.equal(withdrawing.page.url().endsWith('/settings'), true);
-  await withdrawing.context.close();
   await first.context.close();
   await municipality.context.close();
 });
