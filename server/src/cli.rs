@@ -24,6 +24,10 @@ struct Cli {
     /// Mark dashboard cookies Secure; set this when users reach the server over HTTPS.
     #[arg(long, global = true, env = "VAKA_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// The address phones reach the server at (e.g. https://vaka.example.se), carried by the
+    /// enrolment QR code; by default http:// and the listen address.
+    #[arg(long, global = true, env = "VAKA_PUBLIC_URL")]
+    public_url: Option<String>,
     /// How long a dashboard sign-in lasts, in seconds.
     #[arg(long, global = true, env = "VAKA_SESSION_TTL_SECS", default_value_t = 8 * 60 * 60)]
     session_ttl_secs: u64,
@@ -228,9 +232,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config {
         data_dir: cli.data.clone(),
         secure_cookies: cli.secure_cookies,
+        public_url: cli.public_url.clone(),
         session_ttl: std::time::Duration::from_secs(cli.session_ttl_secs),
         ..Config::default()
     };
+    if let Some(url) = &config.public_url {
+        let link = vaka_shared::enroll_link::EnrollLink {
+            server: url.trim_end_matches('/').to_owned(),
+            code: "TEST".to_owned(),
+        };
+        vaka_shared::enroll_link::EnrollLink::parse(&link.to_string()).map_err(|_| {
+            anyhow::anyhow!(
+                "--public-url must be an http:// or https:// address without query: {url}"
+            )
+        })?;
+    }
     let secs = std::time::Duration::from_secs;
     if let Some(n) = cli.max_connections {
         config.max_connections = n;

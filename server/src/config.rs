@@ -34,6 +34,10 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Mark the dashboard's cookies `Secure` (set when the server is reached over TLS).
     pub secure_cookies: bool,
+    /// The address phones reach the server at (`https://vaka.example.se`), carried by the
+    /// enrolment QR code; `None`: `http://` and [`Config::listen`]. Behind a proxy the server
+    /// cannot know it, so it is configured (`--public-url`).
+    pub public_url: Option<String>,
     /// When set, `/metrics` answers only requests with `Authorization: Bearer <this>`.
     pub metrics_token: Option<String>,
     /// When set, `/metrics` is served only on this address (by `web::metrics_router`), not
@@ -119,6 +123,7 @@ impl Default for Config {
             max_concurrent_syncs: 64,
             session_ttl: Duration::from_secs(8 * 60 * 60),
             secure_cookies: false,
+            public_url: None,
             metrics_token: None,
             metrics_listen: None,
             metrics_max_connections: 16,
@@ -134,6 +139,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The address phones reach the server at: [`Config::public_url`], or `http://` and the
+    /// listen address; never with a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
     /// The path of the SQLite database inside the data folder.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("vaka.sqlite3")

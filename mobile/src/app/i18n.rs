@@ -118,7 +118,7 @@ texts! {
     EnrolledAs => "Ansluten som {name}, {org}", "Enrolled as {name}, {org}";
     Welcome => "Välkommen till Vaka", "Welcome to Vaka";
     EnrollIntro => "Skriv in serverns adress och koden du fått av din samordnare.", "Enter the server's address and the code your coordinator gave you.";
-    EnrollCode => "Anslutningskod", "Enrolment code";
+    EnrollCode => "Registreringskod", "Enrolment code";
     DeviceName => "Telefonens namn", "Phone's name";
     Enroll => "Anslut", "Enrol";
     Enrolling => "Ansluter …", "Enrolling …";

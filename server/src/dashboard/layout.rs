@@ -131,6 +131,9 @@ th a.sort { color:inherit; text-decoration:none; } th a.sort:hover { text-decora
 details.filter-box > summary { cursor:pointer; font-weight:600; margin:.4rem 0; }
 .scroll { overflow-x:auto; max-width:100%; }
 .field-error { color:var(--warn); font-weight:600; margin:.2rem 0; }
+.form-grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(210px, 1fr)); gap:.2rem 1rem; }
+.form-grid input, .form-grid select { width:100%; }
+section.card { margin:1rem 0; }
 [aria-invalid="true"] { border-color:var(--warn); outline:1px solid var(--warn); }
 @media (max-width: 720px) {
   body { font-size:16px; }

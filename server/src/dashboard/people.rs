@@ -1,6 +1,9 @@
-//! People and devices: members with their roles and groups, one-time enrolment codes shown as
-//! text and as a QR code drawn on the server, each member's devices with their last sync, and
-//! revoking a device.
+//! People and devices: members with their roles and groups, added and changed here (a member
+//! who leaves is removed in `privacy`: their sign-in and phones stop, their entries stay under
+//! a neutral label; there is no reversible "inactive" state, a returning member is added
+//! again), one-time enrolment codes shown as text and as a QR code of the enrolment link
+//! (`vaka_shared::enroll_link`: the server's public address and the code), each member's devices
+//! with their last sync, and revoking a device after a ticked confirmation.
 
 use super::auth::{CSRF_FIELD, Signed};
 use super::layout;
@@ -10,12 +13,12 @@ use crate::store::accounts;
 use crate::store::audit::{self, Actor, AuditAction};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use maud::{PreEscaped, html};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use vaka_shared::model::Role;
 use vaka_shared::{DeviceId, MemberId};
 
@@ -27,6 +30,8 @@ struct Person {
     role: String,
     group: Option<String>,
     removed: bool,
+    /// Whether they have a sign-in name for the dashboard.
+    signs_in: bool,
     devices: Vec<Device>,
 }
 
@@ -62,7 +67,7 @@ struct Device {
 fn people(conn: &Connection, org: &str) -> Result<Vec<Person>, StoreError> {
     let mut people: Vec<Person> = conn
         .prepare_cached(
-            "SELECT id, display_name, role, member_group, removed_at_ms IS NOT NULL FROM members
+            "SELECT id, display_name, role, member_group, removed_at_ms IS NOT NULL, login IS NOT NULL FROM members
              WHERE org_id = ?1 ORDER BY removed_at_ms IS NOT NULL, role DESC, display_name",
         )?
         .query_map([org], |r| {
@@ -72,6 +77,7 @@ fn people(conn: &Connection, org: &str) -> Result<Vec<Person>, StoreError> {
                 role: r.get(2)?,
                 group: r.get(3)?,
                 removed: r.get(4)?,
+                signs_in: r.get(5)?,
                 devices: Vec::new(),
             })
         })?
@@ -118,28 +124,182 @@ fn people(conn: &Connection, org: &str) -> Result<Vec<Person>, StoreError> {
     Ok(people)
 }
 
-/// `GET /people`.
-pub async fn page(State(app): State<AppState>, signed: Signed) -> PageResult {
+/// What the add-member form (or a member's change form) was filled in with, and what is wrong
+/// with it, field by field.
+#[derive(Debug, Clone, Default)]
+pub struct MemberForm {
+    /// Display name.
+    pub name: String,
+    /// Role (wire name).
+    pub role: String,
+    /// Group.
+    pub group: String,
+    /// Sign-in name.
+    pub login: String,
+    /// (field, message) for each field that is wrong.
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl MemberForm {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// A form field with its label, the message beside it when it is wrong, and `aria-invalid`.
+fn field(id: &str, label: &str, error: Option<&str>, input: maud::Markup) -> maud::Markup {
+    html! {
+        label.stack for=(id) { (label) }
+        (input)
+        @if let Some(e) = error { p.field-error id={ (id) "-error" } { (e) } }
+    }
+}
+
+/// The roles `signed` may give: admins any, coordinators volunteers only.
+fn grantable(signed: &Signed) -> Vec<Role> {
+    if signed.user.role == Role::Admin {
+        Role::ALL.to_vec()
+    } else {
+        vec![Role::Volunteer]
+    }
+}
+
+fn role_select(
+    id: &str,
+    name: &str,
+    current: &str,
+    roles: &[Role],
+    lang: vaka_shared::model::Lang,
+    invalid: bool,
+) -> maud::Markup {
+    html! {
+        select id=(id) name=(name) aria-invalid=[invalid.then_some("true")] aria-describedby=[invalid.then(|| format!("{id}-error"))] {
+            @for r in roles { option value=(r.as_str()) selected[current == r.as_str()] { (r.label(lang)) } }
+        }
+    }
+}
+
+fn text_input(
+    id: &str,
+    name: &str,
+    value: &str,
+    max: usize,
+    invalid: bool,
+    kind: &str,
+) -> maud::Markup {
+    html! {
+        input id=(id) name=(name) type=(kind) value=(value) maxlength=(max)
+            aria-invalid=[invalid.then_some("true")] aria-describedby=[invalid.then(|| format!("{id}-error"))];
+    }
+}
+
+/// The form that adds a member.
+fn add_form(signed: &Signed, f: &MemberForm, groups: &[String]) -> maud::Markup {
     let lang = signed.lang;
     let t = i18n::texts(lang);
-    let org = signed.org();
-    let people = app
-        .store
-        .read(move |conn| people(conn, &org))
-        .await
-        .lang(lang)?;
+    let roles = grantable(signed);
+    let role = if f.role.is_empty() {
+        "volunteer"
+    } else {
+        f.role.as_str()
+    };
+    html! {
+        section.card id="add-member" {
+            h2 { (t.add_member) }
+            form method="post" action="/people" novalidate {
+                input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                div.form-grid {
+                    div { (field("new-name", t.name, f.error("name"), text_input("new-name", "name", &f.name, MAX_NAME, f.error("name").is_some(), "text"))) }
+                    div { (field("new-role", t.role, f.error("role"), role_select("new-role", "role", role, &roles, lang, f.error("role").is_some()))) }
+                    div { (field("new-group", t.group, f.error("group"), html! {
+                        input id="new-group" name="group" list="groups" value=(f.group) maxlength=(MAX_GROUP)
+                            aria-invalid=[f.error("group").map(|_| "true")];
+                        datalist id="groups" { @for g in groups { option value=(g) {} } }
+                    })) }
+                    div { (field("new-login", t.login_name, f.error("login"), text_input("new-login", "login", &f.login, 40, f.error("login").is_some(), "text"))) }
+                    div { (field("new-password", t.password, f.error("password"), text_input("new-password", "password", "", 200, f.error("password").is_some(), "password"))) }
+                }
+                p.muted { (t.add_member_hint) }
+                button type="submit" { (t.add_member) }
+            }
+        }
+    }
+}
+
+/// The form that changes a member's role and group.
+fn edit_form(signed: &Signed, p: &Person, f: Option<&MemberForm>) -> maud::Markup {
+    let lang = signed.lang;
+    let t = i18n::texts(lang);
+    let empty = MemberForm::default();
+    let f = f.unwrap_or(&empty);
+    let role = if f.role.is_empty() {
+        p.role.as_str()
+    } else {
+        f.role.as_str()
+    };
+    let group = if f.errors.is_empty() {
+        p.group.clone().unwrap_or_default()
+    } else {
+        f.group.clone()
+    };
+    let id = |name: &str| format!("{name}-{}", p.id);
+    let may_change_role =
+        signed.user.role == Role::Admin && p.id != signed.user.member_id.to_string();
+    html! {
+        details.member-actions open[!f.errors.is_empty()] {
+            summary { (t.change_member) }
+            form method="post" action={ "/people/" (p.id) "/update" } novalidate {
+                input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
+                @if may_change_role {
+                    (field(&id("role"), t.role, f.error("role"), role_select(&id("role"), "role", role, Role::ALL, lang, f.error("role").is_some())))
+                }
+                (field(&id("group"), t.group, f.error("group"), text_input(&id("group"), "group", &group, MAX_GROUP, f.error("group").is_some(), "text")))
+                @if may_change_role && !p.signs_in {
+                    p.muted { (t.sign_in_needed_hint) }
+                    (field(&id("login"), t.login_name, f.error("login"), text_input(&id("login"), "login", &f.login, 40, f.error("login").is_some(), "text")))
+                    (field(&id("password"), t.password, f.error("password"), text_input(&id("password"), "password", "", 200, f.error("password").is_some(), "password")))
+                }
+                p { button.secondary type="submit" { (t.save) } }
+            }
+        }
+    }
+}
+
+/// The people page, with the add form and (when a change was refused) one member's change
+/// form as they were filled in.
+fn render(
+    signed: &Signed,
+    people: &[Person],
+    add: &MemberForm,
+    edit: Option<(&str, &MemberForm)>,
+    notice: Option<&str>,
+) -> maud::Markup {
+    let lang = signed.lang;
+    let t = i18n::texts(lang);
+    let groups: Vec<String> = {
+        let mut g: Vec<String> = people.iter().filter_map(|p| p.group.clone()).collect();
+        g.sort();
+        g.dedup();
+        g
+    };
+    let refused = !add.errors.is_empty() || edit.is_some_and(|(_, f)| !f.errors.is_empty());
     let body = html! {
         h1 { (t.people) }
-        table id="people" {
-            thead { tr { th { (t.name) } th { (t.role) } th { (t.group) } th { (t.devices) } th {} } }
-            tbody { @for p in &people { tr {
-                td { (p.name) }
-                td { (Role::from_wire(&p.role).map(|r| r.label(lang)).unwrap_or(&p.role)) }
-                td { (p.group.clone().unwrap_or_default()) }
-                td {
+        @if refused { p.error role="alert" { (t.form_has_errors) } }
+        @if let Some(n) = notice { p.ok role="status" { (n) } }
+        table.stack id="people" {
+            thead { tr { th { (t.name) } th { (t.role) } th { (t.group) } th { (t.devices) } th { (t.actions) } } }
+            tbody { @for p in people { tr {
+                td data-label=(t.name) { (p.name) }
+                td data-label=(t.role) { (Role::from_wire(&p.role).map(|r| r.label(lang)).unwrap_or(&p.role)) }
+                td data-label=(t.group) { (p.group.clone().unwrap_or_default()) }
+                td data-label=(t.devices) {
                     @for d in &p.devices {
                         div.device {
-                            (d.name) " · " span.muted { (t.last_sync) ": " (d.last_sync_ms.map(fmt_time).unwrap_or_else(|| t.never.to_owned())) }
+                            (d.name) " · " span.muted { (t.last_sync) ": " span.when { (d.last_sync_ms.map(fmt_time).unwrap_or_else(|| t.never.to_owned())) } }
                             " · "
                             @if d.lost {
                                 span.badge.lost { (t.device_lost) }
@@ -160,7 +320,7 @@ pub async fn page(State(app): State<AppState>, signed: Signed) -> PageResult {
                                             input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
                                             p.muted { (text) }
                                             (super::privacy::confirm_box(lang))
-                                            button.secondary type="submit" { (label) }
+                                            button.secondary type="submit" data-action=(action) { (label) }
                                         }
                                     }
                                 }
@@ -168,12 +328,13 @@ pub async fn page(State(app): State<AppState>, signed: Signed) -> PageResult {
                         }
                     }
                 }
-                td {
+                td data-label=(t.actions) {
                     @if !p.removed {
                         form.inline method="post" action={ "/people/" (p.id) "/code" } {
                             input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
                             button.secondary type="submit" { (t.new_code) }
                         }
+                        (edit_form(signed, p, edit.filter(|(id, _)| *id == p.id).map(|(_, f)| f)))
                         @if signed.user.role == Role::Admin && p.id != signed.user.member_id.to_string() {
                             details.member-actions {
                                 summary { (t.remove_member) }
@@ -189,8 +350,278 @@ pub async fn page(State(app): State<AppState>, signed: Signed) -> PageResult {
                 }
             } } }
         }
+        (add_form(signed, add, &groups))
     };
-    Ok(layout::page(lang, Some(&signed), t.people, body).into_response())
+    layout::page(lang, Some(signed), t.people, body)
+}
+
+/// `GET /people`.
+pub async fn page(
+    State(app): State<AppState>,
+    signed: Signed,
+    RawQuery(query): RawQuery,
+) -> PageResult {
+    let lang = signed.lang;
+    let t = i18n::texts(lang);
+    let org = signed.org();
+    let people = app
+        .store
+        .read(move |conn| people(conn, &org))
+        .await
+        .lang(lang)?;
+    let q = Pairs::parse(query.unwrap_or_default().as_bytes());
+    let notice = q.get("saved").map(|_| t.member_saved);
+    Ok(render(&signed, &people, &MemberForm::default(), None, notice).into_response())
+}
+
+/// Longest display name.
+const MAX_NAME: usize = 80;
+/// Longest group name.
+const MAX_GROUP: usize = 60;
+
+/// Whether `login` is a sign-in name: 3 to 40 lowercase letters, digits, `.`, `_` or `-`.
+fn valid_login(login: &str) -> bool {
+    (3..=40).contains(&login.chars().count())
+        && login
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Checks the sign-in name and password a role that signs in needs; pushes what is wrong.
+fn check_sign_in(form: &Pairs, f: &mut MemberForm, taken: bool, lang: vaka_shared::model::Lang) {
+    let t = i18n::texts(lang);
+    if !valid_login(&f.login) {
+        f.errors.push(("login", t.login_invalid.to_owned()));
+    } else if taken {
+        f.errors.push(("login", t.login_taken.to_owned()));
+    }
+    if form.get("password").is_none_or(|p| p.chars().count() < 10) {
+        f.errors.push(("password", t.password_too_short.to_owned()));
+    }
+}
+
+/// The argon2id hash of the form's password, off the async executor.
+async fn hash(form: &Pairs, lang: vaka_shared::model::Lang) -> Result<String, LangError> {
+    let password = form.get("password").unwrap_or_default().to_owned();
+    tokio::task::spawn_blocking(move || crate::passwords::hash_password(&password))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            LangError(
+                lang,
+                PageError::Refused(i18n::texts(lang).server_error.to_owned()),
+            )
+        })
+}
+
+fn login_taken(conn: &Connection, login: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM members WHERE login = ?1",
+            [login],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// `POST /people`: adds a member (coordinators add volunteers, admins any role; a role that
+/// signs in needs a sign-in name and a password of at least ten characters).
+pub async fn add_member(State(app): State<AppState>, signed: Signed, body: Bytes) -> PageResult {
+    let lang = signed.lang;
+    let t = i18n::texts(lang);
+    let form = Pairs::parse(&body);
+    signed.check_csrf(&form)?;
+    let mut f = MemberForm {
+        name: form.get("name").unwrap_or_default().to_owned(),
+        role: form.get("role").unwrap_or("volunteer").to_owned(),
+        group: form.get("group").unwrap_or_default().to_owned(),
+        login: form.get("login").unwrap_or_default().to_owned(),
+        errors: Vec::new(),
+    };
+    if f.name.is_empty() {
+        f.errors.push(("name", t.name_needed.to_owned()));
+    } else if f.name.chars().count() > MAX_NAME {
+        f.errors.push(("name", t.name_too_long.to_owned()));
+    }
+    if f.group.chars().count() > MAX_GROUP {
+        f.errors.push(("group", t.group_too_long.to_owned()));
+    }
+    let role = Role::from_wire(&f.role).filter(|r| grantable(&signed).contains(r));
+    if role.is_none() {
+        f.errors.push(("role", t.role_not_allowed.to_owned()));
+    }
+    let signs_in = role.is_some_and(|r| r != Role::Volunteer);
+    let org = signed.org();
+    let (taken, people_now) = {
+        let login = f.login.clone();
+        app.store
+            .read(move |conn| Ok((login_taken(conn, &login)?, people(conn, &org)?)))
+            .await
+            .lang(lang)?
+    };
+    if signs_in {
+        check_sign_in(&form, &mut f, taken, lang);
+    }
+    let Some(role) = role.filter(|_| f.errors.is_empty()) else {
+        let page = render(&signed, &people_now, &f, None, None);
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    };
+    let password_hash = if signs_in {
+        Some(hash(&form, lang).await?)
+    } else {
+        None
+    };
+    let (org_id, by) = (signed.user.org_id, Actor::Member(signed.user.member_id));
+    let now = now_ms();
+    let (name, group, login) = (
+        f.name.clone(),
+        (!f.group.is_empty()).then(|| f.group.clone()),
+        signs_in.then(|| f.login.clone()),
+    );
+    let created = app
+        .store
+        .write(move |conn| {
+            if let Some(login) = &login
+                && login_taken(conn, login)?
+            {
+                return Ok(None);
+            }
+            let member = accounts::create_member(
+                conn,
+                &accounts::NewMember {
+                    org: org_id,
+                    name: &name,
+                    role,
+                    group: group.as_deref(),
+                    login: login.as_deref(),
+                    password_hash: password_hash.as_deref(),
+                },
+                now,
+            )?;
+            let action = AuditAction::MemberCreated {
+                member,
+                role: role.as_str().to_owned(),
+                group: group.clone(),
+            };
+            audit::record(conn, Some(org_id), by, &action, now)?;
+            Ok(Some(member))
+        })
+        .await
+        .lang(lang)?;
+    if created.is_none() {
+        f.errors.push(("login", t.login_taken.to_owned()));
+        let page = render(&signed, &people_now, &f, None, None);
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    }
+    Ok((StatusCode::SEE_OTHER, [(LOCATION, "/people?saved=1")]).into_response())
+}
+
+/// `POST /people/{member}/update`: a member's group (coordinators and admins) and role (admins,
+/// never their own); a member who gets a role that signs in and has no sign-in yet gets one.
+pub async fn update_member(
+    State(app): State<AppState>,
+    signed: Signed,
+    PathText(member): PathText,
+    body: Bytes,
+) -> PageResult {
+    let lang = signed.lang;
+    let t = i18n::texts(lang);
+    let form = Pairs::parse(&body);
+    signed.check_csrf(&form)?;
+    let member: MemberId = member
+        .parse()
+        .map_err(|_| LangError(lang, PageError::NotFound))?;
+    let org = signed.org();
+    let (people_now, taken) = {
+        let login = form.get("login").unwrap_or_default().to_owned();
+        app.store
+            .read(move |conn| Ok((people(conn, &org)?, login_taken(conn, &login)?)))
+            .await
+            .lang(lang)?
+    };
+    let Some(person) = people_now
+        .iter()
+        .find(|p| p.id == member.to_string() && !p.removed)
+        .cloned()
+    else {
+        return Err(LangError(lang, PageError::NotFound));
+    };
+    let mut f = MemberForm {
+        name: person.name.clone(),
+        role: form.get("role").unwrap_or(&person.role).to_owned(),
+        group: form.get("group").unwrap_or_default().to_owned(),
+        login: form.get("login").unwrap_or_default().to_owned(),
+        errors: Vec::new(),
+    };
+    let may_change_role = signed.user.role == Role::Admin && member != signed.user.member_id;
+    let role = match Role::from_wire(&f.role) {
+        Some(r) if r.as_str() == person.role || may_change_role => Some(r),
+        _ => None,
+    };
+    if role.is_none() {
+        f.errors.push(("role", t.role_not_allowed.to_owned()));
+    }
+    if f.group.chars().count() > MAX_GROUP {
+        f.errors.push(("group", t.group_too_long.to_owned()));
+    }
+    let needs_sign_in = role.is_some_and(|r| r != Role::Volunteer) && !person.signs_in;
+    if needs_sign_in {
+        check_sign_in(&form, &mut f, taken, lang);
+    }
+    let Some(role) = role.filter(|_| f.errors.is_empty()) else {
+        let page = render(
+            &signed,
+            &people_now,
+            &MemberForm::default(),
+            Some((&person.id, &f)),
+            None,
+        );
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    };
+    let password_hash = if needs_sign_in {
+        Some(hash(&form, lang).await?)
+    } else {
+        None
+    };
+    let login = needs_sign_in.then(|| f.login.clone());
+    let group = (!f.group.is_empty()).then(|| f.group.clone());
+    let (org_id, by) = (signed.user.org_id, Actor::Member(signed.user.member_id));
+    let now = now_ms();
+    let before = (person.role.clone(), person.group.clone());
+    app.store
+        .write(move |conn| {
+            let member_text = member.to_string();
+            if before.0 != role.as_str() {
+                conn.execute(
+                    "UPDATE members SET role = ?2 WHERE id = ?1 AND org_id = ?3",
+                    rusqlite::params![member_text, role.as_str(), org_id.to_string()],
+                )?;
+                // A changed role takes effect at the next sign-in.
+                conn.execute("DELETE FROM sessions WHERE member_id = ?1", [&member_text])?;
+                let action = AuditAction::MemberRoleChanged { member, from: before.0.clone(), to: role.as_str().to_owned() };
+                audit::record(conn, Some(org_id), by, &action, now)?;
+            }
+            if before.1 != group {
+                conn.execute(
+                    "UPDATE members SET member_group = ?2 WHERE id = ?1 AND org_id = ?3",
+                    rusqlite::params![member_text, group, org_id.to_string()],
+                )?;
+                let action = AuditAction::MemberGroupChanged { member, from: before.1.clone(), to: group.clone() };
+                audit::record(conn, Some(org_id), by, &action, now)?;
+            }
+            if let (Some(login), Some(hash)) = (&login, &password_hash) {
+                conn.execute(
+                    "UPDATE members SET login = ?2, password_hash = ?3 WHERE id = ?1 AND org_id = ?4",
+                    rusqlite::params![member_text, login, hash, org_id.to_string()],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .lang(lang)?;
+    Ok((StatusCode::SEE_OTHER, [(LOCATION, "/people?saved=1")]).into_response())
 }
 
 /// The QR code of `text` as an SVG element.
@@ -244,13 +675,18 @@ pub async fn enrolment_code(
     let Some((name, code)) = created else {
         return Err(LangError(lang, PageError::NotFound));
     };
-    let qr = qr_svg(&format!("vaka:enroll?code={code}")).unwrap_or_default();
+    let link = vaka_shared::enroll_link::EnrollLink {
+        server: app.config.public_url(),
+        code: code.clone(),
+    };
+    let qr = qr_svg(&link.to_string()).unwrap_or_default();
     let body = html! {
         p { a href="/people" { "← " (t.people) } }
         h1 { (t.code_for) " " (name) }
         p { code.code id="enrolment-code" { (code) } }
-        div.qr { (PreEscaped(qr)) }
+        div.qr role="img" aria-label=(t.qr_label) data-link=(link.to_string()) { (PreEscaped(qr)) }
         p.muted { (t.code_text) }
+        p { (t.server_address) ": " code id="server-address" { (link.server) } }
     };
     Ok(layout::page(lang, Some(&signed), t.new_code, body).into_response())
 }
@@ -263,7 +699,14 @@ pub async fn revoke(
     body: Bytes,
 ) -> PageResult {
     let lang = signed.lang;
-    signed.check_csrf(&Pairs::parse(&body))?;
+    let form = Pairs::parse(&body);
+    signed.check_csrf(&form)?;
+    if form.get("confirm") != Some("yes") {
+        return Err(LangError(
+            lang,
+            PageError::Refused(i18n::texts(lang).confirm_needed.to_owned()),
+        ));
+    }
     let device: DeviceId = device
         .parse()
         .map_err(|_| LangError(lang, PageError::NotFound))?;
