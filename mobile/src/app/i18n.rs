@@ -117,7 +117,13 @@ texts! {
     Server => "Server", "Server";
     EnrolledAs => "Ansluten som {name}, {org}", "Enrolled as {name}, {org}";
     Welcome => "Välkommen till Vaka", "Welcome to Vaka";
-    EnrollIntro => "Skriv in serverns adress och koden du fått av din samordnare.", "Enter the server's address and the code your coordinator gave you.";
+    EnrollIntro => "Skanna QR-koden som din samordnare visar, så ansluts telefonen direkt.", "Scan the QR code your coordinator shows, and the phone enrols at once.";
+    ScanQr => "Skanna QR-kod", "Scan QR code";
+    OrTypeIt => "Eller skriv in serverns adress och koden:", "Or type the server's address and the code:";
+    ScanNotAPicture => "Bilden kunde inte läsas. Ta en ny bild av QR-koden.", "The picture could not be read. Take a new picture of the QR code.";
+    ScanNoQrCode => "Ingen QR-kod hittades i bilden. Håll telefonen stilla, nära koden, och försök igen.", "No QR code was found in the picture. Hold the phone still, close to the code, and try again.";
+    ScanNotAVakaLink => "Det här är ingen Vaka-kod. Skanna QR-koden på samordnarens sida för att ansluta telefonen.", "This is not a Vaka code. Scan the QR code on the coordinator's page to enrol the phone.";
+    CodeRefused => "Servern godtog inte koden – den kan redan vara använd eller för gammal. Be din samordnare om en ny.", "The server did not accept the code – it may already be used or too old. Ask your coordinator for a new one.";
     EnrollCode => "Registreringskod", "Enrolment code";
     DeviceName => "Telefonens namn", "Phone's name";
     Enroll => "Anslut", "Enrol";

@@ -4,7 +4,8 @@
 //! `state.rs` holds the app-wide state (context, reached with `use_app()`) and the intents that
 //! call the device core; `views/` are the screens, `components.rs` their shared parts,
 //! `i18n.rs` every text, `theme.rs` the style sheet and the night rule, `location.rs` the seam to
-//! the webview's geolocation, `camera.rs` photos read by the page from its file input. `launch` (with the `desktop` or `mobile` feature) opens the window.
+//! the webview's geolocation, `camera.rs` pictures read by the page from its file inputs (photos,
+//! the enrolment QR code). `launch` (with the `desktop` or `mobile` feature) opens the window.
 
 pub mod camera;
 pub mod components;
@@ -19,7 +20,7 @@ pub mod views;
 #[cfg(test)]
 mod tests;
 
-use camera::{PHOTO_SCRIPT, photo_bytes};
+use camera::{CAMERA_SCRIPT, Picture, picture};
 use dioxus::prelude::*;
 use location::{LocationSource, WATCH_SCRIPT, fix_from};
 use state::{AppConfig, AppState, use_app, use_app_provider};
@@ -78,11 +79,15 @@ fn start_background(app: AppState) {
         });
     }
     spawn(async move {
-        let mut photos = document::eval(PHOTO_SCRIPT);
-        while let Ok(sent) = photos.recv::<String>().await {
-            match photo_bytes(&sent) {
-                Some(bytes) => app.add_photo(&bytes),
-                None => tracing::info!("the page sent a photo that does not decode"),
+        let mut pictures = document::eval(CAMERA_SCRIPT);
+        while let Ok((input, sent)) = pictures.recv::<(String, String)>().await {
+            match picture(&input, &sent) {
+                Some(Picture::Photo(bytes)) => app.add_photo(&bytes),
+                Some(Picture::EnrollCode(bytes)) => {
+                    // Not tied to the enrolment screen, which goes away on success.
+                    dioxus::core::spawn_forever(app.enroll_by_scan(bytes));
+                }
+                None => tracing::info!(input, "the page sent a picture that does not decode"),
             }
         }
     });

@@ -6,6 +6,7 @@
 use super::i18n::Text;
 use super::location::LocationSource;
 use super::theme::ThemeChoice;
+use crate::device::enroll_qr::{self, ScanError};
 use crate::device::{
     Comment, DEFAULT_CHUNK_BYTES, Device, DeviceError, Entry, EntryFields, Identity, PatrolSummary,
     PhotoStatus, SchedulerConfig, SyncScheduler, SyncState,
@@ -18,6 +19,7 @@ use vaka_shared::model::{
     ObservationFields, PatrolFields, PatrolKind, PoliceLine, Severity,
 };
 use vaka_shared::pii::{self, IdentifierKind};
+use vaka_shared::sync::ErrorCode;
 use vaka_shared::{AreaId, EntityId, Timestamp};
 
 /// What the app is started with.
@@ -460,6 +462,42 @@ pub enum Flash {
     Failed(String),
 }
 
+/// Why a scanned enrolment QR code did not enrol the phone; shown beside the scan button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanProblem {
+    /// The picture could not be read at all.
+    NotAPicture,
+    /// No QR code was found in the picture.
+    NoQrCode,
+    /// The QR code holds something other than a Vaka enrolment link.
+    NotAVakaLink,
+    /// The server refused the code (unknown, used or expired).
+    CodeRefused,
+    /// Enrolment failed otherwise (no contact with the server, …); the words say why.
+    Failed(String),
+}
+
+impl From<ScanError> for ScanProblem {
+    fn from(error: ScanError) -> Self {
+        match error {
+            ScanError::NotAPicture(_) => Self::NotAPicture,
+            ScanError::NoQrCode => Self::NoQrCode,
+            ScanError::NotAVakaLink(_) => Self::NotAVakaLink,
+        }
+    }
+}
+
+/// Whether the server refused an enrolment code.
+fn code_refused(error: &DeviceError) -> bool {
+    matches!(
+        error,
+        DeviceError::Server {
+            code: ErrorCode::InvalidEnrollmentCode,
+            ..
+        }
+    )
+}
+
 /// The device core and what it needs, outside the signals.
 #[derive(Debug)]
 struct Core {
@@ -493,8 +531,10 @@ pub struct AppState {
     /// The open form's text looks like it holds a personal identifier; saving waits for the
     /// walker's choice.
     pub text_warning: Signal<Option<TextWarning>>,
-    /// An enrolment is under way.
+    /// An enrolment (typed or scanned) is under way.
     pub enrolling: Signal<bool>,
+    /// Why the last scanned enrolment QR code did not enrol the phone.
+    pub scan_problem: Signal<Option<ScanProblem>>,
     /// The wall clock, ticking each second (for the patrol timer).
     pub now_ms: Signal<i64>,
 }
@@ -542,6 +582,7 @@ impl AppState {
             flash: Signal::new(None),
             text_warning: Signal::new(None),
             enrolling: Signal::new(false),
+            scan_problem: Signal::new(None),
             now_ms: Signal::new(now),
         }
     }
@@ -643,28 +684,64 @@ impl AppState {
         scheduler.stop().await;
     }
 
-    /// Enrols with a code; on success shows home and starts background sync.
+    /// Enrols with a typed address and code; on success shows home and starts background
+    /// sync, otherwise says why above the form.
     pub async fn enroll(mut self, server: String, code: String) {
+        if *self.enrolling.peek() {
+            return;
+        }
         self.enrolling.set(true);
         self.flash.set(None);
+        self.scan_problem.set(None);
+        let result = self.enroll_at(server.trim(), code.trim()).await;
+        self.enrolling.set(false);
+        if let Err(error) = result {
+            let words = if code_refused(&error) {
+                self.t(Text::CodeRefused).to_owned()
+            } else {
+                Text::EnrollFailed.fill(self.lang(), &[("reason", &error.to_string())])
+            };
+            self.flash.set(Some(Flash::Failed(words)));
+        }
+    }
+
+    /// Enrols with the link in a picture of the dashboard's QR code, in one step: the picture
+    /// is read on a blocking thread, then the phone enrols at the server and with the code the
+    /// link names. What went wrong shows beside the scan button ([`ScanProblem`]).
+    pub async fn enroll_by_scan(mut self, picture: Vec<u8>) {
+        if *self.enrolling.peek() {
+            return;
+        }
+        self.enrolling.set(true);
+        self.flash.set(None);
+        self.scan_problem.set(None);
+        let read = tokio::task::spawn_blocking(move || enroll_qr::read_enroll_link(&picture)).await;
+        let problem = match read {
+            Ok(Ok(link)) => match self.enroll_at(&link.server, &link.code).await {
+                Ok(()) => None,
+                Err(error) if code_refused(&error) => Some(ScanProblem::CodeRefused),
+                Err(error) => Some(ScanProblem::Failed(error.to_string())),
+            },
+            Ok(Err(error)) => {
+                tracing::info!(%error, "scanned picture gave no enrolment link");
+                Some(ScanProblem::from(error))
+            }
+            Err(error) => Some(ScanProblem::Failed(error.to_string())),
+        };
+        self.enrolling.set(false);
+        self.scan_problem.set(problem);
+    }
+
+    /// Enrols at `server` with `code`; on success shows home and starts background sync.
+    async fn enroll_at(self, server: &str, code: &str) -> Result<(), DeviceError> {
         let device = self.device();
         let name = self.config().device_name;
-        let result = device
-            .enroll(&self.http(), server.trim(), code.trim(), &name)
-            .await;
-        self.enrolling.set(false);
-        match result {
-            Ok(_) => {
-                self.refresh();
-                self.go(Route::Home);
-                // Not tied to the enrolment screen, which goes away now.
-                dioxus::core::spawn_forever(self.run_background_sync());
-            }
-            Err(error) => {
-                let words = Text::EnrollFailed.fill(self.lang(), &[("reason", &error.to_string())]);
-                self.flash.set(Some(Flash::Failed(words)));
-            }
-        }
+        device.enroll(&self.http(), server, code, &name).await?;
+        self.refresh();
+        self.go(Route::Home);
+        // Not tied to the enrolment screen, which goes away now.
+        dioxus::core::spawn_forever(self.run_background_sync());
+        Ok(())
     }
 
     /// Starts a patrol from the start form.

@@ -606,3 +606,155 @@ fn a_retiring_phone_says_so_on_the_sync_card() {
     let html = render(&device, Route::Home, Lang::Sv);
     assert!(html.contains(Text::Retiring.get(Lang::Sv)), "{html}");
 }
+
+/// The app of a phone not enrolled yet, on the enrolment screen in `lang`.
+fn enroll_dom(device: &Device, lang: Lang) -> VirtualDom {
+    let setup = Setup {
+        config: config(device),
+        route: Route::Enroll,
+        lang,
+    };
+    let mut dom = VirtualDom::new(Root).with_root_context(setup);
+    dom.rebuild_in_place();
+    dom
+}
+
+/// Hands `picture` to the scan intent, as the page's QR input does, and lets the app work
+/// until the scan has an outcome (a problem shown, or the phone enrolled), within ten seconds.
+async fn scan(dom: &mut VirtualDom, device: &Device, picture: Vec<u8>) -> String {
+    with_app(dom, |app| {
+        spawn(app.enroll_by_scan(picture));
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mut done = false;
+        with_app(dom, |app| {
+            done = app.scan_problem.read().is_some() && !*app.enrolling.read();
+        });
+        if done || device.identity().expect("reads").is_some() {
+            return rendered(dom);
+        }
+        assert!(std::time::Instant::now() < deadline, "the scan never ended");
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_millis(50), dom.wait_for_work()).await;
+        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    }
+}
+
+/// A server that refuses every enrolment code, as vaka-server does an unknown one: its address.
+async fn refusing_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let address = listener.local_addr().expect("has an address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = vec![0; 64 * 1024];
+            let _ = stream.read(&mut request).await;
+            let body =
+                r#"{"code":"invalid_enrollment_code","message":"unknown, used or expired code"}"#;
+            let answer = format!(
+                "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn the_enrolment_screen_offers_scanning_first_and_typing_too_in_both_languages() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let device = Device::open(dir.path().join("d.db")).expect("opens");
+    for lang in [Lang::Sv, Lang::En] {
+        let html = rendered(&mut enroll_dom(&device, lang));
+        assert!(html.contains(Text::ScanQr.get(lang)), "{lang:?}: {html}");
+        assert!(
+            html.contains(r#"capture="environment""#) && html.contains(r#"data-test="qr-input""#),
+            "the scan button is the camera's file input: {html}"
+        );
+        let scan = html.find("data-test=\"scan-qr\"").expect("scan button");
+        let typed = html.find("data-test=\"code\"").expect("code field");
+        assert!(scan < typed, "scanning comes before typing");
+        assert!(html.contains("data-test=\"enroll-button\""));
+        assert!(
+            !html.contains("data-test=\"scan-problem\""),
+            "no problem yet"
+        );
+    }
+    assert!(rendered(&mut enroll_dom(&device, Lang::Sv)).contains("Skanna QR-kod"));
+}
+
+#[tokio::test]
+async fn a_picture_without_a_code_or_with_another_code_says_so_beside_the_scan_button() {
+    use crate::device::enroll_qr::tests::qr_png;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let device = Device::open(dir.path().join("d.db")).expect("opens");
+    let blank = {
+        let picture = image::GrayImage::from_pixel(320, 240, image::Luma([180]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        picture
+            .write_to(&mut png, image::ImageFormat::Png)
+            .expect("encodes");
+        png.into_inner()
+    };
+    for (picture, text) in [
+        (blank, Text::ScanNoQrCode),
+        (qr_png("https://example.se/meny", 6), Text::ScanNotAVakaLink),
+        (b"not a picture".to_vec(), Text::ScanNotAPicture),
+    ] {
+        for lang in [Lang::Sv, Lang::En] {
+            let mut dom = enroll_dom(&device, lang);
+            let html = scan(&mut dom, &device, picture.clone()).await;
+            let beside = html
+                .split("data-test=\"scan-qr\"")
+                .nth(1)
+                .and_then(|after| after.split("data-test=\"server\"").next())
+                .expect("the scan button and the server field");
+            assert!(
+                beside.contains("data-test=\"scan-problem\"")
+                    && beside.contains(&text.get(lang).replace('\'', "&#39;")),
+                "{text:?} in {lang:?} between the scan button and the typed form: {html}"
+            );
+        }
+    }
+    assert!(device.identity().expect("reads").is_none());
+}
+
+#[tokio::test]
+async fn a_scanned_code_the_server_refuses_says_ask_for_a_new_one() {
+    use crate::device::enroll_qr::tests::qr_png;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let device = Device::open(dir.path().join("d.db")).expect("opens");
+    let server = refusing_server().await;
+    let link = vaka_shared::enroll_link::EnrollLink {
+        server: server.clone(),
+        code: "K7QM-2XNP-84RT".into(),
+    };
+    let mut dom = enroll_dom(&device, Lang::Sv);
+    let html = scan(&mut dom, &device, qr_png(&link.to_string(), 6)).await;
+    assert!(html.contains(Text::CodeRefused.get(Lang::Sv)), "{html}");
+    assert!(device.identity().expect("reads").is_none());
+
+    // Typed, the same refusal reads the same, above the form.
+    with_app(&mut dom, |app| {
+        app.scan_problem.clone().set(None);
+        spawn(app.enroll(server, "K7QM-2XNP-84RT".into()));
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let html = rendered(&mut dom);
+        if html.contains("data-test=\"error\"") {
+            assert!(html.contains(Text::CodeRefused.get(Lang::Sv)), "{html}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the typed enrolment never ended"
+        );
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_millis(50), dom.wait_for_work()).await;
+    }
+}

@@ -102,9 +102,9 @@ header.top h1 { font-size: 24px; margin: 0; flex: 1; }
 header.top .who { color: var(--muted); font-size: 14px; }
 main { flex: 1; padding: 8px 16px 120px; display: flex; flex-direction: column; gap: 14px; }
 button, .button { min-height: 56px; min-width: 56px; border-radius: 14px; border: 2px solid var(--line); background: var(--card); color: var(--fg); font-size: 18px; font-weight: 600; padding: 10px 14px; cursor: pointer; }
-button.primary { background: var(--accent); color: var(--accent-fg); border-color: var(--accent); font-size: 21px; }
-button.big { min-height: 76px; width: 100%; text-align: left; display: flex; align-items: center; gap: 14px; }
-button.big .icon { font-size: 30px; width: 40px; text-align: center; }
+button.primary, .button.primary { background: var(--accent); color: var(--accent-fg); border-color: var(--accent); font-size: 21px; }
+button.big, .button.big { min-height: 76px; width: 100%; text-align: left; display: flex; align-items: center; gap: 14px; }
+button.big .icon, .button.big .icon { font-size: 30px; width: 40px; text-align: center; }
 button.selected { border-color: var(--accent); box-shadow: inset 0 0 0 2px var(--accent); }
 button.back { min-width: 56px; font-size: 22px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 16px; padding: 14px; display: flex; flex-direction: column; gap: 8px; }
@@ -144,6 +144,7 @@ nav.calls a.c11414 { background: #1c4f8a; color: #fff; }
 .thumbs { display: flex; gap: 8px; flex-wrap: wrap; }
 .thumbs img { width: 72px; height: 72px; object-fit: cover; border-radius: 10px; }
 input[type=file] { display: none; }
+.button.disabled { opacity: 0.6; pointer-events: none; }
 "#;
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `vaka-window-test`: the real-window test of the app. It opens the desktop build (run it
 //! under Xvfb) against a real vaka-server, and walks a volunteer's evening through the real
-//! WebKit DOM: enrol with a code, start a patrol in the area the position lies in (the areas come
+//! WebKit DOM: enrol by scanning the QR code of a real enrolment code (after a code the server
+//! refuses, whose words must show beside the scan button), start a patrol in the area the position lies in (the areas come
 //! with the first sync), log an incident in three taps (and one more
 //! from the patrol's quick-log buttons), end the patrol with "all home safe", let background sync
 //! send everything, and check in the server's own database that it holds the patrol (walkers,
@@ -14,8 +15,8 @@
 //! WebKitGTK WebDriver cannot attach to this webview (dioxus-desktop offers no switch to allow
 //! automation), and xdotool works only with brittle screen coordinates.
 //!
-//! With `--screenshots DIR` it saves home, the patrol, the incident form and "my entries" as PNG
-//! files (ImageMagick's `import` on the X display).
+//! With `--screenshots DIR` it saves the enrolment screen, home, the patrol, the incident form
+//! and "my entries" as PNG files (ImageMagick's `import` on the X display).
 
 use anyhow::{Context, ensure};
 use base64::Engine;
@@ -24,11 +25,12 @@ use dioxus::prelude::*;
 use rusqlite::OpenFlags;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use vaka_mobile::app::camera::PHOTO_INPUT;
+use vaka_mobile::app::camera::{PHOTO_INPUT, QR_INPUT};
 use vaka_mobile::app::location::LocationSource;
 use vaka_mobile::app::state::AppConfig;
 use vaka_mobile::app::{App, harness};
 use vaka_mobile::{Device, EntryFields, SchedulerConfig};
+use vaka_shared::enroll_link::EnrollLink;
 use vaka_shared::merge::EntityState;
 use vaka_shared::model::Location;
 
@@ -128,12 +130,6 @@ async fn tap(name: &str) -> anyhow::Result<()> {
         .with_context(|| format!("tapping {name}"))
 }
 
-/// Types into the input named `name`.
-async fn type_into(name: &str, text: &str) -> anyhow::Result<()> {
-    harness::type_into(name, text, STEP).await?;
-    Ok(())
-}
-
 /// The text of the element named `name`.
 async fn text_of(name: &str) -> anyhow::Result<String> {
     Ok(harness::text_of(name).await?)
@@ -164,14 +160,29 @@ async fn screenshot(args: &Args, name: &str) -> anyhow::Result<()> {
 }
 
 async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
-    // First start: enrolment.
+    // First start: enrolment by scanning the coordinator's QR code. A code the server does not
+    // know first: the refusal shows beside the scan button and the phone stays unenrolled.
     wait_for("enroll").await?;
-    type_into("server", &args.server).await?;
-    type_into("code", &args.code).await?;
-    tap("enroll-button").await?;
+    wait_for("scan-qr").await?;
+    let refused = EnrollLink {
+        server: args.server.clone(),
+        code: "AAAA-BBBB-CCCC".into(),
+    };
+    take_picture(QR_INPUT, &qr_png(&refused.to_string())?, "image/png").await?;
+    wait_text("scan-problem", "Servern godtog inte koden")
+        .await
+        .context("a refused code does not say so beside the scan button")?;
+    ensure!(device.identity()?.is_none(), "a refused code enrolled");
+    screenshot(args, "enroll").await?;
+    // Then the real one: one picture, and the phone is enrolled.
+    let link = EnrollLink {
+        server: args.server.clone(),
+        code: args.code.clone(),
+    };
+    take_picture(QR_INPUT, &qr_png(&link.to_string())?, "image/png").await?;
     wait_for("home")
         .await
-        .context("enrolment did not lead home")?;
+        .context("scanning the enrolment code did not lead home")?;
     ensure!(device.identity()?.is_some(), "the device is not enrolled");
 
     // The first background sync brings the organisation's areas.
@@ -212,7 +223,7 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
     screenshot(args, "incident").await?;
     // A photo, as the camera hands it to the page's file input (the test cannot press a
     // shutter; everything after the input is the app's real path).
-    take_photo().await?;
+    take_picture(PHOTO_INPUT, &camera_jpeg()?, "image/jpeg").await?;
     wait_text("photo-count", "1").await?;
     tap("save").await?;
     wait_for("patrol").await?;
@@ -358,28 +369,57 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Puts a 2400×1800 JPEG into the photo input the way a camera or picker does, and lets the
-/// input announce the change.
-async fn take_photo() -> anyhow::Result<()> {
+/// A 2400×1800 JPEG, as a phone's camera takes one.
+fn camera_jpeg() -> anyhow::Result<Vec<u8>> {
     let picture = image::RgbImage::from_fn(2400, 1800, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
     });
     let mut jpeg = std::io::Cursor::new(Vec::new());
     picture.write_to(&mut jpeg, image::ImageFormat::Jpeg)?;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(jpeg.into_inner());
+    Ok(jpeg.into_inner())
+}
+
+/// A PNG of the QR code of `text` as a screen shows it: 10 px per module, with the quiet zone,
+/// rendered with the `qrcode` crate the server's dashboard uses.
+fn qr_png(text: &str) -> anyhow::Result<Vec<u8>> {
+    const MODULE: u32 = 10;
+    const QUIET: u32 = 4;
+    let code = qrcode::QrCode::new(text.as_bytes()).context("the link fits in a QR code")?;
+    let width = u32::try_from(code.width())?;
+    let colors = code.to_colors();
+    let side = (width + 2 * QUIET) * MODULE;
+    let picture = image::GrayImage::from_fn(side, side, |x, y| {
+        let (column, row) = (x / MODULE, y / MODULE);
+        let inside =
+            (QUIET..width + QUIET).contains(&column) && (QUIET..width + QUIET).contains(&row);
+        let dark = inside
+            && colors.get(((row - QUIET) * width + (column - QUIET)) as usize)
+                == Some(&qrcode::Color::Dark);
+        image::Luma([if dark { 0 } else { 255 }])
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut png, image::ImageFormat::Png)?;
+    Ok(png.into_inner())
+}
+
+/// Puts `bytes` into the file input named `input` the way a camera or picker does, and lets
+/// the input announce the change.
+async fn take_picture(input: &str, bytes: &[u8], mime: &str) -> anyhow::Result<()> {
+    harness::wait_for(&harness::test_id(input), STEP, Duration::from_millis(50)).await?;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     let script = format!(
-        r#"const input = document.querySelector('[data-test="{PHOTO_INPUT}"]');
+        r#"const input = document.querySelector('[data-test="{input}"]');
         if (!input) return false;
         const bytes = Uint8Array.from(atob("{encoded}"), (c) => c.charCodeAt(0));
         const chosen = new DataTransfer();
-        chosen.items.add(new File([bytes], "kamera.jpg", {{ type: "image/jpeg" }}));
+        chosen.items.add(new File([bytes], "kamera", {{ type: "{mime}" }}));
         input.files = chosen.files;
         input.dispatchEvent(new Event("change", {{ bubbles: true }}));
         return true;"#
     );
     ensure!(
         harness::run(&script).await? == serde_json::Value::Bool(true),
-        "no photo input on the incident form"
+        "no {input} on the screen"
     );
     Ok(())
 }

@@ -11,6 +11,7 @@ pub(crate) mod areas;
 mod blobs;
 mod clock;
 mod enroll;
+pub mod enroll_qr;
 mod entities;
 mod error;
 mod key;

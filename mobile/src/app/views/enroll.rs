@@ -1,8 +1,10 @@
-//! First start: the server's address and the one-time code from a coordinator.
+//! First start: scan the coordinator's QR code (server and one-time code in one picture), or
+//! type the server's address and the code.
 
+use crate::app::camera::QR_INPUT;
 use crate::app::components::{FlashMessage, TopBar};
 use crate::app::i18n::Text;
-use crate::app::state::use_app;
+use crate::app::state::{ScanProblem, use_app};
 use crate::device::WipeReason;
 use dioxus::prelude::*;
 
@@ -18,6 +20,19 @@ pub fn Enroll() -> Element {
         WipeReason::Lost => Text::DeviceLost,
         WipeReason::Retired => Text::DeviceRetired,
     });
+    let problem = app
+        .scan_problem
+        .read()
+        .clone()
+        .map(|problem| match problem {
+            ScanProblem::NotAPicture => app.t(Text::ScanNotAPicture).to_owned(),
+            ScanProblem::NoQrCode => app.t(Text::ScanNoQrCode).to_owned(),
+            ScanProblem::NotAVakaLink => app.t(Text::ScanNotAVakaLink).to_owned(),
+            ScanProblem::CodeRefused => app.t(Text::CodeRefused).to_owned(),
+            ScanProblem::Failed(reason) => {
+                Text::EnrollFailed.fill(app.lang(), &[("reason", &reason)])
+            }
+        });
     rsx! {
         TopBar { title: Text::Welcome }
         main { "data-test": "enroll",
@@ -28,6 +43,23 @@ pub fn Enroll() -> Element {
                 }
             }
             p { "{app.t(Text::EnrollIntro)}" }
+            // The page reads the picture (see `camera`); the app reads the code in it.
+            label { class: if busy { "button big primary disabled" } else { "button big primary" },
+                "data-test": "scan-qr",
+                input {
+                    r#type: "file",
+                    accept: "image/*",
+                    "capture": "environment",
+                    disabled: busy,
+                    "data-test": QR_INPUT,
+                }
+                span { class: "icon", "📷" }
+                span { if busy { "{app.t(Text::Enrolling)}" } else { "{app.t(Text::ScanQr)}" } }
+            }
+            if let Some(problem) = problem {
+                div { class: "error", role: "alert", "data-test": "scan-problem", "{problem}" }
+            }
+            p { class: "muted", "{app.t(Text::OrTypeIt)}" }
             FlashMessage {}
             div {
                 label { "{app.t(Text::Server)}" }
@@ -39,7 +71,7 @@ pub fn Enroll() -> Element {
                 input { "data-test": "code", value: "{code}", "autocapitalize": "characters",
                     oninput: move |e| code.set(e.value()) }
             }
-            button { class: "primary", "data-test": "enroll-button", disabled: busy,
+            button { "data-test": "enroll-button", disabled: busy,
                 onclick: move |_| {
                     dioxus::core::spawn_forever(app.enroll(server.read().clone(), code.read().clone()));
                 },
