@@ -432,3 +432,112 @@ async fn every_route_is_confined_to_its_role_and_organisation() -> anyhow::Resul
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     Ok(())
 }
+
+#[tokio::test]
+async fn every_form_refuses_a_liaison_and_another_organisations_ids() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let mut own = tier(&server, "Egen förening", "admin-own", 1).await?;
+    let other = tier(&server, "Annan förening", "admin-other", 1).await?;
+    let mut liaison = liaison_of(&server, &own.org, "polis-own").await?;
+    let (own_entry, other_entry) = (own.entries[0], other.entries[0]);
+    let other_member = other.org.volunteers[0];
+    let other_device = server
+        .admin
+        .query(move |c| {
+            c.query_row(
+                "SELECT id FROM devices WHERE member_id = ?1",
+                [other_member.to_string()],
+                |r| r.get::<_, String>(0),
+            )
+        })
+        .await?;
+    let form_paths = |entry: EntityId, member: MemberId, device: &str| {
+        vec![
+            format!("/entries/{entry}/review"),
+            format!("/entries/{entry}/comments"),
+            format!("/entries/{entry}/hold"),
+            format!("/entries/{entry}/redact"),
+            format!("/people/{member}/update"),
+            format!("/people/{member}/code"),
+            format!("/people/{member}/remove"),
+            format!("/devices/{device}/revoke"),
+            format!("/devices/{device}/lost"),
+            format!("/devices/{device}/retire"),
+        ]
+    };
+    let fields = [
+        ("review_status", "reviewed"),
+        ("body", "hej"),
+        ("reason", "polisärende"),
+        ("field", "description"),
+        ("value", "ny text"),
+        ("confirm", "yes"),
+        ("role", "coordinator"),
+    ];
+    let mut failures = Vec::new();
+    // An admin of one organisation, with another organisation's ids: 404, nothing changed.
+    let (_, page) = own.browser.get("/inbox").await?;
+    let csrf = csrf_of(&page);
+    for path in form_paths(other_entry, other_member, &other_device) {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(&fields);
+        let (status, _) = own.browser.post(&path, &form).await?;
+        if status != StatusCode::NOT_FOUND {
+            failures.push(format!("admin of another organisation {path}: {status}"));
+        }
+    }
+    // A liaison, with its own organisation's ids: 404 on every form, and on the settings forms.
+    let own_member = own.org.volunteers[0];
+    let own_device = {
+        let member = own_member.to_string();
+        server
+            .admin
+            .query(move |c| {
+                c.query_row(
+                    "SELECT id FROM devices WHERE member_id = ?1",
+                    [member],
+                    |r| r.get::<_, String>(0),
+                )
+            })
+            .await?
+    };
+    let (_, page) = liaison.get("/report").await?;
+    let csrf = csrf_of(&page);
+    let mut liaison_paths = form_paths(own_entry, own_member, &own_device);
+    liaison_paths.extend(
+        [
+            "/settings/retention",
+            "/settings/share",
+            "/settings/withdraw",
+            "/report/summary",
+            "/areas",
+            "/people",
+        ]
+        .map(str::to_owned),
+    );
+    for path in liaison_paths {
+        let mut form = vec![("csrf", csrf.as_str()), ("retention_days", "30")];
+        form.extend_from_slice(&fields);
+        let (status, _) = liaison.post(&path, &form).await?;
+        if status != StatusCode::NOT_FOUND {
+            failures.push(format!("liaison {path}: {status}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Nothing of the other organisation changed, and the liaison's own entries neither.
+    let snapshot = server.admin.snapshot(other.org.id).await?;
+    let (_, values) = snapshot.get(&other_entry).expect("still there");
+    assert!(values.get("review_status").is_none() && values.get("retention_hold").is_none());
+    let (_, values) = server
+        .admin
+        .snapshot(own.org.id)
+        .await?
+        .get(&own_entry)
+        .cloned()
+        .expect("there");
+    assert!(
+        values.get("review_status").is_none(),
+        "a liaison wrote nothing"
+    );
+    Ok(())
+}
