@@ -305,7 +305,7 @@ pub struct IncidentFields {
         skip_serializing_if = "Option::is_none",
         with = "double_option"
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1, max_length = 200))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub retention_hold: Option<Option<String>>,
 }
 
@@ -410,7 +410,7 @@ pub struct ObservationFields {
         skip_serializing_if = "Option::is_none",
         with = "double_option"
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 1, max_length = 200))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub retention_hold: Option<Option<String>>,
 }
 
