@@ -8,14 +8,16 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const axeScript = join(here, 'node_modules', 'axe-core', 'axe.min.js');
 const bin = process.env.VAKA_BIN_DIR || join(process.env.CARGO_TARGET_DIR || join(root, 'target'), 'debug');
 const screenshots = join(root, 'docs', 'screenshots');
 const LOGIN = 'samordnare';
@@ -64,18 +66,25 @@ function device(db, ...args) {
   return execFileSync(join(bin, 'vaka-device'), ['--db', db, ...args], { encoding: 'utf8' });
 }
 
-/** The strings a PDF shows (literal and hex strings, WinAnsi), one per line. */
-function pdfText(bytes) {
-  const text = Buffer.from(bytes).toString('latin1');
-  const out = [];
-  for (const m of text.matchAll(/\(((?:\\.|[^\\)])*)\)|<([0-9A-Fa-f\s]+)>/g)) {
-    if (m[1] !== undefined) {
-      out.push(m[1].replace(/\\([0-7]{1,3}|.)/g, (_, e) => (/^[0-7]+$/.test(e) ? String.fromCharCode(parseInt(e, 8)) : e)));
-    } else {
-      out.push(Buffer.from(m[2].replace(/\s/g, ''), 'hex').toString('latin1'));
-    }
-  }
-  return out;
+/** The text of a PDF as poppler's pdftotext reads it (through the fonts' ToUnicode maps). */
+function pdfText(bytes, dir, layout = false) {
+  const file = join(dir, 'report.pdf');
+  writeFileSync(file, bytes);
+  return execFileSync('pdftotext', [...(layout ? ['-layout'] : []), file, '-'], { encoding: 'utf8' });
+}
+
+/** axe-core's serious and critical violations on the page as it is now. */
+async function axeViolations(page) {
+  await page.addScriptTag({ path: axeScript });
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
+}
+
+/** Whether the page fits its window's width (no horizontal scrolling). */
+async function fitsWidth(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 }
 
 async function signIn(page, url, password = PASSWORD) {
@@ -123,15 +132,21 @@ describe('coordinator dashboard', () => {
     assert.ok(total > 20, `the demo has entries (${total})`);
     const rows = page.locator('#inbox tbody tr');
     assert.ok(await rows.count() > 10);
-    // Newest first: the later incident, then the earlier one, then the rest received before them.
+    // Newest event first: the later incident, then the earlier one, then the rest, which happened before them.
     const description = async (i) => (await rows.nth(i).locator('td').nth(6).textContent()).trim();
     assert.equal(await description(0), 'Sedan: glas på perrongen.');
     assert.equal(await description(1), 'Först: flaskor vid bänken.');
-    const received = [];
+    const occurred = [];
     for (let i = 0; i < await rows.count(); i++) {
-      received.push((await rows.nth(i).locator('td').nth(1).textContent()).trim());
+      occurred.push((await rows.nth(i).locator('td').nth(0).textContent()).trim());
     }
-    assert.deepEqual(received, [...received].sort().reverse(), 'received times run from newest to oldest');
+    assert.deepEqual(occurred, [...occurred].sort().reverse(), 'event times run from newest to oldest');
+    // Sorted by severity, the acute ones come first; the heading says how the page is sorted.
+    await page.click('th a[data-sort=severity]');
+    await page.waitForURL(/sort=severity/);
+    assert.equal(await page.getAttribute('th:has(a[data-sort=severity])', 'aria-sort'), 'descending');
+    assert.equal((await page.locator('#inbox tbody tr').first().locator('td').nth(4).textContent()).trim(), 'Akut');
+    await page.goto(`${server.url}/inbox`);
     await page.screenshot({ path: join(screenshots, 'inbox.png'), fullPage: false });
   });
 
@@ -144,7 +159,7 @@ describe('coordinator dashboard', () => {
     const n = await rows.count();
     assert.ok(n >= 1, 'the demo has acute incidents');
     for (let i = 0; i < n; i++) {
-      assert.equal((await rows.nth(i).locator('td').nth(4).textContent()).trim(), '4');
+      assert.equal((await rows.nth(i).locator('td').nth(4).textContent()).trim(), 'Akut', 'severity in words');
       assert.equal((await rows.nth(i).locator('td').nth(2).textContent()).trim(), 'Händelse');
     }
     assert.equal(Number(await page.textContent('[data-testid=total]')), n);
@@ -208,7 +223,8 @@ describe('coordinator dashboard', () => {
     await page.goto(`${server.url}/report`);
     await page.fill('textarea[name=summary]', 'Lugna två veckor i stort; oro kring stationsområdet fredagskvällar.');
     await page.click('section.card button[type=submit]');
-    await page.waitForSelector('#period');
+    await page.waitForSelector('#summary-saved');
+    assert.match(await page.textContent('#summary-saved'), /sparad/);
     await page.screenshot({ path: join(screenshots, 'report.png'), fullPage: true });
     const kpi = async (label) => Number(await page.textContent(`b[data-kpi="${label}"]`));
     const incidents = await kpi('Händelser');
@@ -236,13 +252,102 @@ describe('coordinator dashboard', () => {
     assert.equal(pdf.headers()['content-type'], 'application/pdf');
     const body = await pdf.body();
     assert.equal(body.subarray(0, 5).toString(), '%PDF-');
-    const shown = pdfText(body);
+    const shown = pdfText(body, server.data);
     for (const heading of ['Lägesbild', 'Sammanfattning', 'Nyckeltal', 'Per område', 'Karta över händelser och iakttagelser', 'Polis', 'Allvarligaste händelserna']) {
       assert.ok(shown.includes(heading), `the PDF has the heading ${heading}`);
     }
     assert.ok(shown.includes('Lugna två veckor i stort; oro kring stationsområdet fredagskvällar.'), 'and the summary');
-    const row = shown.indexOf('Händelser');
-    assert.equal(shown[row + 1], String(incidents), 'and the same number of incidents');
+    assert.match(shown, /Framtagen \d{4}-\d\d-\d\d \d\d:\d\d av Sara Lind/, 'who produced it and when');
+    assert.match(shown, /Sida 1 av \d/, 'page numbers');
+    const laidOut = pdfText(body, server.data, true);
+    assert.equal(Number(laidOut.match(/^\s*Händelser\s+(\d+)/m)[1]), incidents, 'the same number of incidents');
+    // Every change is a +, a true minus sign or ±0, never a "?" standing in for a character.
+    const changes = [...laidOut.matchAll(/(?<![\w-])([+−±?])(\d+)\b/g)].map((m) => m[1]);
+    assert.ok(changes.includes('−'), `a decrease prints with a minus sign: ${changes.join(' ')}`);
+    assert.ok(!changes.includes('?'), 'no "?" in a number');
+    assert.ok(!/\?\d/.test(laidOut), 'no "?" before a digit anywhere');
+    assert.ok(!/\d\.\d/.test(laidOut.replace(/\d{4}-\d\d-\d\d/g, '')), 'decimals with a comma, not a point');
+    // Every page as an image, for a person to look at.
+    const pages = join(server.data, 'page');
+    execFileSync('pdftoppm', ['-png', '-r', '60', join(server.data, 'report.pdf'), pages]);
+  });
+
+  test('an impossible report period is refused with the reason, never replaced', async () => {
+    const response = await page.goto(`${server.url}/report?from=2026-11-20&to=2026-11-01`);
+    assert.equal(response.status(), 400);
+    assert.match(await page.textContent('.error'), /Perioden slutar innan den börjar/);
+    assert.equal(await page.inputValue('input[name=from]'), '2026-11-20', 'what was typed is kept');
+    const tooLong = await page.goto(`${server.url}/report?from=2024-01-01&to=2026-01-01`);
+    assert.equal(tooLong.status(), 400);
+    assert.match(await page.textContent('.error'), /högst 366 dagar/);
+    const inbox = await page.goto(`${server.url}/inbox?from=2026-11-20&to=2026-11-01`);
+    assert.equal(inbox.status(), 400);
+    assert.match(await page.textContent('.error'), /Perioden slutar innan den börjar/);
+  });
+
+  test('a coordinator adds a volunteer, an error stays beside its field, and the QR code names the server', async () => {
+    await page.goto(`${server.url}/people`);
+    await page.click('#add-member button[type=submit]');
+    await page.waitForSelector('#new-name-error');
+    assert.match(await page.textContent('#new-name-error'), /Skriv ett namn/);
+    assert.equal(await page.getAttribute('#new-name', 'aria-invalid'), 'true');
+    await page.fill('#new-name', 'Nora Nyberg');
+    await page.fill('#new-group', 'Nattvandrarna');
+    await page.click('#add-member button[type=submit]');
+    await page.waitForSelector('.ok');
+    const row = page.locator('#people tbody tr', { hasText: 'Nora Nyberg' });
+    assert.match(await row.textContent(), /Volontär/);
+    assert.match(await row.textContent(), /Nattvandrarna/);
+    await row.locator('button', { hasText: 'Skapa registreringskod' }).click();
+    await page.waitForSelector('#enrolment-code');
+    const code = (await page.textContent('#enrolment-code')).trim();
+    const link = await page.getAttribute('.qr', 'data-link');
+    assert.equal(link, `vaka:enroll?server=${encodeURIComponent(server.url)}&code=${code}`);
+    // The phone enrols with what the QR code holds.
+    const params = new URLSearchParams(link.slice('vaka:enroll?'.length));
+    const phone = join(server.data, 'nora.sqlite3');
+    device(phone, 'enroll', '--server', params.get('server'), '--code', params.get('code'), '--name', 'Noras telefon');
+    await page.goto(`${server.url}/people`);
+    assert.match(await page.locator('#people tbody tr', { hasText: 'Nora Nyberg' }).textContent(), /Noras telefon/);
+    // Revoking without the ticked confirmation is refused.
+    const csrf = await page.getAttribute('input[name=csrf]', 'value');
+    const deviceForm = page.locator('#people tbody tr', { hasText: 'Nora Nyberg' }).locator('form[action$="/revoke"]');
+    const action = await deviceForm.getAttribute('action');
+    const refused = await page.request.post(`${server.url}${action}`, { form: { csrf }, maxRedirects: 0 });
+    assert.equal(refused.status(), 400);
+    await page.goto(`${server.url}/people`);
+    assert.match(await page.locator('#people tbody tr', { hasText: 'Nora Nyberg' }).textContent(), /Aktiv/);
+  });
+
+  test('every page fits a phone 390 px wide and a 1366 px desktop, with screenshots', async () => {
+    await page.goto(`${server.url}/inbox`);
+    const entry = await page.getAttribute('#inbox tbody tr a', 'href');
+    const pages = [['inbox', '/inbox'], ['entry', entry], ['report', '/report'], ['people', '/people'], ['areas', '/areas']];
+    for (const [width, height, suffix] of [[390, 844, '-phone'], [1366, 900, '-desktop']]) {
+      await page.setViewportSize({ width, height });
+      for (const [name, path] of pages) {
+        await page.goto(`${server.url}${path}`);
+        assert.ok(await fitsWidth(page), `${path} fits ${width} px without scrolling sideways`);
+        await page.screenshot({ path: join(screenshots, `${name}${suffix}.png`), fullPage: false });
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test('axe-core finds no serious or critical violation on any dashboard page', async () => {
+    await page.goto(`${server.url}/inbox`);
+    const entry = await page.getAttribute('#inbox tbody tr a', 'href');
+    const found = [];
+    for (const path of ['/inbox', entry, '/report', '/people', '/areas', '/report?from=2026-11-20&to=2026-11-01']) {
+      await page.goto(`${server.url}${path}`);
+      for (const v of await axeViolations(page)) found.push(`${path}: ${v}`);
+    }
+    await page.context().clearCookies();
+    await page.goto(`${server.url}/login`);
+    for (const v of await axeViolations(page)) found.push(`/login: ${v}`);
+    await signIn(page, server.url);
+    await page.goto(`${server.url}/report`);
+    assert.deepEqual(found, []);
   });
 
   test('English is selectable', async () => {

@@ -144,6 +144,8 @@ section.card { margin:1rem 0; }
   .filters { display:grid; grid-template-columns:1fr 1fr; }
   .filters label, .filters select, .filters input { min-width:0; width:100%; }
   .filters fieldset { grid-column:1 / -1; }
+  .filters fieldset label { display:inline-flex; width:auto; }
+  .filters fieldset label input { width:auto; }
   .grid { grid-template-columns:1fr; }
   .conflict { grid-template-columns:1fr; }
   dl.fields { grid-template-columns:1fr; } dl.fields dd { margin:0 0 .4rem; }
@@ -152,6 +154,9 @@ section.card { margin:1rem 0; }
   table.stack tr { background:#fff; border:1px solid var(--line); border-radius:6px; margin:.5rem 0; padding:.3rem .6rem; }
   table.stack td { border:0; padding:.12rem 0; } table.stack td:empty { display:none; }
   table.stack td[data-label]::before { content:attr(data-label) ": "; color:var(--muted); font-size:.85rem; }
+  main table:not(.stack) { display:block; overflow-x:auto; max-width:100%; }
+  input, select, textarea { max-width:100%; }
+  td, dd, p, li { overflow-wrap:anywhere; }
   .qr svg { width:200px; height:200px; }
   code.code { font-size:1.4rem; }
   figure { margin:0; }
