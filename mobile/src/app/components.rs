@@ -17,6 +17,25 @@ pub fn clock_time(at: Timestamp) -> String {
     format!("{:02}:{:02}", local.hour(), local.minute())
 }
 
+/// When something happened, as a list shows it: `HH:MM` today, "igår HH:MM" yesterday,
+/// otherwise the date too (`2026-11-12 21:04`), all in Swedish time; `now` is the wall clock.
+pub fn when_text(at: Timestamp, now: Timestamp, lang: vaka_shared::model::Lang) -> String {
+    let (local, today) = (swedish(at.datetime()), swedish(now.datetime()).date());
+    let time = format!("{:02}:{:02}", local.hour(), local.minute());
+    if local.date() == today {
+        time
+    } else if today.previous_day() == Some(local.date()) {
+        format!("{} {time}", Text::Yesterday.get(lang))
+    } else {
+        format!(
+            "{}-{:02}-{:02} {time}",
+            local.year(),
+            u8::from(local.month()),
+            local.day()
+        )
+    }
+}
+
 /// `H:MM:SS` of a duration in milliseconds.
 pub fn duration_text(ms: i64) -> String {
     let seconds = ms.max(0) / 1000;
@@ -64,8 +83,10 @@ pub fn TopBar(title: Text, back: Option<Route>) -> Element {
                     onclick: move |_| app.go(route), "←"
                 }
             }
-            h1 { "{app.t(title)}" }
-            span { class: "who", "{who}" }
+            div { class: "titles",
+                h1 { "{app.t(title)}" }
+                span { class: "who", "{who}" }
+            }
         }
     }
 }
@@ -113,10 +134,10 @@ pub fn SyncCard() -> Element {
     };
     let photos = snapshot.photos_waiting;
     rsx! {
-        div { class: "card", "data-test": "sync-card",
+        div { class: "card sync-card", "data-test": "sync-card",
             div { class: "sync",
                 span { class: dot }
-                div {
+                div { class: "words",
                     div { "data-test": "sync-waiting", "{waiting}" }
                     div { class: "muted", "data-test": "sync-last", "{last}" }
                     if sync.needs_attention > 0 {
@@ -323,6 +344,20 @@ mod tests {
         assert_eq!(duration_text(0), "0:00:00");
         assert_eq!(duration_text(3_723_000), "1:02:03");
         assert_eq!(duration_text(-5), "0:00:00");
+    }
+
+    #[test]
+    fn entries_not_from_today_show_their_date() {
+        // 2026-11-21 22:00 UTC is 23:00 in Sweden.
+        let now = Timestamp::from_unix_ms(1_795_298_400_000).expect("valid");
+        let ago =
+            |hours: i64| Timestamp::from_unix_ms(now.unix_ms() - hours * 3_600_000).expect("valid");
+        assert_eq!(when_text(now, now, Lang::Sv), "23:00");
+        assert_eq!(when_text(ago(22), now, Lang::Sv), "01:00", "still the 21st");
+        assert_eq!(when_text(ago(24), now, Lang::Sv), "igår 23:00");
+        assert_eq!(when_text(ago(24), now, Lang::En), "yesterday 23:00");
+        assert_eq!(when_text(ago(24 * 9), now, Lang::Sv), "2026-11-12 23:00");
+        assert_eq!(when_text(ago(24 * 365), now, Lang::En), "2025-11-21 23:00");
     }
 
     #[test]

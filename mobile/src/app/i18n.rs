@@ -41,6 +41,8 @@ texts! {
     Back => "Tillbaka", "Back";
     Save => "Spara", "Save";
     Saved => "Sparad på telefonen", "Saved on the phone";
+    SavedAndSent => "Sparad och skickad till servern", "Saved and sent to the server";
+    Yesterday => "igår", "yesterday";
     SyncNow => "Synka nu", "Sync now";
     LastSynced => "Senast synkad {time}", "Last synced {time}";
     NeverSynced => "Inte synkad ännu", "Not synced yet";
@@ -66,7 +68,7 @@ texts! {
     ConfirmEnd => "Avsluta och spara", "End and save";
     Note => "Anteckning", "Note";
     Category => "Kategori", "Category";
-    Severity => "Allvar", "Severity";
+    Severity => "Allvarlighet", "Severity";
     When => "När", "When";
     Now => "Nu", "Now";
     MinutesAgo => "för {n} min sedan", "{n} min ago";
@@ -159,6 +161,31 @@ impl Text {
     }
 }
 
+/// Where the long compound words of the tiles' labels may break: a tile a third of a phone's
+/// width holds about eleven letters a line, and the webview has no Swedish hyphenation.
+const BREAKS: &[(&str, &str)] = &[
+    ("Ordningsstörning", "Ordnings\u{ad}störning"),
+    ("Skadegörelse", "Skade\u{ad}görelse"),
+    ("riskmiljö", "risk\u{ad}miljö"),
+    ("Nattvandring", "Natt\u{ad}vandring"),
+    ("Väktarrond", "Väktar\u{ad}rond"),
+    ("Grannsamverkan", "Grann\u{ad}samverkan"),
+    ("Föräldravandring", "Föräldra\u{ad}vandring"),
+    ("Trygghetsvandring", "Trygghets\u{ad}vandring"),
+    ("Samlingsplats", "Samlings\u{ad}plats"),
+    ("Neighbourhood", "Neighbour\u{ad}hood"),
+];
+
+/// A tile's label with soft hyphens where its long words may break (shown as a hyphen only
+/// where the line breaks there). Other words that do not fit break anywhere (style sheet).
+pub fn breakable(label: &str) -> String {
+    BREAKS
+        .iter()
+        .fold(label.to_owned(), |text, (word, broken)| {
+            text.replace(word, broken)
+        })
+}
+
 /// The warning shown beside a text that holds something of this kind.
 pub fn identifier_warning(kind: IdentifierKind) -> Text {
     match kind {
@@ -203,6 +230,17 @@ mod tests {
             assert!(!sv.trim().is_empty(), "{text:?} has no Swedish");
             assert!(!en.trim().is_empty(), "{text:?} has no English");
             assert_eq!(placeholders(sv), placeholders(en), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn long_tile_words_break_between_their_parts_and_read_the_same() {
+        let broken = breakable("Ordningsstörning");
+        assert_eq!(broken, "Ordnings\u{ad}störning");
+        assert_eq!(broken.replace('\u{ad}', ""), "Ordningsstörning");
+        assert_eq!(breakable("Alkohol"), "Alkohol");
+        for (word, with_breaks) in BREAKS {
+            assert_eq!(&with_breaks.replace('\u{ad}', ""), word);
         }
     }
 

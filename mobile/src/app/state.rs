@@ -611,10 +611,17 @@ impl AppState {
         text.get(self.lang())
     }
 
-    /// Reads the snapshot from the device again.
+    /// Reads the snapshot from the device again. "Saved on the phone" turns into "saved and
+    /// sent" once nothing waits any more, so the message never contradicts the sync card.
     pub fn refresh(mut self) {
         match Snapshot::load(&self.device()) {
-            Ok(snapshot) => self.snapshot.set(snapshot),
+            Ok(snapshot) => {
+                let all_sent = snapshot.sync.as_ref().is_some_and(|s| s.pending == 0);
+                self.snapshot.set(snapshot);
+                if all_sent && *self.flash.peek() == Some(Flash::Done(Text::Saved)) {
+                    self.flash.set(Some(Flash::Done(Text::SavedAndSent)));
+                }
+            }
             Err(error) => self.fail(&error),
         }
     }

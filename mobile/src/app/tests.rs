@@ -176,10 +176,19 @@ fn the_incident_form_shows_every_category_and_the_fixed_position() {
     let (_dir, device, _) = enrolled(Role::Volunteer);
     let html = render(&device, Route::Incident, Lang::Sv);
     for category in vaka_shared::model::DEFAULT_CATEGORIES {
-        assert!(html.contains(category.sv), "{}", category.code);
+        // The label, with soft hyphens where its long words may break in a tile.
+        assert!(
+            html.contains(&super::i18n::breakable(category.sv)),
+            "{}",
+            category.code
+        );
         assert!(html.contains(category.icon), "{}", category.code);
     }
     assert!(html.contains("GPS: 59.32930, 18.06860 (±6 m)"), "{html}");
+    assert!(
+        html.contains("Allvarlighet"),
+        "severity in the dashboard's word"
+    );
     assert!(
         html.contains("skriv inga namn"),
         "the privacy hint is shown"

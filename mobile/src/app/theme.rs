@@ -95,15 +95,16 @@ pub const CSS: &str = r#"
 html, body { margin: 0; padding: 0; height: 100%; }
 body { font-family: "Noto Sans", "DejaVu Sans", system-ui, sans-serif; font-size: 18px; -webkit-user-select: none; }
 .app { min-height: 100vh; display: flex; flex-direction: column; background: var(--bg); color: var(--fg); }
-.night { --bg: #0b0f14; --card: #161d26; --fg: #e8edf2; --muted: #93a1b0; --accent: #f2b84b; --accent-fg: #1a1300; --ok: #4cc38a; --warn: #f2b84b; --bad: #ff6b6b; --line: #263140; --chip: #1f2935; }
-.day { --bg: #f4f6f8; --card: #ffffff; --fg: #11161c; --muted: #56636f; --accent: #0b5cad; --accent-fg: #ffffff; --ok: #17803d; --warn: #a35b00; --bad: #c62828; --line: #d5dbe1; --chip: #e7ecf1; }
-header.top { display: flex; align-items: center; gap: 12px; padding: 14px 16px 8px; }
-header.top h1 { font-size: 24px; margin: 0; flex: 1; }
+.night { --bg: #0b0f14; --card: #161d26; --fg: #e8edf2; --muted: #a9b6c3; --accent: #f2b84b; --accent-fg: #1a1300; --ok: #4cc38a; --warn: #f2b84b; --bad: #ff6b6b; --line: #263140; --chip: #1f2935; --flash-bg: #4cc38a; --flash-fg: #04130a; --error-bg: #b3261e; --error-fg: #ffffff; }
+.day { --bg: #f4f6f8; --card: #ffffff; --fg: #11161c; --muted: #4a5661; --accent: #0b5cad; --accent-fg: #ffffff; --ok: #126b33; --warn: #8a4d00; --bad: #c62828; --line: #d5dbe1; --chip: #e7ecf1; --flash-bg: #146c34; --flash-fg: #ffffff; --error-bg: #c62828; --error-fg: #ffffff; }
+header.top { display: flex; align-items: center; gap: 12px; padding: 10px 16px 4px; }
+header.top .titles { flex: 1; min-width: 0; display: flex; flex-direction: column; }
+header.top h1 { font-size: 22px; margin: 0; line-height: 1.2; }
 header.top .who { color: var(--muted); font-size: 14px; }
-main { flex: 1; padding: 8px 16px 120px; display: flex; flex-direction: column; gap: 14px; }
+main { flex: 1; padding: 8px 16px 120px; display: flex; flex-direction: column; gap: 12px; }
 button, .button { min-height: 56px; min-width: 56px; border-radius: 14px; border: 2px solid var(--line); background: var(--card); color: var(--fg); font-size: 18px; font-weight: 600; padding: 10px 14px; cursor: pointer; }
 button.primary, .button.primary { background: var(--accent); color: var(--accent-fg); border-color: var(--accent); font-size: 21px; }
-button.big, .button.big { min-height: 76px; width: 100%; text-align: left; display: flex; align-items: center; gap: 14px; }
+button.big, .button.big { min-height: 68px; width: 100%; text-align: left; display: flex; align-items: center; gap: 14px; }
 button.big .icon, .button.big .icon { font-size: 30px; width: 40px; text-align: center; }
 button.selected { border-color: var(--accent); box-shadow: inset 0 0 0 2px var(--accent); }
 button.back { min-width: 56px; font-size: 22px; }
@@ -111,10 +112,15 @@ button.back { min-width: 56px; font-size: 22px; }
 .muted { color: var(--muted); font-size: 15px; }
 .row { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
 .grid { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }
-.grid button { min-height: 84px; display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 4px; font-size: 14px; padding: 6px; }
+.grid button { min-height: 84px; min-width: 0; display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 4px; font-size: 14px; padding: 6px 4px; overflow-wrap: anywhere; hyphens: manual; text-align: center; line-height: 1.2; }
 .grid button .icon { font-size: 28px; }
-.quick { display: grid; grid-template-columns: repeat(2, 1fr); gap: 10px; }
-.quick button { min-height: 72px; font-size: 16px; }
+.quick, .pair { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 10px; }
+.quick button { min-height: 64px; min-width: 0; font-size: 16px; padding: 4px 6px; display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 2px; overflow-wrap: anywhere; hyphens: manual; text-align: center; line-height: 1.2; }
+.quick button .icon { font-size: 20px; }
+.pair button { min-width: 0; font-size: 16px; padding: 6px 8px; overflow-wrap: anywhere; hyphens: manual; line-height: 1.2; }
+.patrol-card { padding: 10px 14px; gap: 4px; }
+.patrol-card .now { display: flex; align-items: center; justify-content: space-between; gap: 10px; }
+.patrol-card .timer { font-size: 34px; }
 label { font-size: 15px; color: var(--muted); display: block; margin-bottom: 4px; }
 input, textarea, select { width: 100%; min-height: 56px; font-size: 18px; border-radius: 12px; border: 2px solid var(--line); background: var(--bg); color: var(--fg); padding: 10px 12px; }
 textarea { min-height: 96px; }
@@ -123,13 +129,16 @@ textarea { min-height: 96px; }
 .badge { align-self: flex-start; display: inline-block; border-radius: 999px; padding: 4px 10px; font-size: 14px; font-weight: 600; }
 .badge.on-phone { background: var(--chip); color: var(--warn); }
 .badge.on-server { background: var(--chip); color: var(--ok); }
-.badge.attention { background: var(--bad); color: #fff; }
+.badge.attention { background: var(--error-bg); color: var(--error-fg); }
 .sync { display: flex; gap: 12px; align-items: center; }
+.sync .words { flex: 1; min-width: 0; }
+.card.sync-card { flex-direction: row; align-items: center; gap: 10px; }
+.card.sync-card .sync { flex: 1; min-width: 0; }
 .dot { width: 14px; height: 14px; border-radius: 50%; flex: none; }
 .dot.ok { background: var(--ok); } .dot.wait { background: var(--warn); } .dot.bad { background: var(--bad); }
 .timer { font-size: 44px; font-weight: 700; font-variant-numeric: tabular-nums; }
-.flash { background: var(--ok); color: #04130a; border-radius: 12px; padding: 12px 14px; font-weight: 600; }
-.error { background: var(--bad); color: #fff; border-radius: 12px; padding: 12px 14px; }
+.flash { background: var(--flash-bg); color: var(--flash-fg); border-radius: 12px; padding: 12px 14px; font-weight: 600; }
+.error { background: var(--error-bg); color: var(--error-fg); border-radius: 12px; padding: 12px 14px; }
 .pii-warning { border: 2px solid var(--warn); border-radius: 14px; background: var(--card); padding: 12px 14px; margin-top: 8px; display: flex; flex-direction: column; gap: 10px; }
 .pii-warning .choices { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
 .pii-warning .choices button { min-height: 72px; width: 100%; }
@@ -151,6 +160,62 @@ input[type=file] { display: none; }
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    /// The colours a theme's rule in [`CSS`] sets, by name (`--muted` → `#a9b6c3`).
+    fn palette(theme: &str) -> std::collections::HashMap<String, String> {
+        let rule = CSS
+            .lines()
+            .find(|line| line.starts_with(&format!(".{theme} {{")))
+            .expect("the theme's rule");
+        rule.split(['{', ';', '}'])
+            .filter_map(|part| part.trim().split_once(':'))
+            .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+            .collect()
+    }
+
+    /// WCAG 2 contrast ratio of two `#rrggbb` colours.
+    fn contrast(a: &str, b: &str) -> f64 {
+        let luminance = |hex: &str| {
+            let channel = |i: usize| {
+                let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")) / 255.0;
+                if c <= 0.03928 {
+                    c / 12.92
+                } else {
+                    ((c + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+        };
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    #[test]
+    fn text_meets_wcag_aa_contrast_on_both_themes() {
+        // (text, background) as the style sheet pairs them.
+        let pairs = [
+            ("--fg", "--bg"),
+            ("--fg", "--card"),
+            ("--muted", "--bg"),
+            ("--muted", "--card"),
+            ("--muted", "--chip"),
+            ("--warn", "--chip"),
+            ("--ok", "--chip"),
+            ("--accent-fg", "--accent"),
+            ("--flash-fg", "--flash-bg"),
+            ("--error-fg", "--error-bg"),
+        ];
+        for theme in ["night", "day"] {
+            let colours = palette(theme);
+            for (text, background) in pairs {
+                let ratio = contrast(&colours[text], &colours[background]);
+                assert!(
+                    ratio >= 4.5,
+                    "{theme}: {text} on {background} is {ratio:.2}:1, below AA's 4.5:1"
+                );
+            }
+        }
+    }
 
     #[test]
     fn swedish_time_follows_summer_time() {

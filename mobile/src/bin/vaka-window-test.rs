@@ -159,11 +159,63 @@ async fn screenshot(args: &Args, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Checks, with the bounding boxes the webview reports, that every element named in `names` is
+/// inside the viewport and above the fixed call bar (reachable without scrolling), and that no
+/// button's text lies outside its button, on the screen now shown (`screen`, for the message).
+async fn check_reachable(screen: &str, names: &[&str]) -> anyhow::Result<()> {
+    let script = format!(
+        r#"const bar = document.querySelector("nav.calls").getBoundingClientRect();
+        const problems = [];
+        for (const name of {names}) {{
+          const el = document.querySelector(`[data-test="${{name}}"]`);
+          if (!el) {{ problems.push(`${{name}} is not shown`); continue; }}
+          const r = el.getBoundingClientRect();
+          if (r.top < 0 || r.left < 0 || r.right > window.innerWidth || r.bottom > window.innerHeight) {{
+            problems.push(`${{name}} is outside the ${{window.innerWidth}}×${{window.innerHeight}} viewport (${{r.left}},${{r.top}}–${{r.right}},${{r.bottom}})`);
+          }} else if (!el.closest("nav.calls") && r.bottom > bar.top + 0.5) {{
+            problems.push(`${{name}} is under the call bar (its bottom ${{r.bottom}}, the bar's top ${{bar.top}})`);
+          }}
+        }}
+        for (const tile of document.querySelectorAll("main button, main .button, nav.calls a")) {{
+          const box = tile.getBoundingClientRect();
+          if (box.width === 0) continue;
+          const text = document.createRange();
+          text.selectNodeContents(tile);
+          const t = text.getBoundingClientRect();
+          if (t.width > 0 && (t.left < box.left - 1 || t.right > box.right + 1 || t.top < box.top - 1 || t.bottom > box.bottom + 1)) {{
+            problems.push(`the text of ${{tile.dataset.test || tile.innerText}} lies outside its button`);
+          }}
+        }}
+        return problems;"#,
+        names = serde_json::to_string(names)?
+    );
+    let problems = harness::run(&script).await?;
+    let problems: Vec<String> = serde_json::from_value(problems)?;
+    ensure!(problems.is_empty(), "on {screen}: {}", problems.join("; "));
+    Ok(())
+}
+
+/// What a walker taps on the patrol screen: the quick-log tiles, logging, and the patrol's end.
+const PATROL_BUTTONS: &[&str] = &[
+    "quick-disturbance",
+    "quick-alcohol",
+    "quick-youth_at_risk",
+    "quick-narcotics",
+    "quick-violence_threat",
+    "quick-vandalism",
+    "log-incident",
+    "log-observation",
+    "end-patrol",
+    "call-112",
+    "call-11414",
+];
+
 async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
     // First start: enrolment by scanning the coordinator's QR code. A code the server does not
     // know first: the refusal shows beside the scan button and the phone stays unenrolled.
     wait_for("enroll").await?;
     wait_for("scan-qr").await?;
+    check_reachable("the enrolment screen", &["scan-qr", "enroll-button"]).await?;
     let refused = EnrollLink {
         server: args.server.clone(),
         code: "AAAA-BBBB-CCCC".into(),
@@ -212,7 +264,7 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
     wait_for("patrol").await?;
     wait_text("patrol-walkers-value", "4").await?;
     wait_text("patrol-info", "Centrum").await?;
-    screenshot(args, "patrol").await?;
+    check_reachable("the patrol screen", PATROL_BUTTONS).await?;
 
     // The common case from home, three taps: "log incident", a category, "save".
     tap("back").await?;
@@ -220,6 +272,7 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
     let before = device.entries()?.len();
     tap("log-incident").await?;
     tap("category-alcohol").await?;
+    check_reachable("the incident form", &["save"]).await?;
     screenshot(args, "incident").await?;
     // A photo, as the camera hands it to the page's file input (the test cannot press a
     // shutter; everything after the input is the app's real path).
@@ -231,6 +284,10 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
         device.entries()?.len() == before + 1,
         "three taps did not store an incident"
     );
+    // Back on the patrol with "saved" shown above everything: still all reachable.
+    wait_for("flash").await?;
+    check_reachable("the patrol screen after a save", PATROL_BUTTONS).await?;
+    screenshot(args, "patrol").await?;
 
     // From the patrol, a quick-log button and "save": two taps.
     tap("quick-disturbance").await?;
@@ -253,6 +310,20 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
 
     // Background sync sends everything; the indicator says so.
     wait_text("sync-waiting", "Allt är skickat").await?;
+    // The message of the save does not still say "on the phone" once everything is sent.
+    wait_text("flash", "skickad till servern").await?;
+    check_reachable(
+        "home",
+        &[
+            "start-patrol",
+            "log-incident",
+            "log-observation",
+            "sync-now",
+            "my-entries",
+            "settings",
+        ],
+    )
+    .await?;
     screenshot(args, "home").await?;
 
     // My entries: all on the server.

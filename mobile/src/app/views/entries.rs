@@ -1,7 +1,7 @@
 //! My entries: each patrol, incident and observation with where it stands (on the phone, on the
 //! server, or needing attention with the reason in plain words) and the coordinator's comments.
 
-use crate::app::components::{FlashMessage, StatusBadge, TopBar, clock_time, photo_status_text};
+use crate::app::components::{FlashMessage, StatusBadge, TopBar, photo_status_text, when_text};
 use crate::app::i18n::Text;
 use crate::app::state::{EntryCard, Route, use_app};
 use crate::device::EntryFields;
@@ -78,7 +78,9 @@ pub fn Entries() -> Element {
 fn EntryItem(card: EntryCard, lang: Lang) -> Element {
     let app = use_app();
     let (icon, title) = headline(&card, lang);
-    let when = clock_time(card.entry.created_at);
+    let now =
+        vaka_shared::Timestamp::from_unix_ms(*app.now_ms.read()).unwrap_or(card.entry.created_at);
+    let when = when_text(card.entry.created_at, now, lang);
     let is_retracted = retracted(&card);
     rsx! {
         div { class: "card entry", "data-test": "entry",

@@ -43,7 +43,7 @@ pub fn Home() -> Element {
                 span { "{app.t(Text::LogObservation)}" }
             }
             SyncCard {}
-            div { class: "row",
+            div { class: "pair",
                 button { "data-test": "my-entries", onclick: move |_| app.go(Route::Entries), "📋 {app.t(Text::MyEntries)}" }
                 button { "data-test": "settings", onclick: move |_| app.go(Route::Settings), "⚙ {app.t(Text::Settings)}" }
             }

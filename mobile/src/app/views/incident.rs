@@ -6,7 +6,7 @@
 use crate::app::components::{
     AreaPicker, FlashMessage, PhotoPicker, Stepper, TextWarningBox, TopBar,
 };
-use crate::app::i18n::Text;
+use crate::app::i18n::{Text, breakable};
 use crate::app::state::{Route, TextField, use_app};
 use dioxus::prelude::*;
 use std::rc::Rc;
@@ -94,7 +94,7 @@ pub fn IncidentForm() -> Element {
                         "data-test": "category-{category.code}",
                         onclick: move |_| draft.write().category = Some(category.code.to_owned()),
                         span { class: "icon", "{category.icon}" }
-                        span { "{category.label(lang)}" }
+                        span { {breakable(category.label(lang))} }
                     }
                 }
             }

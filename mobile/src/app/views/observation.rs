@@ -3,7 +3,7 @@
 
 use super::incident::PlaceField;
 use crate::app::components::{AreaPicker, FlashMessage, PhotoPicker, TextWarningBox, TopBar};
-use crate::app::i18n::Text;
+use crate::app::i18n::{Text, breakable};
 use crate::app::state::{Route, TextField, use_app};
 use dioxus::prelude::*;
 use std::rc::Rc;
@@ -54,7 +54,7 @@ pub fn ObservationForm() -> Element {
                         "data-test": "observation-{category.as_str()}",
                         onclick: move |_| draft.write().category = Some(category),
                         span { class: "icon", "{icon(category)}" }
-                        span { "{category.label(lang)}" }
+                        span { {breakable(category.label(lang))} }
                     }
                 }
             }

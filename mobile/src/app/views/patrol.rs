@@ -4,7 +4,7 @@
 use crate::app::components::{
     AreaPicker, FlashMessage, Stepper, SyncCard, TopBar, clock_time, duration_text,
 };
-use crate::app::i18n::Text;
+use crate::app::i18n::{Text, breakable};
 use crate::app::state::{Route, use_app};
 use dioxus::prelude::*;
 use vaka_shared::model::{DEFAULT_CATEGORIES, PatrolKind};
@@ -31,7 +31,7 @@ pub fn StartPatrol() -> Element {
                         class: if kind == chosen.kind { "selected" } else { "" },
                         "data-test": "kind-{kind.as_str()}",
                         onclick: move |_| draft.write().kind = kind,
-                        "{kind.label(lang)}"
+                        {breakable(kind.label(lang))}
                     }
                 }
             }
@@ -66,37 +66,43 @@ pub fn PatrolUnderWay() -> Element {
             .map(|a| format!(" · {}", a.name))
     });
     let area = area.unwrap_or_default();
+    // Everything a walker taps fits above the call bar on a 390×844 screen: the quick-log
+    // tiles, logging, and the patrol's end; the sync card comes last.
     rsx! {
         TopBar { title: Text::ActivePatrol, back: Route::Home }
         main { "data-test": "patrol",
             FlashMessage {}
-            div { class: "card",
+            div { class: "card patrol-card",
                 div { class: "muted", "data-test": "patrol-info", "{patrol.kind.label(lang)} · {clock_time(patrol.started_at)}{area}" }
-                div { class: "muted", "{app.t(Text::Elapsed)}" }
-                div { class: "timer", "data-test": "timer", "{elapsed}" }
-                Stepper { label: Text::Walkers, value: u32::from(walkers), max: 50, test: "patrol-walkers",
-                    on_change: move |n: u32| app.set_walkers(u16::try_from(n).unwrap_or(50)) }
+                div { class: "now",
+                    div {
+                        div { class: "muted", "{app.t(Text::Elapsed)}" }
+                        div { class: "timer", "data-test": "timer", "{elapsed}" }
+                    }
+                    Stepper { label: Text::Walkers, value: u32::from(walkers), max: 50, test: "patrol-walkers",
+                        on_change: move |n: u32| app.set_walkers(u16::try_from(n).unwrap_or(50)) }
+                }
             }
-            label { "{app.t(Text::QuickLog)}" }
-            div { class: "quick",
+            div { class: "quick", "data-test": "quick-log", "aria-label": app.t(Text::QuickLog),
                 for category in DEFAULT_CATEGORIES.iter().take(QUICK_CATEGORIES) {
                     button {
                         key: "{category.code}",
                         "data-test": "quick-{category.code}",
                         onclick: move |_| app.open_incident(Some(category.code)),
-                        "{category.icon} {category.label(lang)}"
+                        span { class: "icon", "{category.icon}" }
+                        span { {breakable(category.label(lang))} }
                     }
                 }
             }
-            div { class: "row",
+            div { class: "pair",
                 button { "data-test": "log-incident", onclick: move |_| app.open_incident(None), "⚠️ {app.t(Text::LogIncident)}" }
                 button { "data-test": "log-observation", onclick: move |_| app.open_observation(), "👁️ {app.t(Text::LogObservation)}" }
             }
-            SyncCard {}
             button { class: "big", "data-test": "end-patrol", onclick: move |_| app.go(Route::EndPatrol),
                 span { class: "icon", "🏁" }
                 span { "{app.t(Text::EndPatrol)}" }
             }
+            SyncCard {}
         }
     }
 }
