@@ -7,59 +7,14 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { here, bin, screenshots, PASSWORD, startServer } from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
 const axeScript = join(here, 'node_modules', 'axe-core', 'axe.min.js');
-const bin = process.env.VAKA_BIN_DIR || join(process.env.CARGO_TARGET_DIR || join(root, 'target'), 'debug');
-const screenshots = join(root, 'docs', 'screenshots');
 const LOGIN = 'samordnare';
-const PASSWORD = 'vaka-demo-2026';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `vaka-server demo` on a fresh data folder; resolves with its URL and banner. */
-async function startServer(extraArgs = []) {
-  const data = mkdtempSync(join(tmpdir(), 'vaka-browser-'));
-  const port = await freePort();
-  const child = spawn(join(bin, 'vaka-server'), ['--data', data, ...extraArgs, 'demo', '--listen', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: 'warn' },
-  });
-  let banner = '';
-  child.stdout.on('data', (chunk) => { banner += chunk; });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const response = await fetch(`${url}/healthz`);
-      if (response.ok && banner.includes('listening')) break;
-    } catch { /* not up yet */ }
-    if (child.exitCode !== null) throw new Error(`vaka-server exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error('vaka-server did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url, data, banner, child,
-    stop() { child.kill('SIGTERM'); rmSync(data, { recursive: true, force: true }); },
-  };
-}
 
 /** Runs the device command line on `db`. */
 function device(db, ...args) {

@@ -9,54 +9,16 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = process.env.VAKA_BIN_DIR || join(process.env.CARGO_TARGET_DIR || join(root, 'target'), 'debug');
-const screenshots = join(root, 'docs', 'screenshots');
-const PASSWORD = 'vaka-demo-2026';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { screenshots, startServer, signIn as signInAt } from './support.mjs';
 
 let server;
 let browser;
 
 before(async () => {
-  const data = mkdtempSync(join(tmpdir(), 'vaka-privacy-'));
-  const port = await freePort();
-  const child = spawn(join(bin, 'vaka-server'), ['--data', data, 'demo', '--listen', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: 'warn' },
-  });
-  let banner = '';
-  child.stdout.on('data', (chunk) => { banner += chunk; });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const response = await fetch(`${url}/healthz`);
-      if (response.ok && banner.includes('listening')) break;
-    } catch { /* not up yet */ }
-    if (child.exitCode !== null) throw new Error(`vaka-server exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error('vaka-server did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  server = { url, stop() { child.kill('SIGTERM'); rmSync(data, { recursive: true, force: true }); } };
+  server = await startServer();
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   mkdirSync(screenshots, { recursive: true });
 });
@@ -66,11 +28,8 @@ after(async () => {
   server?.stop();
 });
 
-async function signIn(page, login) {
-  await page.goto(`${server.url}/login`);
-  await page.fill('input[name=login]', login);
-  await page.fill('input[name=password]', PASSWORD);
-  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+function signIn(page, login) {
+  return signInAt(page, server.url, login);
 }
 
 test('an entry with a name in its text is marked, warned about and redacted', async () => {
