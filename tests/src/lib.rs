@@ -486,3 +486,37 @@ pub async fn wait_healthy(url: &str, within: Duration) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// An HTTP client for device cores in tests (a 20 s timeout, so a hung server fails the test).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("http client")
+}
+
+/// A real device core with its own file in a temporary folder, enrolled as a member.
+#[derive(Debug)]
+pub struct TestPhone {
+    /// The device core.
+    pub device: vaka_mobile::Device,
+    dir: TempDir,
+}
+
+impl TestPhone {
+    /// Enrols a new phone for `member` on `server` with a fresh code.
+    pub async fn enrolled(server: &TestServer, member: MemberId) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let device = vaka_mobile::Device::open(dir.path().join("phone.sqlite3"))?;
+        let code = server.admin.code(member).await?;
+        device
+            .enroll(&http(), &server.url, &code, "Testtelefon")
+            .await?;
+        Ok(Self { device, dir })
+    }
+
+    /// The phone's database file.
+    pub fn file(&self) -> PathBuf {
+        self.dir.path().join("phone.sqlite3")
+    }
+}

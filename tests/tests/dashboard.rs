@@ -5,36 +5,16 @@
 
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
-use std::time::Duration;
-use tempfile::TempDir;
 use vaka_mobile::Device;
 use vaka_shared::model::{CategoryCode, IncidentFields, Location, ReviewStatus, Severity};
 use vaka_shared::{EntityId, MemberId, Timestamp};
 use vaka_tests::browser::{Browser, csrf_of};
-use vaka_tests::{TestOrg, TestServer};
+use vaka_tests::{TestOrg, TestPhone as Phone, TestServer, http};
 
 const PASSWORD: &str = "en lång och god lösenfras";
 
-struct Phone {
-    device: Device,
-    _dir: TempDir,
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("http client")
-}
-
 async fn phone(server: &TestServer, member: MemberId) -> anyhow::Result<Phone> {
-    let dir = tempfile::tempdir()?;
-    let device = Device::open(dir.path().join("phone.sqlite3"))?;
-    let code = server.admin.code(member).await?;
-    device
-        .enroll(&http(), &server.url, &code, "Testtelefon")
-        .await?;
-    Ok(Phone { device, _dir: dir })
+    Phone::enrolled(server, member).await
 }
 
 fn incident(severity: u8, text: &str, hours_ago: i64) -> IncidentFields {

@@ -7,44 +7,17 @@
 
 use reqwest::StatusCode;
 use std::path::Path;
-use std::time::Duration;
-use tempfile::TempDir;
-use vaka_mobile::Device;
 use vaka_shared::model::{CategoryCode, IncidentFields, Location, Role, Severity};
 use vaka_shared::op::OpBody;
 use vaka_shared::{EntityId, MemberId, Timestamp};
 use vaka_tests::browser::{Browser, csrf_of};
-use vaka_tests::{TestOrg, TestServer, cli};
+use vaka_tests::{TestOrg, TestPhone as Phone, TestServer, cli, http};
 
 const PASSWORD: &str = "en lång och god lösenfras";
 const DAY_MS: i64 = 24 * 3_600_000;
 
-struct Phone {
-    device: Device,
-    dir: TempDir,
-}
-
-impl Phone {
-    fn file(&self) -> std::path::PathBuf {
-        self.dir.path().join("phone.sqlite3")
-    }
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("http client")
-}
-
 async fn phone(server: &TestServer, member: MemberId) -> anyhow::Result<Phone> {
-    let dir = tempfile::tempdir()?;
-    let device = Device::open(dir.path().join("phone.sqlite3"))?;
-    let code = server.admin.code(member).await?;
-    device
-        .enroll(&http(), &server.url, &code, "Testtelefon")
-        .await?;
-    Ok(Phone { device, dir })
+    Phone::enrolled(server, member).await
 }
 
 fn incident(text: &str, days_ago: i64, severity: u8) -> IncidentFields {

@@ -6,36 +6,15 @@
 //! and the role × route × organisation matrix over the dashboard and the API.
 
 use reqwest::StatusCode;
-use std::time::Duration;
-use tempfile::TempDir;
-use vaka_mobile::Device;
 use vaka_shared::model::{CategoryCode, IncidentFields, Location, Role, Severity};
 use vaka_shared::{EntityId, MemberId, Timestamp};
 use vaka_tests::browser::{Browser, csrf_of};
-use vaka_tests::{TestOrg, TestServer};
+use vaka_tests::{TestOrg, TestPhone as Phone, TestServer, http};
 
 const PASSWORD: &str = "en lång och god lösenfras";
 
-struct Phone {
-    device: Device,
-    _dir: TempDir,
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("http client")
-}
-
 async fn phone(server: &TestServer, member: MemberId) -> anyhow::Result<Phone> {
-    let dir = tempfile::tempdir()?;
-    let device = Device::open(dir.path().join("phone.sqlite3"))?;
-    let code = server.admin.code(member).await?;
-    device
-        .enroll(&http(), &server.url, &code, "Testtelefon")
-        .await?;
-    Ok(Phone { device, _dir: dir })
+    Phone::enrolled(server, member).await
 }
 
 fn incident(text: &str, hours_ago: i64, category: &str) -> IncidentFields {
