@@ -492,9 +492,7 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
             if to.exists() {
                 bail!("{} exists already", to.display());
             }
-            // VACUUM INTO runs outside a transaction, so on a connection of its own.
-            let source = rusqlite::Connection::open(server.config().database_path())?;
-            source.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
+            store.backup_to(&to).await?;
             println!("backup written to {}", to.display());
         }
         Command::Serve { .. } | Command::Demo { .. } => unreachable!("handled by run"),

@@ -3,20 +3,20 @@
 //! enrolled synthetic devices through the same push path as real phones.
 
 use crate::secrets;
-use crate::store::accounts::{self, DeviceCaller, NewMember, TokenLookup};
-use crate::store::{Store, StoreError, reports, sharing};
-use crate::sync::{PushLimits, push};
+use crate::store::accounts::{self, NewMember, TokenLookup};
+use crate::store::server_device::{Made, ServerDevice};
+use crate::store::{Store, StoreError, ops, reports, sharing};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use std::net::SocketAddr;
 use vaka_shared::model::{
     Agency, CategoryCode, CommentFields, EntryRef, IncidentFields, Location, ObservationCategory,
     ObservationFields, PatrolFields, PatrolKind, PoliceLine, ReviewStatus, Role, Severity,
 };
-use vaka_shared::op::{EntityKind, Op, OpBody};
-use vaka_shared::{EntityId, HlcClock, MemberId, OpId, OrgId, Timestamp};
+use vaka_shared::op::{EntityKind, OpBody};
+use vaka_shared::{EntityId, MemberId, OrgId, Timestamp};
 
 /// The demo organisation's name; the demo is created once per store.
 pub const DEMO_ORG_NAME: &str = "Trygghetsnätverket Exempelstad (demo)";
@@ -70,16 +70,9 @@ pub async fn ensure(store: &Store, now_ms: i64) -> Result<DemoInfo, StoreError> 
         .map_err(|_| StoreError::NotCommitted { disk_full: false })?;
     store
         .write(move |conn| {
-            let existing: Option<(String, String)> = conn
-                .query_row(
-                    "SELECT o.id, m.id FROM orgs o JOIN members m ON m.org_id = o.id
-                     WHERE o.name = ?1 AND m.display_name = ?2",
-                    params![DEMO_ORG_NAME, PHONE_MEMBER],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
+            let existing = accounts::member_by_names(conn, DEMO_ORG_NAME, PHONE_MEMBER)?;
             let (org_id, phone_member) = match existing {
-                Some((org, member)) => (accounts::parse_id(&org)?, accounts::parse_id(&member)?),
+                Some(found) => found,
                 None => {
                     let (org, member) = create(conn, now_ms, &password_hash)?;
                     create_tiers(conn, org, now_ms, &password_hash)?;
@@ -98,12 +91,9 @@ pub async fn ensure(store: &Store, now_ms: i64) -> Result<DemoInfo, StoreError> 
         .await
 }
 
-/// An enrolled synthetic phone that makes ops.
-struct DemoDevice {
-    caller: DeviceCaller,
-    clock: HlcClock,
-    seq: u64,
-}
+/// An enrolled synthetic phone (or the coordinator's computer) that makes ops, through the
+/// server-side device every server-made op goes through.
+struct DemoDevice(ServerDevice);
 
 impl DemoDevice {
     fn enrol(
@@ -119,14 +109,11 @@ impl DemoDevice {
         let TokenLookup::Valid(caller) = accounts::device_by_token(conn, &enrolled.token)? else {
             return Err(StoreError::NotCommitted { disk_full: false });
         };
-        Ok(Self {
-            caller,
-            clock: HlcClock::new(caller.device_id),
-            seq: 0,
-        })
+        Ok(Self(ServerDevice::resume(conn, caller)?))
     }
 
-    /// Pushes one op written at `at_ms` through the same path as a real phone.
+    /// Pushes one op written at `at_ms`, having seen `base_seq`, through the same path as a
+    /// real phone.
     fn write(
         &mut self,
         conn: &Connection,
@@ -136,26 +123,19 @@ impl DemoDevice {
         base_seq: u64,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.seq += 1;
-        let op = Op {
-            op_id: OpId::new(),
-            device_id: self.caller.device_id,
-            device_seq: self.seq,
-            hlc: self.clock.tick(at_ms.max(0) as u64),
+        let made = Made::At {
+            ms: at_ms,
             base_seq,
-            entity_id,
-            body,
         };
-        let limits = PushLimits {
-            max_clock_ahead_ms: i64::MAX / 4,
-        };
-        push(conn, &self.caller, &[op], now_ms, limits)?;
+        if let Err(refusal) = self.0.write(conn, entity_id, body, made, now_ms)? {
+            tracing::warn!(%refusal, "a demo op was refused");
+        }
         Ok(())
     }
 }
 
 fn last_seq(conn: &Connection) -> Result<u64, StoreError> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM ops", [], |r| r.get(0))?)
+    ops::last_op_seq(conn)
 }
 
 fn ts(ms: i64) -> Timestamp {
@@ -449,12 +429,8 @@ fn create_tiers(
             )?;
         }
     }
-    let first_admin: String = conn.query_row(
-        "SELECT id FROM members WHERE org_id = ?1 AND role = 'admin'",
-        [first.to_string()],
-        |r| r.get(0),
-    )?;
-    let first_admin: MemberId = accounts::parse_id(&first_admin)?;
+    let first_admin =
+        accounts::first_admin(conn, first)?.ok_or(StoreError::NotCommitted { disk_full: false })?;
     for (from, by) in [(first, first_admin), (second, second_coordinator)] {
         sharing::share(conn, from, municipality, by, now_ms)?
             .map_err(|_| StoreError::NotCommitted { disk_full: false })?;

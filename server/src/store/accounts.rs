@@ -2,6 +2,7 @@
 //! SHA-256 hashes; a password only as an argon2id hash.
 
 use super::StoreError;
+use super::row::known;
 use crate::secrets;
 use rusqlite::{Connection, OptionalExtension, params};
 use vaka_shared::model::Role;
@@ -156,7 +157,7 @@ pub fn redeem_enrollment_code(
         org_name,
         member_id: parse_id(&member)?,
         member_name,
-        role: Role::from_wire(&role).unwrap_or(Role::Volunteer),
+        role: known(&role, Role::from_wire)?,
     }))
 }
 
@@ -232,7 +233,7 @@ pub fn device_by_token(conn: &Connection, token: &str) -> Result<TokenLookup, St
             device_id: parse_id(&device)?,
             org_id: parse_id(&org)?,
             member_id: parse_id(&member)?,
-            role: Role::from_wire(&role).unwrap_or(Role::Volunteer),
+            role: known(&role, Role::from_wire)?,
             volunteers_see_all,
             retention_days,
             retired: retired.is_some(),
@@ -400,4 +401,58 @@ pub fn org_of_device(conn: &Connection, device: DeviceId) -> Result<Option<OrgId
         )
         .optional()?;
     org.as_deref().map(parse_id).transpose()
+}
+
+/// The member called `display_name` in the organisation called `org_name`, if there is one.
+pub fn member_by_names(
+    conn: &Connection,
+    org_name: &str,
+    display_name: &str,
+) -> Result<Option<(OrgId, MemberId)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT o.id, m.id FROM orgs o JOIN members m ON m.org_id = o.id
+             WHERE o.name = ?1 AND m.display_name = ?2",
+        )?
+        .query_row(params![org_name, display_name], |r| {
+            Ok((super::row::parsed(r, 0)?, super::row::parsed(r, 1)?))
+        })
+        .optional()?)
+}
+
+/// The organisation's first admin (by when they were added), if it has one.
+pub fn first_admin(conn: &Connection, org: OrgId) -> Result<Option<MemberId>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM members WHERE org_id = ?1 AND role = 'admin' AND removed_at_ms IS NULL
+             ORDER BY rowid LIMIT 1",
+        )?
+        .query_row([org.to_string()], |r| super::row::parsed(r, 0))
+        .optional()?)
+}
+
+/// Devices and enrolment as the device endpoints use them.
+impl super::Store {
+    /// Who the device holding `token` is, from a read connection.
+    pub async fn device_by_token(&self, token: String) -> Result<TokenLookup, StoreError> {
+        self.read(move |conn| device_by_token(conn, &token)).await
+    }
+
+    /// Redeems an enrolment code for a new device called `device_name` (see
+    /// [`redeem_enrollment_code`]).
+    pub async fn redeem_enrollment_code(
+        &self,
+        code: String,
+        device_name: String,
+        now_ms: i64,
+    ) -> Result<Option<Enrolled>, StoreError> {
+        self.write(move |conn| redeem_enrollment_code(conn, &code, &device_name, now_ms))
+            .await
+    }
+
+    /// Notes that a retired device wiped itself.
+    pub async fn device_wiped(&self, device: DeviceId, now_ms: i64) -> Result<(), StoreError> {
+        self.write(move |conn| device_wiped(conn, device, now_ms))
+            .await
+    }
 }

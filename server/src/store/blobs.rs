@@ -251,3 +251,36 @@ pub fn content(
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Photos as the blob endpoints use them.
+impl super::Store {
+    /// Stores a chunk (see [`put_chunk`]) in the next group transaction.
+    pub async fn put_chunk(
+        &self,
+        chunk: Chunk,
+        now_ms: i64,
+    ) -> Result<ChunkOutcome, super::StoreError> {
+        self.write(move |conn| Ok(put_chunk(conn, &chunk, now_ms)?))
+            .await
+    }
+
+    /// How much of the blob `sha256` of `org` is stored.
+    pub async fn blob_status(
+        &self,
+        org: OrgId,
+        sha256: String,
+    ) -> Result<Option<BlobStatus>, super::StoreError> {
+        self.read(move |conn| Ok(status_of(conn, org, &sha256)?))
+            .await
+    }
+
+    /// The media type and bytes of the complete blob `sha256` of `org`.
+    pub async fn blob_content(
+        &self,
+        org: OrgId,
+        sha256: String,
+    ) -> Result<Option<(String, Vec<u8>)>, super::StoreError> {
+        self.read(move |conn| Ok(content(conn, org, &sha256)?))
+            .await
+    }
+}

@@ -6,9 +6,13 @@ pub mod accounts;
 pub mod audit;
 pub mod blobs;
 pub mod entries;
+pub mod ops;
+pub mod push;
 pub mod redaction;
 pub mod reports;
 pub mod retention;
+mod row;
+pub mod server_device;
 pub mod sessions;
 pub mod sharing;
 pub mod sign_in;
@@ -71,6 +75,9 @@ pub enum StoreError {
     /// Stored JSON did not parse.
     #[error("stored data is damaged")]
     Json(#[from] serde_json::Error),
+    /// A stored value is not one the code knows (an enum's name, an id).
+    #[error("stored data is damaged: {0}")]
+    Damaged(String),
     /// The transaction holding this write did not commit; nothing of it was stored.
     #[error("the write was not committed{}", if *.disk_full { " (disk full)" } else { "" })]
     NotCommitted {
@@ -197,6 +204,20 @@ impl Store {
             let conn = Connection::open(&path)?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await?
+    }
+
+    /// Writes a consistent copy of the store to the new file `to` (safe while the server runs).
+    pub async fn backup_to(&self, to: &Path) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let to = to.to_string_lossy().into_owned();
+        tokio::task::spawn_blocking(move || {
+            // VACUUM INTO runs outside a transaction, so on a connection of its own.
+            let conn = Connection::open(&path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.execute("VACUUM INTO ?1", [to])?;
             Ok(())
         })
         .await?

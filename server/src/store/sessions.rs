@@ -4,6 +4,7 @@
 
 use super::StoreError;
 use super::accounts::{DeviceCaller, parse_id};
+use super::row::known;
 use crate::secrets;
 use rusqlite::{Connection, OptionalExtension, params};
 use vaka_shared::model::Role;
@@ -130,7 +131,7 @@ pub fn session(
             org_id: parse_id(&org)?,
             org_name,
             name,
-            role: Role::from_wire(&role).unwrap_or(Role::Coordinator),
+            role: known(&role, Role::from_wire)?,
             csrf,
         })
     })
@@ -202,7 +203,7 @@ pub fn dashboard_device(
         device_id: parse_id(&device)?,
         org_id: parse_id(&org)?,
         member_id: member,
-        role: Role::from_wire(&role).unwrap_or(Role::Volunteer),
+        role: known(&role, Role::from_wire)?,
         volunteers_see_all: see_all,
         retention_days,
         retired: false,

@@ -3,6 +3,7 @@
 //! report over its own entries and those of every association that shares with it. Only
 //! aggregates cross an organisation's boundary, never an entry.
 
+use super::row::known;
 use crate::store::StoreError;
 use crate::store::accounts::parse_id;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -52,7 +53,7 @@ pub fn level(conn: &Connection, org: OrgId) -> Result<OrgLevel, StoreError> {
         [org.to_string()],
         |r| r.get(0),
     )?;
-    Ok(OrgLevel::from_wire(&text).unwrap_or(OrgLevel::Association))
+    known(&text, OrgLevel::from_wire)
 }
 
 /// An organisation by id and name.

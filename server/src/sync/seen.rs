@@ -3,7 +3,6 @@
 //! [`LastSync::flush`], which the server runs on a timer and when it stops.
 
 use crate::store::{Store, StoreError};
-use rusqlite::params;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use vaka_shared::DeviceId;
@@ -38,17 +37,6 @@ impl LastSync {
         if batch.is_empty() {
             return Ok(());
         }
-        store
-            .write(move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "UPDATE devices SET last_sync_at_ms = MAX(COALESCE(last_sync_at_ms, 0), ?2)
-                     WHERE id = ?1",
-                )?;
-                for (device, at) in &batch {
-                    stmt.execute(params![device.to_string(), at])?;
-                }
-                Ok(())
-            })
-            .await
+        store.note_last_syncs(batch).await
     }
 }

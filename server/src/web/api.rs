@@ -3,8 +3,9 @@
 use super::auth::DeviceAuth;
 use super::zstd_json;
 use crate::error::AppError;
+use crate::store::push::PushCounts;
 use crate::store::{accounts, reports};
-use crate::sync::{self, PushLimits, RawPullPage};
+use crate::sync::{PushLimits, RawPullPage};
 use crate::{AppState, now_ms};
 use axum::Json;
 use axum::extract::{FromRequest, State};
@@ -128,7 +129,7 @@ pub async fn enroll(
     let now = now_ms();
     let enrolled = app
         .store
-        .write(move |conn| accounts::redeem_enrollment_code(conn, &request.code, &name, now))
+        .redeem_enrollment_code(request.code, name, now)
         .await?;
     let Some(e) = enrolled else {
         app.metrics.count_request("enroll", 400);
@@ -230,22 +231,17 @@ async fn sync_inner(
         // Nothing to store: answer from a read connection and note the sync time for the
         // next batched write, so a pull never waits for (or fails for lack of) the writer.
         app.last_sync.note(caller.device_id, now);
-        let held = app
-            .store
-            .read(move |conn| sync::push::held_seq(conn, &caller))
-            .await?;
+        let held = app.store.held_seq(caller.device_id).await?;
         (
             PushResult {
                 acked_through: held,
                 rejected: Vec::new(),
                 stopped: None,
             },
-            sync::push::PushCounts::default(),
+            PushCounts::default(),
         )
     } else {
-        app.store
-            .write(move |conn| sync::push(conn, &caller, &ops, now, limits))
-            .await?
+        app.store.push(caller, ops, now, limits).await?
     };
     app.metrics.count_ops("accepted", counts.accepted);
     app.metrics.count_ops("duplicate", counts.duplicate);
@@ -256,10 +252,7 @@ async fn sync_inner(
     let pull = match pull {
         None => None,
         Some((cursor, limit)) => {
-            let page = app
-                .store
-                .read(move |conn| sync::pull(conn, &caller, cursor, limit))
-                .await?;
+            let page = app.store.pull(caller, cursor, limit).await?;
             app.metrics.count_pulled(page.ops.len());
             Some(page)
         }
@@ -304,9 +297,7 @@ pub async fn retired(
         return Err(AppError::NotRetired);
     }
     let now = now_ms();
-    app.store
-        .write(move |conn| accounts::device_wiped(conn, caller.device_id, now))
-        .await?;
+    app.store.device_wiped(caller.device_id, now).await?;
     tracing::info!(device = %caller.device_id, "retired device wiped");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -361,17 +352,7 @@ pub async fn areas(
     )
 )]
 pub async fn healthz(State(app): State<AppState>) -> Result<ApiJson<Health>, AppError> {
-    let last_seq = app
-        .store
-        .read(|conn| {
-            Ok(conn.query_row(
-                "SELECT MAX((SELECT COALESCE(MAX(seq), 0) FROM ops),
-                            (SELECT COALESCE(MAX(seq), 0) FROM removals))",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .await?;
+    let last_seq = app.store.last_seq().await?;
     Ok(ApiJson(Health {
         status: "ok".into(),
         last_seq,

@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::store::accounts::{self, DeviceCaller, TokenLookup};
+use crate::store::accounts::{DeviceCaller, TokenLookup};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -27,11 +27,7 @@ impl FromRequestParts<AppState> for DeviceAuth {
             .filter(|t| !t.is_empty() && t.len() <= 128)
             .ok_or(AppError::Unauthorized)?
             .to_owned();
-        match state
-            .store
-            .read(move |conn| accounts::device_by_token(conn, &token))
-            .await?
-        {
+        match state.store.device_by_token(token).await? {
             TokenLookup::Valid(caller) => Ok(Self(caller)),
             TokenLookup::Revoked => Err(AppError::TokenRevoked),
             TokenLookup::Lost => Err(AppError::DeviceLost),

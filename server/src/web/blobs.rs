@@ -5,7 +5,7 @@
 use super::api::ApiJson;
 use super::auth::DeviceAuth;
 use crate::error::AppError;
-use crate::store::blobs::{self, Chunk, ChunkOutcome};
+use crate::store::blobs::{Chunk, ChunkOutcome};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -141,10 +141,7 @@ pub async fn put_chunk(
         bytes: bytes.to_vec(),
     };
     let now = now_ms();
-    let outcome = app
-        .store
-        .write(move |conn| Ok(blobs::put_chunk(conn, &chunk, now)?))
-        .await;
+    let outcome = app.store.put_chunk(chunk, now).await;
     let result = match outcome? {
         ChunkOutcome::Stored(status) => Ok(with_offset(status)),
         ChunkOutcome::OffsetMismatch { received } => Err(AppError::BlobOffsetMismatch { received }),
@@ -186,10 +183,7 @@ pub async fn status(
 ) -> Result<Response, AppError> {
     checked_hash(&sha256)?;
     let org = caller.org_id;
-    let status = app
-        .store
-        .read(move |conn| Ok(blobs::status_of(conn, org, &sha256)?))
-        .await?;
+    let status = app.store.blob_status(org, sha256).await?;
     status.map(with_offset).ok_or(AppError::NotFound)
 }
 
@@ -220,10 +214,7 @@ pub async fn content(
 ) -> Result<Response, AppError> {
     checked_hash(&sha256)?;
     let org = caller.org_id;
-    let found = app
-        .store
-        .read(move |conn| Ok(blobs::content(conn, org, &sha256)?))
-        .await?;
+    let found = app.store.blob_content(org, sha256).await?;
     let (content_type, data) = found.ok_or(AppError::NotFound)?;
     Ok(([(CONTENT_TYPE, content_type)], data).into_response())
 }
