@@ -37,7 +37,7 @@ pub fn read_only(path: &Path) -> anyhow::Result<rusqlite::Connection> {
     let mut key_file = path.as_os_str().to_owned();
     key_file.push(".key");
     if Path::new(&key_file).exists() {
-        return Ok(vaka_mobile::Device::open_read_only_file(path)?);
+        return Ok(vaka_device::Device::open_read_only_file(path)?);
     }
     Ok(rusqlite::Connection::open_with_flags(
         path,
@@ -499,7 +499,7 @@ pub fn http() -> reqwest::Client {
 #[derive(Debug)]
 pub struct TestPhone {
     /// The device core.
-    pub device: vaka_mobile::Device,
+    pub device: vaka_device::Device,
     dir: TempDir,
 }
 
@@ -507,7 +507,7 @@ impl TestPhone {
     /// Enrols a new phone for `member` on `server` with a fresh code.
     pub async fn enrolled(server: &TestServer, member: MemberId) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let device = vaka_mobile::Device::open(dir.path().join("phone.sqlite3"))?;
+        let device = vaka_device::Device::open(dir.path().join("phone.sqlite3"))?;
         let code = server.admin.code(member).await?;
         device
             .enroll(&http(), &server.url, &code, "Testtelefon")

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use tempfile::TempDir;
-use vaka_mobile::Device;
+use vaka_device::Device;
 use vaka_shared::model::{CategoryCode, IncidentFields, Location, Role, Severity};
 use vaka_shared::op::OpBody;
 use vaka_shared::{EntityId, MemberId, OrgId, Timestamp};
@@ -36,7 +36,7 @@ fn http() -> reqwest::Client {
 async fn phone_with(
     server: &TestServer,
     member: MemberId,
-    clock: Option<vaka_mobile::WallClock>,
+    clock: Option<vaka_device::WallClock>,
 ) -> anyhow::Result<Phone> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("phone.sqlite3");
@@ -193,7 +193,7 @@ async fn every_listed_dashboard_action_writes_its_record_and_never_entry_text() 
     server.admin.set_role(admin, Role::Admin).await?;
     server.admin.set_login(admin, "admin-a", PASSWORD).await?;
     // A second coordinator's phone writes against the walker's, making a conflict.
-    let wall = vaka_mobile::WallClock::manual(vaka_server::now_ms());
+    let wall = vaka_device::WallClock::manual(vaka_server::now_ms());
     let walker = phone_with(&server, org.volunteers[0], Some(wall.clone())).await?;
     let desk = phone_with(&server, admin, None).await?;
     let _phones = [

@@ -7,7 +7,7 @@
 use image::{ImageBuffer, Rgb};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
-use vaka_mobile::{Device, PhotoStatus};
+use vaka_device::{Device, PhotoStatus};
 use vaka_server::store::blobs;
 use vaka_shared::blob::{BlobState, BlobStatus};
 use vaka_shared::model::{AttachmentRef, CategoryCode, IncidentFields, Severity};

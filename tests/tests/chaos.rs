@@ -22,7 +22,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::time::Duration;
-use vaka_mobile::{Device, EntryFields, PatrolSummary};
+use vaka_device::{Device, EntryFields, PatrolSummary};
 use vaka_shared::model::{
     CategoryCode, IncidentFields, ObservationCategory, ObservationFields, PatrolFields, PatrolKind,
     ReviewStatus, Role, Severity,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use vaka_mobile::Device;
+use vaka_device::Device;
 use vaka_shared::model::{CategoryCode, IncidentFields, Severity};
 use vaka_tests::{Admin, ServerProcess, cli, integrity};
 

@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
-use vaka_mobile::Device;
+use vaka_device::Device;
 use vaka_shared::model::{CategoryCode, IncidentFields, Location, ReviewStatus, Severity};
 use vaka_shared::{EntityId, MemberId, Timestamp};
 use vaka_tests::browser::{Browser, csrf_of};
@@ -94,7 +94,7 @@ async fn a_comment_and_a_review_from_the_dashboard_reach_the_authors_phone() -> 
     assert_eq!(comments.len(), 1);
     assert_eq!(comments[0].body, "Kom polisen?");
     let entry = author.device.entry(id)?.expect("entry on the phone");
-    let vaka_mobile::EntryFields::Incident(fields) = entry.fields else {
+    let vaka_device::EntryFields::Incident(fields) = entry.fields else {
         panic!("not an incident")
     };
     assert_eq!(fields.review_status, Some(ReviewStatus::NeedsInfo));
@@ -134,7 +134,7 @@ fn history_rows(page: &str) -> Vec<String> {
 async fn a_conflict_is_settled_by_an_op_that_phones_pull() -> anyhow::Result<()> {
     let (server, org, mut browser) = setup().await?;
     // The author's phone shows a clock the test sets.
-    let wall = vaka_mobile::WallClock::manual(vaka_server::now_ms());
+    let wall = vaka_device::WallClock::manual(vaka_server::now_ms());
     let author_dir = tempfile::tempdir()?;
     let author = Device::open_with_clock(author_dir.path().join("phone.sqlite3"), wall.clone())?;
     let code = server.admin.code(org.volunteers[0]).await?;
@@ -167,7 +167,7 @@ async fn a_conflict_is_settled_by_an_op_that_phones_pull() -> anyhow::Result<()>
     author.sync_once(&http()).await?;
     desk.device.sync_once(&http()).await?;
     let description =
-        |snapshot: &vaka_mobile::StateSnapshot| snapshot[&id].1["description"].clone();
+        |snapshot: &vaka_device::StateSnapshot| snapshot[&id].1["description"].clone();
     assert_eq!(
         description(&server.admin.snapshot(org.id).await?),
         serde_json::json!(two),

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use vaka_mobile::Device;
+use vaka_device::Device;
 use vaka_shared::model::{CategoryCode, IncidentFields, Severity};
 use vaka_tests::proxy::{Fault, FaultProxy};
 use vaka_tests::{TestServer, integrity};

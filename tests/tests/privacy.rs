@@ -348,7 +348,7 @@ async fn a_redacted_name_is_gone_from_the_server_every_phone_and_the_history() -
     other.device.sync_once(&http()).await?;
     for phone in [&author, &other] {
         let entry = phone.device.entry(id)?.expect("entry on the phone");
-        let vaka_mobile::EntryFields::Incident(fields) = entry.fields else {
+        let vaka_device::EntryFields::Incident(fields) = entry.fields else {
             panic!("not an incident")
         };
         assert_eq!(

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use std::path::Path;
 use std::time::Duration;
-use vaka_mobile::{Device, WallClock};
+use vaka_device::{Device, WallClock};
 use vaka_shared::model::{CategoryCode, IncidentFields, Role, Severity};
 use vaka_shared::{EntityId, Timestamp};
 use vaka_tests::TestServer;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 use tempfile::TempDir;
-use vaka_mobile::{Device, SyncStatus, WallClock};
+use vaka_device::{Device, SyncStatus, WallClock};
 use vaka_shared::model::{
     CategoryCode, IncidentFields, ObservationCategory, ObservationFields, PatrolFields, PatrolKind,
     ReviewStatus, Role, Severity,
@@ -39,7 +39,7 @@ impl Phone {
         Ok(Self { device, dir })
     }
 
-    async fn sync(&self) -> anyhow::Result<vaka_mobile::SyncReport> {
+    async fn sync(&self) -> anyhow::Result<vaka_device::SyncReport> {
         Ok(self.device.sync_once(&http()).await?)
     }
 
@@ -139,7 +139,7 @@ async fn entries_logged_offline_reach_every_device() -> anyhow::Result<()> {
     })?);
     a.device.end_patrol(
         patrol,
-        vaka_mobile::PatrolSummary {
+        vaka_device::PatrolSummary {
             youths_met: Some(12),
             all_home_safe: Some(true),
             ..Default::default()
@@ -267,7 +267,7 @@ async fn a_coordinators_review_and_comment_reach_the_authors_phone() -> anyhow::
         .device
         .entry(id)?
         .expect("entry on the author's phone");
-    let vaka_mobile::EntryFields::Incident(fields) = entry.fields else {
+    let vaka_device::EntryFields::Incident(fields) = entry.fields else {
         panic!("not an incident")
     };
     assert_eq!(fields.review_status, Some(ReviewStatus::NeedsInfo));
@@ -326,7 +326,7 @@ async fn a_refused_review_field_needs_attention_and_later_ops_still_go_through()
         stale.device.entry(later)?.expect("later entry").status,
         SyncStatus::OnServer
     );
-    let vaka_mobile::EntryFields::Incident(fields) = refused.fields else {
+    let vaka_device::EntryFields::Incident(fields) = refused.fields else {
         panic!("not an incident")
     };
     assert_eq!(

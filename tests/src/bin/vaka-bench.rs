@@ -17,7 +17,7 @@
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use vaka_mobile::Device;
+use vaka_device::Device;
 use vaka_shared::model::{CategoryCode, IncidentFields, Location, PoliceLine, Severity};
 use vaka_shared::op::{Op, OpBody};
 use vaka_shared::sync::{PullRequest, SyncRequest, SyncResponse};

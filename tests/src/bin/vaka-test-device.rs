@@ -2,7 +2,7 @@
 //! sync: `vaka-test-device <database> <server-url>` syncs until its outbox is empty.
 
 use std::process::ExitCode;
-use vaka_mobile::Device;
+use vaka_device::Device;
 
 #[tokio::main]
 async fn main() -> ExitCode {
