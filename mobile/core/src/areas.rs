@@ -4,7 +4,6 @@
 use super::Device;
 use super::error::Result;
 use super::store;
-use super::sync::get_areas;
 use geo::{Contains, LineString, Point, Polygon};
 use rusqlite::params;
 use vaka_shared::AreaId;
@@ -102,10 +101,8 @@ impl Device {
     /// are. On failure the old copy stays; a server that says the device was marked lost makes
     /// it wipe itself ([`crate::DeviceError::Wiped`]).
     pub async fn refresh_areas(&self, http: &reqwest::Client) -> Result<usize> {
-        let (server_url, token) = self.server_and_token().await?;
-        let answer = self
-            .wipe_if_lost(get_areas(http, &server_url, &token).await)
-            .await?;
+        let server = self.server(http).await?;
+        let answer = self.wipe_if_lost(server.areas().await).await?;
         self.blocking(move |device| device.replace_areas(&answer.areas))
             .await
     }

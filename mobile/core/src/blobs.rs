@@ -1,6 +1,6 @@
 //! Photos on the phone and their way to the server: a photo is shrunk and stripped
 //! ([`super::photos`]), stored by SHA-256 in the local file, referred to by an entry as an
-//! [`AttachmentRef`], and uploaded out of band in resumable chunks. After each chunk the offset
+//! [`AttachmentRef`], and uploaded out of band in resumable chunks through the [`crate::client::ServerClient`]. After each chunk the offset
 //! the server confirmed is stored, and before each upload the server is asked where it stands,
 //! so an upload cut off half-way goes on from where it stopped.
 
@@ -9,12 +9,11 @@ use super::error::{DeviceError, Result};
 use super::photos;
 use super::store::{i64_of, u64_of};
 use reqwest::StatusCode;
-use reqwest::header::CONTENT_TYPE;
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
-use vaka_shared::blob::{BlobState, BlobStatus};
+use vaka_shared::blob::BlobState;
 use vaka_shared::model::AttachmentRef;
-use vaka_shared::sync::{ApiError, ErrorCode};
+use vaka_shared::sync::ErrorCode;
 
 /// The default chunk size of uploads: small enough to get through a bad connection.
 pub const DEFAULT_CHUNK_BYTES: usize = 64 * 1024;
@@ -150,15 +149,14 @@ impl Device {
         chunk_bytes: usize,
     ) -> Result<UploadReport> {
         let chunk_bytes = chunk_bytes.clamp(1, vaka_shared::blob::limits::MAX_CHUNK_BYTES);
-        let (server_url, token) = self.server_and_token().await?;
+        let server = self.server(http).await?;
         let mut report = UploadReport::default();
         let pending = self.blocking(Device::pending_photos).await?;
         for photo in pending {
-            let url = format!("{server_url}/api/v1/blobs/{}", photo.sha256);
             let Some(data) = self.photo(&photo.sha256)? else {
                 continue;
             };
-            let mut offset = server_offset(http, &url, &token).await?;
+            let mut offset = server.blob_offset(&photo.sha256).await?;
             loop {
                 if offset >= photo.size {
                     self.record_upload(&photo.sha256, photo.size, true)?;
@@ -169,16 +167,12 @@ impl Device {
                     .unwrap_or(usize::MAX)
                     .min(data.len());
                 let end = (start + chunk_bytes).min(data.len());
-                let response = http
-                    .put(format!("{url}?offset={offset}&size={}", photo.size))
-                    .bearer_auth(&token)
-                    .header(CONTENT_TYPE, "image/jpeg")
-                    .body(data[start..end].to_vec())
-                    .send()
+                let answer = server
+                    .put_blob_chunk(&photo.sha256, offset, photo.size, data[start..end].to_vec())
                     .await?;
                 report.chunks += 1;
                 report.bytes += (end - start) as u64;
-                match read_status(response).await? {
+                match answer {
                     Ok(status) => {
                         offset = status.received;
                         let complete = status.state == BlobState::Complete;
@@ -189,7 +183,7 @@ impl Device {
                         }
                     }
                     Err(error) if error.code == ErrorCode::BlobOffsetMismatch => {
-                        offset = server_offset(http, &url, &token).await?;
+                        offset = server.blob_offset(&photo.sha256).await?;
                     }
                     Err(error) => {
                         return Err(DeviceError::Server {
@@ -231,37 +225,6 @@ impl Device {
             params![key, value],
         )?;
         Ok(())
-    }
-}
-
-/// How many bytes of the blob at `url` the server holds (0 when it has none).
-async fn server_offset(http: &reqwest::Client, url: &str, token: &str) -> Result<u64> {
-    let response = http.get(url).bearer_auth(token).send().await?;
-    if response.status() == StatusCode::NOT_FOUND {
-        return Ok(0);
-    }
-    match read_status(response).await? {
-        Ok(status) => Ok(status.received),
-        Err(error) => Err(DeviceError::Server {
-            status: 0,
-            code: error.code,
-            message: error.message,
-        }),
-    }
-}
-
-/// A blob status, or the server's typed error.
-async fn read_status(response: reqwest::Response) -> Result<Result<BlobStatus, ApiError>> {
-    let status = response.status();
-    let body = response.bytes().await?;
-    if status.is_success() {
-        return Ok(Ok(serde_json::from_slice(&body)?));
-    }
-    match serde_json::from_slice::<ApiError>(&body) {
-        Ok(error) => Ok(Err(error)),
-        Err(_) => Err(DeviceError::UnexpectedStatus {
-            status: status.as_u16(),
-        }),
     }
 }
 

@@ -1,9 +1,10 @@
 //! Enrolment: trading a one-time code from a coordinator for this device's identity and token.
 
 use super::Device;
+use super::client::ServerClient;
 use super::error::{DeviceError, Result};
 use super::store::{self, Identity};
-use super::sync::{plan, post_enroll};
+use super::sync::plan;
 use vaka_shared::sync::EnrollRequest;
 
 impl Device {
@@ -25,7 +26,9 @@ impl Device {
             device_name: device_name.to_owned(),
         };
         let sent_ms = self.inner.wall.now_ms();
-        let response = post_enroll(http, &server_url, &request).await?;
+        let response = ServerClient::new(http, &server_url)
+            .enroll(&request)
+            .await?;
         let received_ms = self.inner.wall.now_ms();
         let offset = plan::clock_offset(response.server_time_ms, sent_ms, received_ms);
         let identity = Identity {

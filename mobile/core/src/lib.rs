@@ -13,6 +13,7 @@
 
 pub(crate) mod areas;
 mod blobs;
+mod client;
 mod clock;
 mod enroll;
 pub mod enroll_qr;
@@ -139,18 +140,20 @@ impl Device {
         Ok(value)
     }
 
-    /// Runs blocking database work off the async executor.
-    /// The server's address and this device's token, for requests besides sync.
-    async fn server_and_token(&self) -> Result<(String, String)> {
-        self.blocking(|device| {
-            let meta = store::load_meta(&device.conn())?;
-            let server_url = meta.enrolled()?.server_url.clone();
-            let token = meta.token.clone().ok_or(DeviceError::NotEnrolled)?;
-            Ok((server_url, token))
-        })
-        .await
+    /// The client of the server this device is enrolled with, with its token.
+    async fn server<'a>(&self, http: &'a reqwest::Client) -> Result<client::ServerClient<'a>> {
+        let (server_url, token) = self
+            .blocking(|device| {
+                let meta = store::load_meta(&device.conn())?;
+                let server_url = meta.enrolled()?.server_url.clone();
+                let token = meta.token.clone().ok_or(DeviceError::NotEnrolled)?;
+                Ok((server_url, token))
+            })
+            .await?;
+        Ok(client::ServerClient::new(http, &server_url).with_token(token))
     }
 
+    /// Runs blocking database work off the async executor.
     async fn blocking<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,

@@ -9,7 +9,6 @@ use super::Device;
 use super::error::{DeviceError, Result};
 use super::removal;
 use super::store;
-use super::sync::post_retired;
 use rusqlite::{Connection, TransactionBehavior};
 use vaka_shared::sync::ErrorCode;
 
@@ -115,8 +114,7 @@ impl Device {
     pub(crate) async fn hand_over_and_wipe(&self, http: &reqwest::Client) -> Result<()> {
         self.upload_photos(http, super::DEFAULT_CHUNK_BYTES).await?;
         self.blocking(Device::nothing_left_to_hand_over).await?;
-        let (server_url, token) = self.server_and_token().await?;
-        match post_retired(http, &server_url, &token).await {
+        match self.server(http).await?.retired().await {
             Ok(()) => {}
             Err(error) if error.server_code() == Some(ErrorCode::TokenRevoked) => {}
             Err(error) => return self.wipe_if_lost(Err(error)).await,

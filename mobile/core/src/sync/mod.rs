@@ -1,19 +1,17 @@
 //! The sync client: rounds of push-and-pull against `POST /api/v1/sync` until the outbox is empty
 //! and the pull has caught up. Decisions live in [`plan`], the local effects of an answer in
-//! [`apply`], the wire in [`http`]; this file runs the rounds and what follows them: the
+//! [`apply`], the wire in [`crate::client`]; this file runs the rounds and what follows them: the
 //! phone's own retention purge, a retired phone's hand-over and wipe, a lost phone's wipe.
 
 pub(crate) mod apply;
-mod http;
 pub(crate) mod plan;
-
-pub(crate) use http::{get_areas, post_enroll, post_retired};
 
 use super::Device;
 use super::error::{DeviceError, Result};
 use super::removal;
 use super::store::{self, OP_COLUMNS, i64_of, op_from_row};
 use super::wipe::WipeReason;
+use crate::client::{ServerClient, encode_sync};
 use vaka_shared::sync::{ErrorCode, PullRequest, StopCode, SyncRequest, limits};
 
 /// Rounds in a row that may move neither the push nor the pull before sync gives up.
@@ -163,8 +161,8 @@ impl Device {
         loop {
             let prepared = self.blocking(Device::prepare_round).await?;
             let sent_ms = self.inner.wall.now_ms();
-            let response =
-                http::post_sync(http, &prepared.server_url, &prepared.token, prepared.body).await?;
+            let server = ServerClient::new(http, &prepared.server_url).with_token(prepared.token);
+            let response = server.sync(prepared.body).await?;
             let received_ms = self.inner.wall.now_ms();
             let outcome = self
                 .blocking(move |device| {
@@ -272,7 +270,7 @@ impl Device {
         Ok(Prepared {
             server_url: me.server_url.clone(),
             token,
-            body: http::encode_sync(&request)?,
+            body: encode_sync(&request)?,
         })
     }
 }
