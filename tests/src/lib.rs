@@ -3,6 +3,7 @@
 //! and a raw protocol client for testing the server's rules op by op.
 
 pub mod browser;
+pub mod postgres;
 pub mod proxy;
 pub mod raw;
 

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod blobs;
 pub mod entries;
 pub mod ops;
+pub mod postgres;
 pub mod push;
 pub mod redaction;
 pub mod reports;
@@ -93,6 +94,12 @@ pub enum StoreError {
     /// A blocking task failed.
     #[error("a database task failed")]
     Join(#[from] tokio::task::JoinError),
+    /// PostgreSQL refused or failed.
+    #[error("database error")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had.
+    #[error("no database connection available")]
+    PgPool(#[from] deadpool_postgres::PoolError),
     /// Creating the data folder failed.
     #[error("cannot create the data folder")]
     Io(#[from] std::io::Error),
@@ -104,6 +111,7 @@ impl StoreError {
         match self {
             Self::NotCommitted { disk_full } => *disk_full,
             Self::Sqlite(e) => is_disk_full(e),
+            Self::Postgres(e) => e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL),
             _ => false,
         }
     }
@@ -116,7 +124,15 @@ impl StoreError {
                 e.sqlite_error_code(),
                 Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
             ),
-            Self::Pool(_) => true,
+            Self::Pool(_) | Self::PgPool(_) => true,
+            Self::Postgres(e) => matches!(
+                e.code(),
+                Some(
+                    &tokio_postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+                        | &tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE
+                        | &tokio_postgres::error::SqlState::TOO_MANY_CONNECTIONS
+                )
+            ),
             _ => false,
         }
     }

@@ -407,8 +407,7 @@ pub struct RawPullPage {
 
 /// Up to `limit` ops after `cursor` that `caller` may see: all of the organisation's for
 /// coordinators and admins (and volunteers where the organisation shares entries), otherwise
-/// those belonging with the volunteer's own entries. Ops and removals share one sequence: the
-/// page holds the first `limit` of both together.
+/// those belonging with the volunteer's own entries, with the removals of the same range.
 pub fn pull(
     conn: &Connection,
     caller: &DeviceCaller,
@@ -426,7 +425,7 @@ pub fn pull(
     let scope = (!sees_all).then(|| caller.member_id.to_string());
     let org = caller.org_id.to_string();
     let fetch = i64::from(limit) + 1;
-    let mut ops = conn
+    let ops = conn
         .prepare_cached(sql)?
         .query_map(params![org, cursor, scope, fetch], |r| {
             let fields: String = r.get(9)?;
@@ -457,7 +456,7 @@ pub fn pull(
         "SELECT seq, record FROM removals WHERE org_id = ?1 AND seq > ?2 AND scope_member = ?3
          ORDER BY seq LIMIT ?4"
     };
-    let mut removals = conn
+    let removals = conn
         .prepare_cached(sql)?
         .query_map(params![org, cursor, scope, fetch], |r| {
             Ok(Removal {
@@ -466,6 +465,18 @@ pub fn pull(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(page(ops, removals, cursor, limit))
+}
+
+/// The page of `limit` from the ops and removals after `cursor` (each fetched up to `limit + 1`,
+/// by sequence): ops and removals share one sequence, so the page holds the first `limit` of both
+/// together, and the cursor moves to the last of them.
+pub fn page(
+    mut ops: Vec<RawServerOp>,
+    mut removals: Vec<Removal>,
+    cursor: u64,
+    limit: u32,
+) -> RawPullPage {
     let limit = limit as usize;
     let more = ops.len() + removals.len() > limit;
     if more {
@@ -486,12 +497,12 @@ pub fn pull(
         .chain(removals.last().map(|r| r.seq))
         .max()
         .unwrap_or(cursor);
-    Ok(RawPullPage {
+    RawPullPage {
         ops,
         cursor,
         more,
         removals,
-    })
+    }
 }
 
 /// The op log as the sync endpoints use it.

@@ -1,0 +1,446 @@
+//! The PostgreSQL store against a real PostgreSQL (a fresh database per test in the test
+//! cluster): migrations applied once however many processes start together, group commit, the
+//! push and pull rules, and the sequence lock that keeps commit order equal to sequence order
+//! across server processes, so no pull by cursor skips an op.
+
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use vaka_server::now_ms;
+use vaka_server::store::StoreError;
+use vaka_server::store::accounts::{DeviceCaller, NewMember, TokenLookup};
+use vaka_server::store::postgres::{PgStore, accounts as pg_accounts, next_seq, push as pg_push};
+use vaka_server::sync::PushLimits;
+use vaka_shared::model::{IncidentFields, Role, Severity};
+use vaka_shared::op::{Op, OpBody};
+use vaka_shared::sync::StopCode;
+use vaka_shared::{EntityId, HlcClock, OpId};
+use vaka_tests::postgres::fresh_database;
+
+async fn open(url: &str) -> PgStore {
+    PgStore::open(url, 4, 64, Arc::default())
+        .await
+        .expect("open the PostgreSQL store")
+}
+
+async fn table_count(store: &PgStore) -> i64 {
+    store
+        .read(|client| {
+            Box::pin(async move {
+                let row = client
+                    .query_one(
+                        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                        &[],
+                    )
+                    .await?;
+                Ok(row.get::<_, i64>(0))
+            })
+        })
+        .await
+        .expect("count tables")
+}
+
+#[tokio::test]
+async fn processes_starting_together_apply_each_migration_once() {
+    let url = fresh_database().await.expect("a test database");
+    let (a, b, c) = tokio::join!(open(&url), open(&url), open(&url));
+    let applied: i64 = a
+        .read(|client| {
+            Box::pin(async move {
+                Ok(client
+                    .query_one("SELECT count(*) FROM schema_migrations", &[])
+                    .await?
+                    .get(0))
+            })
+        })
+        .await
+        .expect("read the migrations");
+    assert_eq!(applied, 1, "every migration recorded once");
+    assert!(table_count(&b).await >= 20, "the schema is there");
+    drop((a, b, c));
+    // Opening again applies nothing and changes nothing.
+    let again = open(&url).await;
+    assert!(table_count(&again).await >= 20);
+}
+
+#[tokio::test]
+async fn a_failing_job_rolls_back_alone_and_the_others_commit() {
+    let url = fresh_database().await.expect("a test database");
+    let store = open(&url).await;
+    let insert = |name: &'static str, fail: bool| {
+        store.write(move |tx| {
+            Box::pin(async move {
+                tx.execute(
+                    "INSERT INTO orgs (id, name, created_at_ms) VALUES ($1, $2, 0)",
+                    &[&uuid::Uuid::now_v7().to_string(), &name],
+                )
+                .await?;
+                if fail {
+                    return Err(StoreError::WriterGone);
+                }
+                Ok(())
+            })
+        })
+    };
+    let (failed, kept) = tokio::join!(insert("Rullas tillbaka", true), insert("Sparas", false));
+    assert!(failed.is_err());
+    kept.expect("the other job commits");
+    let names: Vec<String> = store
+        .read(|client| {
+            Box::pin(async move {
+                Ok(client
+                    .query("SELECT name FROM orgs", &[])
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect())
+            })
+        })
+        .await
+        .expect("read");
+    assert_eq!(names, vec!["Sparas".to_owned()]);
+}
+
+/// Two server processes on one database: while one holds its group transaction open after taking
+/// a sequence number, the other cannot take one; once the first commits, the second's number is
+/// higher. So no reader can see a higher number committed while a lower one is still to come.
+#[tokio::test]
+async fn a_held_transaction_keeps_later_sequence_numbers_behind_it() {
+    let url = fresh_database().await.expect("a test database");
+    let first = open(&url).await;
+    let second = open(&url).await;
+
+    let (taken_tx, taken) = oneshot::channel::<u64>();
+    let (release, released) = oneshot::channel::<()>();
+    let held = tokio::spawn({
+        let first = first.clone();
+        async move {
+            first
+                .write(move |tx| {
+                    Box::pin(async move {
+                        let seq = next_seq(tx).await?;
+                        let _ = taken_tx.send(seq);
+                        let _ = released.await;
+                        Ok(seq)
+                    })
+                })
+                .await
+        }
+    });
+    let held_seq = taken.await.expect("the first process took a number");
+
+    let later = tokio::spawn({
+        let second = second.clone();
+        async move {
+            second
+                .write(|tx| Box::pin(async move { next_seq(tx).await }))
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !later.is_finished(),
+        "the second process took a number while the first held its transaction open"
+    );
+    release.send(()).expect("release the first");
+    let held_seq_committed = held.await.expect("join").expect("the first commits");
+    let later_seq = later.await.expect("join").expect("the second commits");
+    assert_eq!(held_seq, held_seq_committed);
+    assert!(
+        later_seq > held_seq,
+        "the later transaction's number {later_seq} is above the held one's {held_seq}"
+    );
+}
+
+/// A phone enrolled on the PostgreSQL store, making ops by hand.
+struct PgPhone {
+    caller: DeviceCaller,
+    clock: HlcClock,
+    seq: u64,
+}
+
+impl PgPhone {
+    fn op(&mut self, entity: EntityId, body: OpBody) -> Op {
+        self.seq += 1;
+        Op {
+            op_id: OpId::new(),
+            device_id: self.caller.device_id,
+            device_seq: self.seq,
+            hlc: self.clock.tick(now_ms() as u64),
+            base_seq: 0,
+            entity_id: entity,
+            body,
+        }
+    }
+}
+
+const LIMITS: PushLimits = PushLimits {
+    max_clock_ahead_ms: 300_000,
+};
+
+/// An organisation with a coordinator, and `phones` enrolled volunteers' phones.
+async fn org_with_phones(store: &PgStore, phones: usize) -> Vec<PgPhone> {
+    let codes: Vec<String> = store
+        .write(move |tx| {
+            Box::pin(async move {
+                let now = now_ms();
+                let org = pg_accounts::create_org(tx, "Nattvandrarna Testby", now).await?;
+                let mut codes = Vec::new();
+                for n in 0..phones {
+                    let name = format!("Volontär {n}");
+                    let member = NewMember {
+                        org,
+                        name: &name,
+                        role: Role::Volunteer,
+                        group: None,
+                        login: None,
+                        password_hash: None,
+                    };
+                    let member = pg_accounts::create_member(tx, &member, now).await?;
+                    codes.extend(
+                        pg_accounts::create_enrollment_code(tx, member, now, 60_000).await?,
+                    );
+                }
+                Ok(codes)
+            })
+        })
+        .await
+        .expect("an organisation");
+    let mut enrolled = Vec::new();
+    for code in codes {
+        let device = store
+            .redeem_enrollment_code(code.clone(), "Telefon".into(), now_ms())
+            .await
+            .expect("redeem")
+            .expect("a valid code");
+        assert!(
+            store
+                .redeem_enrollment_code(code, "Telefon".into(), now_ms())
+                .await
+                .expect("redeem again")
+                .is_none(),
+            "a code enrols one device"
+        );
+        let TokenLookup::Valid(caller) = store.device_by_token(device.token).await.expect("lookup")
+        else {
+            panic!("the new device's token is valid");
+        };
+        enrolled.push(PgPhone {
+            caller,
+            clock: HlcClock::new(caller.device_id),
+            seq: 0,
+        });
+    }
+    enrolled
+}
+
+fn incident() -> OpBody {
+    vaka_tests::raw::new_incident("disturbance", 2)
+}
+
+#[tokio::test]
+async fn pushes_are_acknowledged_merged_and_pulled_by_sequence() {
+    let url = fresh_database().await.expect("a test database");
+    let store = open(&url).await;
+    let mut phones = org_with_phones(&store, 1).await;
+    let phone = &mut phones[0];
+    let entry = EntityId::new();
+    let first = phone.op(entry, incident());
+    let second = phone.op(
+        entry,
+        OpBody::Incident(IncidentFields {
+            severity: Some(Severity(3)),
+            ..Default::default()
+        }),
+    );
+    let (result, counts) = store
+        .push(
+            phone.caller,
+            vec![first.clone(), second.clone()],
+            now_ms(),
+            LIMITS,
+        )
+        .await
+        .expect("push");
+    assert_eq!(result.acked_through, 2);
+    assert_eq!(counts.accepted, 2);
+    // Sent again: acknowledged, nothing stored twice.
+    let (again, counts) = store
+        .push(phone.caller, vec![first, second], now_ms(), LIMITS)
+        .await
+        .expect("push again");
+    assert_eq!((again.acked_through, counts.duplicate), (2, 2));
+    // A gap stops the push where the device must resume.
+    let mut skipped = phone.op(entry, incident());
+    skipped.device_seq += 1;
+    let (gap, _) = store
+        .push(phone.caller, vec![skipped], now_ms(), LIMITS)
+        .await
+        .expect("push with a gap");
+    assert_eq!(
+        gap.stopped.map(|s| (s.code, s.at_seq)),
+        Some((StopCode::Gap, 3))
+    );
+
+    let page = store.pull(phone.caller, 0, 100).await.expect("pull");
+    let seqs: Vec<u64> = page.ops.iter().map(|op| op.seq).collect();
+    assert_eq!(seqs.len(), 2, "{seqs:?}");
+    assert!(seqs[0] < seqs[1]);
+    assert_eq!(page.cursor, seqs[1]);
+    assert_eq!(store.last_seq().await.expect("last seq"), seqs[1]);
+    let severity: i64 = store
+        .read(move |db| {
+            Box::pin(async move {
+                Ok(db
+                    .query_one(
+                        "SELECT severity FROM entries WHERE id = $1",
+                        &[&entry.to_string()],
+                    )
+                    .await?
+                    .get(0))
+            })
+        })
+        .await
+        .expect("the projection");
+    assert_eq!(
+        severity, 3,
+        "the entry's projection follows the merged state"
+    );
+}
+
+/// Two server processes on one database, phones pushing through either at random at once: a
+/// device that pulls by cursor gets every accepted op exactly once, in sequence order.
+#[tokio::test]
+async fn pulls_by_cursor_miss_nothing_with_two_processes_writing() {
+    let url = fresh_database().await.expect("a test database");
+    let stores = [open(&url).await, open(&url).await];
+    let phones = org_with_phones(&stores[0], 8).await;
+    let coordinator = {
+        let mut caller = phones[0].caller;
+        caller.role = Role::Coordinator;
+        caller
+    };
+    let mut tasks = Vec::new();
+    for (n, mut phone) in phones.into_iter().enumerate() {
+        let stores = stores.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..10 {
+                let ops: Vec<Op> = (0..3)
+                    .map(|_| phone.op(EntityId::new(), incident()))
+                    .collect();
+                let store = &stores[(n + round) % 2];
+                store
+                    .push(phone.caller, ops, now_ms(), LIMITS)
+                    .await
+                    .expect("push");
+            }
+        }));
+    }
+    // Meanwhile a coordinator's phone pulls by cursor from both processes in turn.
+    let mut seen = Vec::new();
+    let mut cursor = 0;
+    let mut turn = 0;
+    while !tasks.iter().all(|t| t.is_finished()) {
+        let page = stores[turn % 2]
+            .pull(coordinator, cursor, 7)
+            .await
+            .expect("pull");
+        seen.extend(page.ops.iter().map(|op| op.seq));
+        cursor = page.cursor;
+        turn += 1;
+    }
+    for task in tasks {
+        task.await.expect("the pushes");
+    }
+    loop {
+        let page = stores[turn % 2]
+            .pull(coordinator, cursor, 7)
+            .await
+            .expect("pull");
+        seen.extend(page.ops.iter().map(|op| op.seq));
+        cursor = page.cursor;
+        turn += 1;
+        if !page.more {
+            break;
+        }
+    }
+    let all = stores[0]
+        .pull(coordinator, 0, 1000)
+        .await
+        .expect("pull all");
+    let stored: Vec<u64> = all.ops.iter().map(|op| op.seq).collect();
+    assert_eq!(stored.len(), 8 * 10 * 3, "every op stored once");
+    assert_eq!(seen, stored, "pulled by cursor: every op once, in order");
+}
+
+/// One process's group transaction held open after it stored an op; the other process's push
+/// waits behind it. A pull meanwhile sees neither; afterwards both, the held one first.
+#[tokio::test]
+async fn no_pull_skips_an_op_whose_transaction_committed_late() {
+    let url = fresh_database().await.expect("a test database");
+    let first = open(&url).await;
+    let second = open(&url).await;
+    let mut phones = org_with_phones(&first, 2).await;
+    let reader = {
+        let mut caller = phones[0].caller;
+        caller.role = Role::Coordinator;
+        caller
+    };
+    let held_op = phones[0].op(EntityId::new(), incident());
+    let later_op = phones[1].op(EntityId::new(), incident());
+    let held_caller = phones[0].caller;
+    let later_caller = phones[1].caller;
+
+    let (stored_tx, stored) = oneshot::channel::<()>();
+    let (release, released) = oneshot::channel::<()>();
+    let held = tokio::spawn({
+        let first = first.clone();
+        async move {
+            first
+                .write(move |tx| {
+                    Box::pin(async move {
+                        let pushed =
+                            pg_push::push(tx, &held_caller, &[held_op], now_ms(), LIMITS).await?;
+                        let _ = stored_tx.send(());
+                        let _ = released.await;
+                        Ok(pushed)
+                    })
+                })
+                .await
+        }
+    });
+    stored.await.expect("the first process stored its op");
+    let later = tokio::spawn({
+        let second = second.clone();
+        async move {
+            second
+                .push(later_caller, vec![later_op], now_ms(), LIMITS)
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let during = second
+        .pull(reader, 0, 100)
+        .await
+        .expect("pull during the hold");
+    assert!(
+        during.ops.is_empty(),
+        "nothing committed yet: {:?}",
+        during.ops
+    );
+    assert_eq!(during.cursor, 0);
+    assert!(
+        !later.is_finished(),
+        "the second process committed past a held sequence number"
+    );
+
+    release.send(()).expect("release");
+    held.await.expect("join").expect("the held push commits");
+    later.await.expect("join").expect("the later push commits");
+    let after = first
+        .pull(reader, during.cursor, 100)
+        .await
+        .expect("pull after");
+    let devices: Vec<_> = after.ops.iter().map(|op| op.device_id).collect();
+    assert_eq!(devices, vec![held_caller.device_id, later_caller.device_id]);
+}
