@@ -167,7 +167,8 @@ describe('coordinator dashboard', () => {
     await page.click('#comments button[type=submit]');
     await page.waitForSelector('.comment');
     assert.match(await page.textContent('#comments'), /samma grupp som i fredags/);
-    assert.match(await page.textContent('#history'), /needs_info/);
+    assert.match(await page.textContent('#history'), /Status: Behöver mer information/);
+    assert.doesNotMatch(await page.textContent('#history'), /needs_info|[0-9a-f]{8}-[0-9a-f]{4}-|\{"|UTC/);
 
     device(db, 'sync');
     const listed = device(db, 'list');

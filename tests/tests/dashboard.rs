@@ -109,14 +109,75 @@ async fn a_comment_and_a_review_from_the_dashboard_reach_the_authors_phone() -> 
             .any(|row| row.contains(&format!("<td>{author}</td>")) && row.contains(field))
     };
     assert!(
-        by("Volontär 0", "<code>description</code> = Stök vid torget."),
+        by("Volontär 0", "Beskrivning</span>: Stök vid torget."),
         "the phone's op in the history: {rows:?}"
     );
     assert!(
-        by("Samordnare", "<code>review_status</code> = needs_info"),
-        "the coordinator's op in the history: {rows:?}"
+        by("Samordnare", "Status</span>: Behöver mer information"),
+        "the coordinator's op in the history, in words: {rows:?}"
     );
+    assert!(
+        by("Volontär 0", "Kategori</span>: Ordningsstörning"),
+        "the category by its label: {rows:?}"
+    );
+    assert!(
+        by("Volontär 0", "Position</span>: 59,6100 N, 16,5400 E"),
+        "the location as rounded coordinates: {rows:?}"
+    );
+    assert!(
+        by("Samordnare", "Vidarebefordrad till</span>: Polisen"),
+        "agencies by their names: {rows:?}"
+    );
+    let text = words_of(&history_section(&page));
+    assert_no_ids_or_json(&text);
     Ok(())
+}
+
+/// The history section of an entry page.
+fn history_section(page: &str) -> String {
+    let start = page
+        .find("id=\"history\"")
+        .expect("the page has a history section");
+    let section = &page[start..];
+    section[..section.find("</section>").unwrap_or(section.len())].to_owned()
+}
+
+/// The text of some HTML without its tags (and so without the ids in links).
+fn words_of(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// Fails when `text` holds something like a UUID, a JSON object or a wire code.
+fn assert_no_ids_or_json(text: &str) {
+    let uuid_like = text
+        .split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .any(|w| w.len() >= 36 && w.matches('-').count() >= 4);
+    assert!(!uuid_like, "an id in: {text}");
+    for code in [
+        "{&quot;",
+        "{\"",
+        "_id",
+        "needs_info",
+        "disturbance",
+        "accuracy_m",
+        "T0",
+        "Z ",
+    ] {
+        assert!(!text.contains(code), "{code:?} in: {text}");
+    }
 }
 
 /// The rows of the history section of an entry page.
@@ -185,6 +246,25 @@ async fn a_conflict_is_settled_by_an_op_that_phones_pull() -> anyhow::Result<()>
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, page) = browser.get(&format!("/entries/{id}")).await?;
     assert!(!page.contains("/settle\""), "no unsettled conflict left");
+    // The card is headed by the field's label and says what was kept, by whom, when.
+    let start = page.find("id=\"conflicts\"").expect("a conflicts card");
+    let card = &page[start..];
+    let card = &card[..card.find("</section>").unwrap_or(card.len())];
+    assert!(card.contains("<h3>Beskrivning"), "{card}");
+    assert!(
+        card.contains("Avgjord av Samordnare ") && card.contains("värdet från Samordnare behölls"),
+        "who settled it and which value stands: {card}"
+    );
+    let kept = &card[card.find("data-side=\"loser\"").expect("the loser's side")..];
+    assert!(
+        kept.starts_with("data-side=\"loser\"><strong>Behölls</strong>"),
+        "{kept}"
+    );
+    assert!(
+        !card.contains("Gällande värde"),
+        "no 'current value' once settled: {card}"
+    );
+    assert_no_ids_or_json(&words_of(card));
 
     author.sync_once(&http()).await?;
     desk.device.sync_once(&http()).await?;

@@ -7,6 +7,7 @@ use super::charts;
 use super::inbox::choices;
 use super::layout;
 use super::privacy;
+use super::words::{Names, field_label, value_words};
 use super::{
     LangError, PageError, PageResult, Pairs, PathText, WithLang, category_label, fmt_time, i18n,
     kind_label, ops, quoted,
@@ -106,9 +107,14 @@ pub async fn page(
             .unwrap_or_default()
     );
     let area_shape: Vec<_> = shapes
-        .into_iter()
+        .iter()
         .filter(|s| Some(&s.id) == row.area_id.as_ref())
+        .cloned()
         .collect();
+    let names = Names {
+        areas: &shapes,
+        members: &choices.members,
+    };
     let body = html! {
         p { a href="/inbox" { "← " (t.inbox) } }
         h1 { (title) }
@@ -135,9 +141,9 @@ pub async fn page(
             (privacy::hold_section(lang, &signed, &row, values.get("retention_hold").and_then(Value::as_str)))
         }
         (privacy::redaction_section(lang, &signed, &row, &redactable, &redactions))
-        (conflicts_section(lang, &signed, &conflicts))
+        (conflicts_section(lang, &signed, &row.kind, names, &conflicts))
         (comments_section(lang, &signed, &row, &comments))
-        (history_section(lang, &history, &redactions))
+        (history_section(lang, &row.kind, names, &history, &redactions))
     };
     Ok(layout::page(lang, Some(&signed), &title, body).into_response())
 }
@@ -287,16 +293,19 @@ fn review_form(
     }
 }
 
-fn value_text(json: &str) -> String {
-    match serde_json::from_str::<Value>(json) {
-        Ok(Value::String(s)) => s,
-        Ok(Value::Null) => "–".to_owned(),
-        Ok(other) => other.to_string(),
-        Err(_) => json.to_owned(),
-    }
+/// A stored JSON value of `field` in words.
+fn stored_words(lang: Lang, names: Names<'_>, kind: &str, field: &str, json: &str) -> Markup {
+    let value = serde_json::from_str::<Value>(json).unwrap_or(Value::Null);
+    value_words(lang, names, kind, field, &value, usize::MAX)
 }
 
-fn conflicts_section(lang: Lang, signed: &Signed, conflicts: &[ConflictRow]) -> Markup {
+fn conflicts_section(
+    lang: Lang,
+    signed: &Signed,
+    kind: &str,
+    names: Names<'_>,
+    conflicts: &[ConflictRow],
+) -> Markup {
     let t = i18n::texts(lang);
     html! {
         @if !conflicts.is_empty() {
@@ -304,13 +313,30 @@ fn conflicts_section(lang: Lang, signed: &Signed, conflicts: &[ConflictRow]) -> 
                 h2 { (t.conflicts) }
                 p.muted { (t.conflicts_text) }
                 @for c in conflicts {
-                    h3 { code { (c.field) } @if c.resolved_seq.is_some() { " " span.badge { (t.settled) } } }
+                    @let settled = c.resolved_seq.is_some();
+                    // Which side the coordinator kept: the one whose value the settling op wrote.
+                    @let loser_kept = settled && c.settled_value.as_deref().is_some_and(|v| {
+                        serde_json::from_str::<Value>(v).ok() == serde_json::from_str::<Value>(&c.loser_value).ok()
+                    });
+                    h3 { (field_label(lang, kind, &c.field)) @if settled { " " span.badge { (t.settled) } } }
+                    @if settled {
+                        p.settled { (t.conflict_settled_by
+                            .replacen("{}", c.settled_by.as_deref().unwrap_or("–"), 1)
+                            .replacen("{}", &c.settled_at_ms.map(fmt_time).unwrap_or_default(), 1)
+                            .replacen("{}", if loser_kept { &c.loser_author } else { &c.winner_author }, 1)) }
+                    }
                     div.conflict {
-                        @for (label, value, author, choice) in [(t.kept_value, &c.winner_value, &c.winner_author, "winner"), (t.lost_value, &c.loser_value, &c.loser_author, "loser")] {
-                            div {
+                        @for (choice, value, author) in [("winner", &c.winner_value, &c.winner_author), ("loser", &c.loser_value, &c.loser_author)] {
+                            @let label = match (settled, choice == "loser", loser_kept) {
+                                (false, false, _) => t.kept_value,
+                                (false, true, _) => t.lost_value,
+                                (true, is_loser, kept) if is_loser == kept => t.conflict_kept,
+                                (true, _, _) => t.conflict_set_aside,
+                            };
+                            div data-side=(choice) {
                                 strong { (label) } " · " span.muted { (author) }
-                                p { (value_text(value)) }
-                                @if c.resolved_seq.is_none() {
+                                p { (stored_words(lang, names, kind, &c.field, value)) }
+                                @if !settled {
                                     form method="post" action={ "/conflicts/" (c.id) "/settle" } {
                                         input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
                                         input type="hidden" name="choice" value=(choice);
@@ -357,7 +383,13 @@ fn comment_form(lang: Lang, signed: &Signed, id: &str, text: &str) -> Markup {
     }
 }
 
-fn history_section(lang: Lang, history: &[HistoryItem], redactions: &[RedactionRow]) -> Markup {
+fn history_section(
+    lang: Lang,
+    kind: &str,
+    names: Names<'_>,
+    history: &[HistoryItem],
+    redactions: &[RedactionRow],
+) -> Markup {
     let t = i18n::texts(lang);
     // A write of a field at or below a redaction of it holds the redaction's text now.
     let redacted = |field: &str, hlc: &str| {
@@ -384,7 +416,7 @@ fn history_section(lang: Lang, history: &[HistoryItem], redactions: &[RedactionR
                             td { (h.author_name) }
                             td.muted { (h.device_name) }
                             td { @for (name, value) in &h.fields {
-                                code { (name) } " = " (super::inbox::short(&value_text(&value.to_string()), 80))
+                                span.field { (field_label(lang, kind, name)) } ": " (value_words(lang, names, kind, name, value, 80))
                                 @if redacted(name, &h.hlc) { " " span.badge { (t.redacted_mark) } }
                                 br;
                             } }

@@ -23,6 +23,7 @@ mod pdf;
 mod people;
 mod privacy;
 mod report;
+mod words;
 
 use crate::AppState;
 use crate::store::StoreError;

@@ -490,6 +490,12 @@ pub struct ConflictRow {
     pub loser_author: String,
     /// The sequence of the op that settled it, if settled.
     pub resolved_seq: Option<i64>,
+    /// Who settled it (the settling op's author).
+    pub settled_by: Option<String>,
+    /// When the settling op reached the server.
+    pub settled_at_ms: Option<i64>,
+    /// The value the settling op wrote (JSON), to tell which side was kept.
+    pub settled_value: Option<String>,
 }
 
 /// The conflicts recorded on an entity, oldest first.
@@ -497,10 +503,12 @@ pub fn conflicts(conn: &Connection, org: &str, id: &str) -> Result<Vec<ConflictR
     Ok(conn
         .prepare_cached(
             "SELECT c.id, c.field, c.winner_value, COALESCE(mw.display_name, ''), c.loser_value,
-                    COALESCE(ml.display_name, ''), c.resolved_seq
+                    COALESCE(ml.display_name, ''), c.resolved_seq, ms.display_name,
+                    os.received_at_ms, os.fields
              FROM conflicts c
              LEFT JOIN ops ow ON ow.seq = c.winner_seq LEFT JOIN members mw ON mw.id = ow.author
              LEFT JOIN ops ol ON ol.seq = c.loser_seq LEFT JOIN members ml ON ml.id = ol.author
+             LEFT JOIN ops os ON os.seq = c.resolved_seq LEFT JOIN members ms ON ms.id = os.author
              WHERE c.entity_id = ?1 AND c.org_id = ?2 ORDER BY c.id",
         )?
         .query_map(params![id, org], |r| {
@@ -512,6 +520,13 @@ pub fn conflicts(conn: &Connection, org: &str, id: &str) -> Result<Vec<ConflictR
                 loser_value: r.get(4)?,
                 loser_author: r.get(5)?,
                 resolved_seq: r.get(6)?,
+                settled_by: r.get(7)?,
+                settled_at_ms: r.get(8)?,
+                settled_value: r.get::<_, Option<String>>(9)?.and_then(|fields| {
+                    let field: String = r.get(1).ok()?;
+                    let fields: Map<String, Value> = serde_json::from_str(&fields).ok()?;
+                    fields.get(&field).map(Value::to_string)
+                }),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?)
