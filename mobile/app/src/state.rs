@@ -170,51 +170,44 @@ pub struct Snapshot {
 const SHOWN_ENTRIES: usize = 100;
 
 impl Snapshot {
-    /// Reads everything the screens show.
+    /// Reads everything the screens show, in a few queries ([`Device::screen`]).
     pub fn load(device: &Device) -> Result<Self, DeviceError> {
-        let entries = device.recent_entries(SHOWN_ENTRIES)?;
-        let active_patrol = entries.iter().find_map(|entry| match &entry.fields {
-            EntryFields::Patrol(p)
-                if entry.mine && p.ended_at.flatten().is_none() && p.retracted != Some(true) =>
-            {
-                Some(ActivePatrol {
-                    id: entry.id,
-                    kind: p.kind.unwrap_or(PatrolKind::Other),
-                    started_at: p.started_at.unwrap_or(entry.created_at),
-                    walkers: p.participant_count.unwrap_or(1),
-                    area: p.area_id.flatten(),
-                })
+        let screen = device.screen(SHOWN_ENTRIES)?;
+        let active_patrol = screen.entries.iter().find_map(|card| {
+            let entry = &card.entry;
+            match &entry.fields {
+                EntryFields::Patrol(p)
+                    if entry.mine
+                        && p.ended_at.flatten().is_none()
+                        && p.retracted != Some(true) =>
+                {
+                    Some(ActivePatrol {
+                        id: entry.id,
+                        kind: p.kind.unwrap_or(PatrolKind::Other),
+                        started_at: p.started_at.unwrap_or(entry.created_at),
+                        walkers: p.participant_count.unwrap_or(1),
+                        area: p.area_id.flatten(),
+                    })
+                }
+                _ => None,
             }
-            _ => None,
         });
-        let mut cards = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let attachments = match &entry.fields {
-                EntryFields::Incident(f) => f.attachments.clone().unwrap_or_default(),
-                EntryFields::Observation(f) => f.attachments.clone().unwrap_or_default(),
-                EntryFields::Patrol(_) => Vec::new(),
-            };
-            let photos = attachments
-                .into_iter()
-                .map(|a| {
-                    let status = device.photo_status(&a.sha256)?;
-                    Ok((a, status))
-                })
-                .collect::<Result<_, DeviceError>>()?;
-            cards.push(EntryCard {
-                comments: device.comments_for(entry.id)?,
-                entry,
-                photos,
-            });
-        }
         Ok(Self {
-            identity: device.identity()?,
-            sync: Some(device.sync_state()?),
-            entries: cards,
+            identity: screen.identity,
+            sync: screen.sync,
+            entries: screen
+                .entries
+                .into_iter()
+                .map(|card| EntryCard {
+                    entry: card.entry,
+                    photos: card.photos,
+                    comments: card.comments,
+                })
+                .collect(),
             active_patrol,
-            photos_waiting: device.pending_photos()?.len(),
-            areas: device
-                .area_names()?
+            photos_waiting: screen.photos_waiting,
+            areas: screen
+                .areas
                 .into_iter()
                 .map(|(id, name)| AreaChoice { id, name })
                 .collect(),

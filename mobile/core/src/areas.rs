@@ -54,7 +54,7 @@ impl Area {
 impl Device {
     /// The areas as last fetched, by name (none before the first fetch).
     pub fn areas(&self) -> Result<Vec<Area>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached("SELECT id, name, rings FROM areas ORDER BY name")?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -77,7 +77,7 @@ impl Device {
 
     /// The areas' ids and names, by name, without their outlines (what the forms list).
     pub fn area_names(&self) -> Result<Vec<(AreaId, String)>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached("SELECT id, name FROM areas ORDER BY name")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let mut names = Vec::new();

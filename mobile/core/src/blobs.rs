@@ -116,7 +116,7 @@ impl Device {
 
     /// Photos the server does not have whole yet, oldest first.
     pub fn pending_photos(&self) -> Result<Vec<PendingPhoto>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(
             "SELECT sha256, size, uploaded FROM blobs WHERE done_at_ms IS NULL ORDER BY added_ms",
         )?;

@@ -40,7 +40,8 @@ pub use clock::WallClock;
 pub use error::{DeviceError, Result};
 pub use key::{DbKey, KeySource};
 pub use reads::{
-    Comment, EntityView, Entry, EntryFields, RejectedOwnOp, StateSnapshot, SyncState, SyncStatus,
+    Comment, EntityView, Entry, EntryFields, RejectedOwnOp, Screen, ScreenEntry, StateSnapshot,
+    SyncState, SyncStatus,
 };
 pub use schedule::{RetryPolicy, SchedulerConfig, SyncOutcome, SyncScheduler};
 pub use store::Identity;
@@ -52,7 +53,9 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// A device core over one local database file. Cheap to clone; clones share the connection.
+/// A device core over one local database file. Cheap to clone; clones share the connections:
+/// one for writes (every write, a sync's transactions) and one for reads (the screens, the
+/// outbox and sync state), which in WAL mode never waits for a write.
 #[derive(Debug, Clone)]
 pub struct Device {
     inner: Arc<Inner>,
@@ -61,6 +64,7 @@ pub struct Device {
 #[derive(Debug)]
 struct Inner {
     conn: Mutex<Connection>,
+    reader: Mutex<Connection>,
     wall: WallClock,
     /// Only one sync runs at a time (a scheduler and a manual sync may both ask).
     sync_lock: tokio::sync::Mutex<()>,
@@ -101,9 +105,11 @@ impl Device {
     /// the encryption would hide).
     pub(crate) fn open_keyed(path: &Path, key: Option<&DbKey>, wall: WallClock) -> Result<Self> {
         let conn = store::open(path, key)?;
+        let reader = store::open_reader(path, key)?;
         let device = Self {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
+                reader: Mutex::new(reader),
                 wall,
                 sync_lock: tokio::sync::Mutex::new(()),
             }),
@@ -119,7 +125,15 @@ impl Device {
 
     /// Who the device is enrolled as, if it is.
     pub fn identity(&self) -> Result<Option<Identity>> {
-        Ok(store::load_meta(&self.conn())?.identity)
+        Ok(store::load_meta(&self.reader())?.identity)
+    }
+
+    /// The connection for reads only; never held while a write waits for it.
+    pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.inner
+            .reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {

@@ -2,12 +2,17 @@
 //! outbox and the sync state, and a snapshot of all state for convergence checks.
 
 use super::Device;
+use super::blobs::PhotoStatus;
 use super::error::{DeviceError, Result};
+use super::store::Identity;
 use super::store::{self, OP_COLUMNS, op_from_row, parse, reject_code_of, u64_of};
 use rusqlite::{Connection, Row};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
+use vaka_shared::AreaId;
 use vaka_shared::merge::EntityState;
+use vaka_shared::model::AttachmentRef;
 use vaka_shared::model::{IncidentFields, ObservationFields, PatrolFields};
 use vaka_shared::sync::RejectCode;
 use vaka_shared::{EntityId, EntityKind, MemberId, Op, Timestamp};
@@ -215,7 +220,7 @@ impl Device {
 
     /// The `limit` newest patrols, incidents and observations.
     pub fn recent_entries(&self, limit: usize) -> Result<Vec<Entry>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let me = me(&conn)?;
         let mut statement = conn.prepare_cached(&format!(
             "SELECT {ENTITY_COLUMNS} FROM entities e
@@ -232,7 +237,7 @@ impl Device {
 
     /// One entry, if the device holds it and it is a patrol, incident or observation.
     pub fn entry(&self, id: EntityId) -> Result<Option<Entry>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let me = me(&conn)?;
         let read = one_entity(&conn, id)?;
         Ok(match read {
@@ -243,7 +248,7 @@ impl Device {
 
     /// The comments on an entry, oldest first.
     pub fn comments_for(&self, entry_id: EntityId) -> Result<Vec<Comment>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let me = me(&conn)?;
         let mut statement = conn.prepare_cached(&format!(
             "SELECT {ENTITY_COLUMNS} FROM entities e
@@ -253,24 +258,14 @@ impl Device {
         let mut rows = statement.query([entry_id.to_string()])?;
         let mut comments = Vec::new();
         while let Some(row) = rows.next()? {
-            let read = read_entity(row)?;
-            let fields: vaka_shared::model::CommentFields =
-                serde_json::from_value(Value::Object(read.state.values()))?;
-            comments.push(Comment {
-                id: read.id,
-                author: read.author,
-                mine: me == Some(read.author),
-                body: fields.body.unwrap_or_default(),
-                written_at: fields.written_at,
-                status: read.status,
-            });
+            comments.push(to_comment(read_entity(row)?, me)?);
         }
         Ok(comments)
     }
 
     /// Any entity the device holds.
     pub fn entity(&self, id: EntityId) -> Result<Option<EntityView>> {
-        let conn = self.conn();
+        let conn = self.reader();
         Ok(one_entity(&conn, id)?.map(|read| EntityView {
             id: read.id,
             kind: read.kind,
@@ -282,7 +277,7 @@ impl Device {
 
     /// How many own ops wait for the server.
     pub fn outbox_len(&self) -> Result<u64> {
-        let conn = self.conn();
+        let conn = self.reader();
         let n: i64 = conn.query_row(
             "SELECT count(*) FROM ops WHERE status = 'pending'",
             [],
@@ -293,7 +288,7 @@ impl Device {
 
     /// Own ops the server refused, oldest first, with the reasons.
     pub fn rejected_ops(&self) -> Result<Vec<RejectedOwnOp>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!(
             "SELECT {OP_COLUMNS}, reject_code, reject_message, reject_field
              FROM ops WHERE status = 'rejected' ORDER BY device_seq"
@@ -314,30 +309,15 @@ impl Device {
 
     /// How syncing goes.
     pub fn sync_state(&self) -> Result<SyncState> {
-        let conn = self.conn();
+        let conn = self.reader();
         let meta = store::load_meta(&conn)?;
-        let (pending, attention): (i64, i64) = conn.query_row(
-            "SELECT (SELECT count(*) FROM ops WHERE status = 'pending'),
-                    (SELECT count(DISTINCT entity_id) FROM ops WHERE status = 'rejected')",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok(SyncState {
-            enrolled: meta.identity.is_some(),
-            last_sync_ok_at: meta.last_sync_ok_at_ms.map(super::clock::timestamp),
-            pending: u64_of(pending),
-            needs_attention: u64_of(attention),
-            last_error: meta.last_sync_error,
-            cursor: meta.cursor,
-            retiring: meta.retiring,
-            wiped: meta.wiped,
-        })
+        sync_state_of(&conn, &meta)
     }
 
     /// Every entity that has any field written, with its kind and current values: what must be
     /// equal on every replica that has seen the same ops.
     pub fn state_snapshot(&self) -> Result<StateSnapshot> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached("SELECT id, kind, state FROM entities")?;
         let mut rows = statement.query([])?;
         let mut snapshot = BTreeMap::new();
@@ -355,6 +335,167 @@ impl Device {
     }
 }
 
+/// What the app's screens show, read in one read transaction by a few queries whatever the
+/// number of entries: the identity and sync state, the newest entries with their comments and
+/// the state of their photos, the photos waiting, the areas' names.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Screen {
+    /// Who the device is, once enrolled.
+    pub identity: Option<Identity>,
+    /// How syncing goes.
+    pub sync: Option<SyncState>,
+    /// The newest entries, newest first.
+    pub entries: Vec<ScreenEntry>,
+    /// Photos not yet whole on the server.
+    pub photos_waiting: usize,
+    /// The areas' ids and names, by name.
+    pub areas: Vec<(AreaId, String)>,
+}
+
+/// An entry as the screens show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreenEntry {
+    /// The entry.
+    pub entry: Entry,
+    /// Its comments, oldest first.
+    pub comments: Vec<Comment>,
+    /// Its photos and where each stands.
+    pub photos: Vec<(AttachmentRef, PhotoStatus)>,
+}
+
+impl Device {
+    /// Everything the screens show, with the newest `limit` entries ([`Screen`]).
+    pub fn screen(&self, limit: usize) -> Result<Screen> {
+        let conn = self.reader();
+        let tx = conn.unchecked_transaction()?;
+        let meta = store::load_meta(&tx)?;
+        let me = meta.identity.as_ref().map(|i| i.member_id);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut entries = Vec::new();
+        {
+            let mut statement = tx.prepare_cached(&format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities e
+                 WHERE e.kind IN ('patrol', 'incident', 'observation')
+                 ORDER BY e.created_ms DESC, e.id DESC LIMIT ?1"
+            ))?;
+            let mut rows = statement.query([limit])?;
+            while let Some(row) = rows.next()? {
+                entries.extend(to_entry(read_entity(row)?, me)?);
+            }
+        }
+        let mut comments: HashMap<EntityId, Vec<Comment>> = HashMap::new();
+        {
+            let mut statement = tx.prepare_cached(&format!(
+                "SELECT {ENTITY_COLUMNS}, e.parent_id FROM entities e
+                 WHERE e.kind = 'comment' AND e.parent_id IN (
+                     SELECT id FROM entities
+                     WHERE kind IN ('patrol', 'incident', 'observation')
+                     ORDER BY created_ms DESC, id DESC LIMIT ?1)
+                 ORDER BY e.created_ms, e.id"
+            ))?;
+            let mut rows = statement.query([limit])?;
+            while let Some(row) = rows.next()? {
+                let parent: EntityId = parse("entity id", &row.get::<_, String>(10)?)?;
+                let comment = to_comment(read_entity(row)?, me)?;
+                comments.entry(parent).or_default().push(comment);
+            }
+        }
+        let mut photos: HashMap<String, PhotoStatus> = HashMap::new();
+        let mut photos_waiting = 0;
+        {
+            let mut statement = tx.prepare_cached(
+                "SELECT sha256, size, uploaded, done_at_ms IS NOT NULL FROM blobs",
+            )?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let status = if row.get::<_, bool>(3)? {
+                    PhotoStatus::OnServer
+                } else {
+                    photos_waiting += 1;
+                    PhotoStatus::OnPhone {
+                        uploaded: u64_of(row.get(2)?),
+                        size: u64_of(row.get(1)?),
+                    }
+                };
+                photos.insert(row.get(0)?, status);
+            }
+        }
+        let mut areas = Vec::new();
+        {
+            let mut statement = tx.prepare_cached("SELECT id, name FROM areas ORDER BY name")?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                areas.push((parse("area id", &row.get::<_, String>(0)?)?, row.get(1)?));
+            }
+        }
+        let sync = sync_state_of(&tx, &meta)?;
+        let entries = entries
+            .into_iter()
+            .map(|entry| {
+                let attachments = match &entry.fields {
+                    EntryFields::Incident(f) => f.attachments.clone().unwrap_or_default(),
+                    EntryFields::Observation(f) => f.attachments.clone().unwrap_or_default(),
+                    EntryFields::Patrol(_) => Vec::new(),
+                };
+                let photos = attachments
+                    .into_iter()
+                    .map(|a| {
+                        let status = photos
+                            .get(&a.sha256)
+                            .copied()
+                            .unwrap_or(PhotoStatus::Elsewhere);
+                        (a, status)
+                    })
+                    .collect();
+                ScreenEntry {
+                    comments: comments.remove(&entry.id).unwrap_or_default(),
+                    entry,
+                    photos,
+                }
+            })
+            .collect();
+        Ok(Screen {
+            identity: meta.identity,
+            sync: Some(sync),
+            entries,
+            photos_waiting,
+            areas,
+        })
+    }
+}
+
+fn to_comment(read: EntityRead, me: Option<MemberId>) -> Result<Comment> {
+    let fields: vaka_shared::model::CommentFields =
+        serde_json::from_value(Value::Object(read.state.values()))?;
+    Ok(Comment {
+        id: read.id,
+        author: read.author,
+        mine: me == Some(read.author),
+        body: fields.body.unwrap_or_default(),
+        written_at: fields.written_at,
+        status: read.status,
+    })
+}
+
+fn sync_state_of(conn: &Connection, meta: &store::Meta) -> Result<SyncState> {
+    let (pending, attention): (i64, i64) = conn.query_row(
+        "SELECT (SELECT count(*) FROM ops WHERE status = 'pending'),
+                (SELECT count(DISTINCT entity_id) FROM ops WHERE status = 'rejected')",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(SyncState {
+        enrolled: meta.identity.is_some(),
+        last_sync_ok_at: meta.last_sync_ok_at_ms.map(super::clock::timestamp),
+        pending: u64_of(pending),
+        needs_attention: u64_of(attention),
+        last_error: meta.last_sync_error.clone(),
+        cursor: meta.cursor,
+        retiring: meta.retiring,
+        wiped: meta.wiped,
+    })
+}
+
 fn one_entity(conn: &Connection, id: EntityId) -> Result<Option<EntityRead>> {
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {ENTITY_COLUMNS} FROM entities e WHERE e.id = ?1"
@@ -363,5 +504,72 @@ fn one_entity(conn: &Connection, id: EntityId) -> Result<Option<EntityRead>> {
     match rows.next()? {
         Some(row) => Ok(Some(read_entity(row)?)),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::photos::tests::jpeg_with_exif;
+    use crate::test_support::{enrolled, incident};
+    use crate::{EntryFields, PhotoStatus};
+    use vaka_shared::model::{IncidentFields, Role};
+
+    #[test]
+    fn the_screen_read_holds_what_the_reads_one_by_one_give() {
+        let (_dir, device, identity) = enrolled(Role::Volunteer);
+        let oldest = device.create_incident(incident(1)).expect("logs");
+        device.add_comment(oldest, "oldest").expect("comments");
+        let photo = device.store_photo(&jpeg_with_exif(64, 48)).expect("stores");
+        let with_photo = device
+            .create_incident(IncidentFields {
+                attachments: Some(vec![photo.clone()]),
+                ..incident(2)
+            })
+            .expect("logs");
+        device.add_comment(with_photo, "first").expect("comments");
+        device.add_comment(with_photo, "second").expect("comments");
+        let newest = device.create_incident(incident(3)).expect("logs");
+
+        let screen = device.screen(2).expect("reads");
+        assert_eq!(screen.identity, Some(identity));
+        assert_eq!(screen.sync, Some(device.sync_state().expect("sync state")));
+        assert_eq!(screen.photos_waiting, 1);
+        let ids: Vec<_> = screen.entries.iter().map(|e| e.entry.id).collect();
+        assert_eq!(ids, [newest, with_photo], "the newest two, newest first");
+        for card in &screen.entries {
+            assert_eq!(
+                Some(&card.entry),
+                device.entry(card.entry.id).expect("reads").as_ref()
+            );
+            assert_eq!(
+                card.comments,
+                device.comments_for(card.entry.id).expect("reads")
+            );
+        }
+        let bodies: Vec<_> = screen.entries[1]
+            .comments
+            .iter()
+            .map(|c| c.body.as_str())
+            .collect();
+        assert_eq!(bodies, ["first", "second"]);
+        assert!(matches!(
+            screen.entries[1].entry.fields,
+            EntryFields::Incident(_)
+        ));
+        assert_eq!(
+            screen.entries[1].photos,
+            [(
+                photo.clone(),
+                PhotoStatus::OnPhone {
+                    uploaded: 0,
+                    size: photo.size
+                }
+            )]
+        );
+        assert_eq!(
+            device.photo_status(&photo.sha256).expect("reads"),
+            screen.entries[1].photos[0].1
+        );
+        assert!(screen.entries[0].photos.is_empty() && screen.entries[0].comments.is_empty());
     }
 }

@@ -41,6 +41,20 @@ pub(crate) fn open(path: &Path, key: Option<&DbKey>) -> Result<Connection> {
     Ok(conn)
 }
 
+/// A second connection to the device file, opened (and migrated) by [`open`] already, keyed
+/// with the same `key`, for reads only: in WAL mode it reads beside a write on the other
+/// connection, so a screen never waits for a sync's transaction.
+pub(crate) fn open_reader(path: &Path, key: Option<&DbKey>) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    if let Some(key) = key {
+        use_key(&conn, key)?;
+    }
+    conn.pragma_update(None, "query_only", "ON")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
 /// A read-only connection to an existing device file with `key`; changes nothing.
 pub(crate) fn open_read_only(path: &Path, key: &DbKey) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;

@@ -83,7 +83,7 @@ pub(crate) fn wipe(conn: &mut Connection, reason: WipeReason, now_ms: i64) -> Re
 impl Device {
     /// Why the phone last wiped itself, until it is enrolled again.
     pub fn wiped(&self) -> Result<Option<WipeReason>> {
-        Ok(store::load_meta(&self.conn())?.wiped)
+        Ok(store::load_meta(&self.reader())?.wiped)
     }
 
     /// Wipes the phone now, recording `reason`.
