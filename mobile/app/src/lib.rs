@@ -1,7 +1,7 @@
 //! The Dioxus app on top of the device core: screens for patrols, incidents, observations and
 //! photos, in Swedish and English, with a night and a day theme.
 //!
-//! `state.rs` holds the app-wide state (context, reached with `use_app()`) and the intents that
+//! `state/` holds the app-wide state (context, reached with `use_app()`) and the intents that
 //! call the device core; `views/` are the screens, `components.rs` their shared parts,
 //! `i18n.rs` every text, `theme.rs` the style sheet and the night rule, `location.rs` the seam to
 //! the webview's geolocation, `camera.rs` pictures read by the page from its file inputs (photos,
