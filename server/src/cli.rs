@@ -1,9 +1,8 @@
 //! The `vaka-server` command line: serve, demo, and admin subcommands.
 
-use crate::store::accounts::{self, NewMember};
-use crate::store::audit::{self, Actor, AuditAction};
+use crate::store::admin::MemberToAdd;
 use crate::store::retention::{self, PurgeSummary};
-use crate::store::sharing::{self, OrgLevel};
+use crate::store::sharing::OrgLevel;
 use crate::{Config, Server, demo, now_ms, secrets};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -353,13 +352,7 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
     let now = now_ms();
     match command {
         Command::Org(OrgCommand::Create { name, level }) => {
-            let id = store
-                .write(move |c| {
-                    let id = accounts::create_org(c, &name, now)?;
-                    sharing::set_level(c, id, level)?;
-                    Ok(id)
-                })
-                .await?;
+            let id = store.create_org_at(name, level, now).await?;
             println!("{id}");
         }
         Command::User(UserCommand::Create {
@@ -387,42 +380,20 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
                     )
                 }
             };
-            let id = store
-                .write(move |c| {
-                    let id = accounts::create_member(
-                        c,
-                        &NewMember {
-                            org,
-                            name: &name,
-                            role,
-                            group: group.as_deref(),
-                            login: login.as_deref(),
-                            password_hash: password_hash.as_deref(),
-                        },
-                        now,
-                    )?;
-                    let created = AuditAction::MemberCreated {
-                        member: id,
-                        role: role.as_str().to_owned(),
-                        group,
-                    };
-                    audit::record(c, Some(org), Actor::CommandLine, &created, now)?;
-                    Ok(id)
-                })
-                .await?;
+            let member = MemberToAdd {
+                org,
+                name,
+                role,
+                group,
+                login,
+                password_hash,
+            };
+            let id = store.add_member(member, now).await?;
             println!("{id}");
         }
         Command::EnrollCode { member, ttl_hours } => {
             let code = store
-                .write(move |c| {
-                    let code = accounts::create_enrollment_code(c, member, now, ttl_ms(ttl_hours))?;
-                    if code.is_some() {
-                        let org = accounts::org_of_member(c, member)?;
-                        let created = AuditAction::EnrolmentCodeCreated { member };
-                        audit::record(c, org, Actor::CommandLine, &created, now)?;
-                    }
-                    Ok(code)
-                })
+                .enrolment_code_for(member, ttl_ms(ttl_hours), now)
                 .await?;
             match code {
                 Some(code) => println!("{code}"),
@@ -430,32 +401,14 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Device(DeviceCommand::Revoke { device }) => {
-            if !store
-                .write(move |c| {
-                    let revoked = accounts::revoke_device(c, device, None, now)?;
-                    if revoked {
-                        let org = accounts::org_of_device(c, device)?;
-                        let action = AuditAction::DeviceRevoked { device };
-                        audit::record(c, org, Actor::CommandLine, &action, now)?;
-                    }
-                    Ok(revoked)
-                })
-                .await?
-            {
+            if !store.revoke_device_by_operator(device, now).await? {
                 bail!("no active device with id {device}");
             }
             println!("revoked {device}");
         }
         Command::Purge { dry_run } => {
             let summaries = if dry_run {
-                store
-                    .read(move |c| {
-                        retention::orgs(c)?
-                            .into_iter()
-                            .map(|org| retention::dry_run(c, org, now))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .await?
+                store.purge_dry_run(now).await?
             } else {
                 retention::purge_all(store, now).await?
             };
@@ -463,7 +416,7 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
                 println!("{}", purge_line(summary, dry_run));
             }
         }
-        Command::Audit(AuditCommand::Verify) => match store.read(audit::verify).await? {
+        Command::Audit(AuditCommand::Verify) => match store.verify_audit().await? {
             Ok(heads) => {
                 let records: u64 = heads.iter().map(|h| h.records).sum();
                 println!("ok: {records} records in {} chains", heads.len());
@@ -483,7 +436,7 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
         },
         Command::Audit(AuditCommand::Retention { org, days }) => {
             store
-                .write(move |c| audit::set_retention_days(c, org, Actor::CommandLine, days, now))
+                .set_audit_retention(org, days, now)
                 .await?
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("audit retention of {org}: {days} days");

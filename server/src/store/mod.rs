@@ -3,6 +3,7 @@
 //! connections of their own. Migrations are numbered SQL files applied on open.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod blobs;
 pub mod entries;
