@@ -444,3 +444,95 @@ async fn no_pull_skips_an_op_whose_transaction_committed_late() {
     let devices: Vec<_> = after.ops.iter().map(|op| op.device_id).collect();
     assert_eq!(devices, vec![held_caller.device_id, later_caller.device_id]);
 }
+
+/// A photo uploaded in chunks through two processes in turn: each chunk only where the stored
+/// part ends, a repeated last chunk answered again, the whole checked against its name.
+#[tokio::test]
+async fn a_photo_uploads_in_chunks_through_either_process() {
+    use sha2::Digest;
+    use vaka_server::store::blobs::{Chunk, ChunkOutcome};
+    use vaka_shared::blob::BlobState;
+
+    let url = fresh_database().await.expect("a test database");
+    let stores = [open(&url).await, open(&url).await];
+    let phones = org_with_phones(&stores[0], 1).await;
+    let caller = phones[0].caller;
+    let bytes: Vec<u8> = (0..3000u32).map(|n| (n % 251) as u8).collect();
+    let sha256: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let chunk = |offset: usize, len: usize, name: &str| Chunk {
+        org_id: caller.org_id,
+        uploaded_by: caller.member_id.to_string(),
+        sha256: name.to_owned(),
+        size: bytes.len() as u64,
+        content_type: "image/jpeg".into(),
+        offset: offset as u64,
+        bytes: bytes[offset..offset + len].to_vec(),
+    };
+    let state = |outcome: ChunkOutcome| match outcome {
+        ChunkOutcome::Stored(status) => (status.state, status.received),
+        other => panic!("not stored: {other:?}"),
+    };
+    let first = stores[0]
+        .put_chunk(chunk(0, 1000, &sha256), now_ms())
+        .await
+        .expect("chunk");
+    assert_eq!(state(first), (BlobState::Partial, 1000));
+    let skipped = stores[1]
+        .put_chunk(chunk(2000, 1000, &sha256), now_ms())
+        .await
+        .expect("chunk");
+    assert_eq!(skipped, ChunkOutcome::OffsetMismatch { received: 1000 });
+    let second = stores[1]
+        .put_chunk(chunk(1000, 1000, &sha256), now_ms())
+        .await
+        .expect("chunk");
+    assert_eq!(state(second), (BlobState::Partial, 2000));
+    let repeated = stores[0]
+        .put_chunk(chunk(1000, 1000, &sha256), now_ms())
+        .await
+        .expect("chunk");
+    assert_eq!(
+        state(repeated),
+        (BlobState::Partial, 2000),
+        "a repeat is answered again"
+    );
+    let last = stores[0]
+        .put_chunk(chunk(2000, 1000, &sha256), now_ms())
+        .await
+        .expect("chunk");
+    assert_eq!(state(last), (BlobState::Complete, 3000));
+    let (content_type, stored) = stores[1]
+        .blob_content(caller.org_id, sha256.clone())
+        .await
+        .expect("content")
+        .expect("complete");
+    assert_eq!(
+        (content_type.as_str(), stored),
+        ("image/jpeg", bytes.clone())
+    );
+
+    // Bytes that do not hash to the name are discarded at the end.
+    let wrong = "0".repeat(64);
+    for offset in [0, 1000] {
+        stores[offset / 1000 % 2]
+            .put_chunk(chunk(offset, 1000, &wrong), now_ms())
+            .await
+            .expect("chunk");
+    }
+    let mismatch = stores[0]
+        .put_chunk(chunk(2000, 1000, &wrong), now_ms())
+        .await
+        .expect("chunk");
+    assert_eq!(mismatch, ChunkOutcome::HashMismatch);
+    assert_eq!(
+        stores[1]
+            .blob_status(caller.org_id, wrong)
+            .await
+            .expect("status"),
+        None,
+        "nothing of a refused upload is kept"
+    );
+}

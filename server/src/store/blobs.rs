@@ -43,7 +43,7 @@ pub enum ChunkOutcome {
     HashMismatch,
 }
 
-fn status(sha256: &str, size: u64, received: u64, complete: bool) -> BlobStatus {
+pub(crate) fn status(sha256: &str, size: u64, received: u64, complete: bool) -> BlobStatus {
     BlobStatus {
         sha256: sha256.to_owned(),
         state: if complete {
@@ -248,7 +248,7 @@ pub fn content(
     .optional()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -15,6 +15,7 @@
 //! session advisory lock ([`MIGRATION_LOCK`]), so processes starting together apply each once.
 
 pub mod accounts;
+pub mod blobs;
 pub mod ops;
 pub mod push;
 mod writer;
@@ -184,6 +185,39 @@ impl PgStore {
             })
         })
         .await
+    }
+}
+
+/// Photos, as on [`crate::store::Store`].
+impl PgStore {
+    /// Stores a chunk in this process's next group transaction.
+    pub async fn put_chunk(
+        &self,
+        chunk: crate::store::blobs::Chunk,
+        now_ms: i64,
+    ) -> Result<crate::store::blobs::ChunkOutcome, StoreError> {
+        self.write(move |tx| Box::pin(async move { blobs::put_chunk(tx, &chunk, now_ms).await }))
+            .await
+    }
+
+    /// How much of the blob `sha256` of `org` is stored.
+    pub async fn blob_status(
+        &self,
+        org: vaka_shared::OrgId,
+        sha256: String,
+    ) -> Result<Option<vaka_shared::blob::BlobStatus>, StoreError> {
+        self.read(move |db| Box::pin(async move { blobs::status_of(db, org, &sha256).await }))
+            .await
+    }
+
+    /// The media type and bytes of the complete blob `sha256` of `org`.
+    pub async fn blob_content(
+        &self,
+        org: vaka_shared::OrgId,
+        sha256: String,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        self.read(move |db| Box::pin(async move { blobs::content(db, org, &sha256).await }))
+            .await
     }
 }
 
