@@ -536,3 +536,85 @@ async fn a_photo_uploads_in_chunks_through_either_process() {
         "nothing of a refused upload is kept"
     );
 }
+
+/// The operator's commands through two processes append to one audit chain: numbered without a
+/// gap or a repeat, each record's hash over its content and the previous hash, as on SQLite.
+#[tokio::test]
+async fn two_processes_append_to_one_audit_chain() {
+    use vaka_server::store::admin::MemberToAdd;
+    use vaka_server::store::audit::{Content, GENESIS_HASH, record_hash};
+    use vaka_server::store::sharing::OrgLevel;
+
+    let url = fresh_database().await.expect("a test database");
+    let stores = [open(&url).await, open(&url).await];
+    let org = stores[0]
+        .create_org_at(
+            "Nattvandrarna Testby".into(),
+            OrgLevel::Association,
+            now_ms(),
+        )
+        .await
+        .expect("an organisation");
+    let mut adds = Vec::new();
+    for n in 0..6 {
+        let store = stores[n % 2].clone();
+        adds.push(tokio::spawn(async move {
+            let member = MemberToAdd {
+                org,
+                name: format!("Volontär {n}"),
+                role: Role::Volunteer,
+                group: Some("Nattvandrarna".into()),
+                login: None,
+                password_hash: None,
+            };
+            let id = store.add_member(member, now_ms()).await.expect("add");
+            store
+                .enrolment_code_for(id, 60_000, now_ms())
+                .await
+                .expect("a code")
+                .expect("the member exists")
+        }));
+    }
+    for add in adds {
+        add.await.expect("join");
+    }
+    let rows = stores[1]
+        .read(move |db| {
+            Box::pin(async move {
+                Ok(db
+                    .query(
+                        "SELECT org_id, chain_seq, at_ms, actor_id, actor_name, action, details,
+                                prev_hash, hash
+                         FROM audit_log WHERE org_id = $1 ORDER BY chain_seq",
+                        &[&org.to_string()],
+                    )
+                    .await?)
+            })
+        })
+        .await
+        .expect("the chain");
+    assert_eq!(rows.len(), 12, "a record per member and per code");
+    let mut prev = GENESIS_HASH.to_owned();
+    for (n, row) in rows.iter().enumerate() {
+        let chain_seq: i64 = row.get(1);
+        assert_eq!(
+            chain_seq,
+            n as i64 + 1,
+            "numbered without a gap or a repeat"
+        );
+        let stored_prev: String = row.get(7);
+        assert_eq!(stored_prev, prev);
+        let content = Content {
+            org_id: row.get(0),
+            chain_seq: chain_seq as u64,
+            at_ms: row.get(2),
+            actor_id: row.get(3),
+            actor_name: row.get(4),
+            action: row.get(5),
+            details: row.get(6),
+        };
+        let hash: String = row.get(8);
+        assert_eq!(record_hash(&prev, &content).expect("hash"), hash);
+        prev = hash;
+    }
+}

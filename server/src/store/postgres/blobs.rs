@@ -196,13 +196,12 @@ pub async fn content(
     org_id: OrgId,
     sha256: &str,
 ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-    Ok(db
-        .query_opt(
-            "SELECT content_type, data FROM blobs
+    db.query_opt(
+        "SELECT content_type, data FROM blobs
              WHERE org_id = $1 AND sha256 = $2 AND completed_at_ms IS NOT NULL",
-            &[&org_id.to_string(), &sha256],
-        )
-        .await?
-        .map(|r| -> Result<(String, Vec<u8>), StoreError> { Ok((r.try_get(0)?, r.try_get(1)?)) })
-        .transpose()?)
+        &[&org_id.to_string(), &sha256],
+    )
+    .await?
+    .map(|r| -> Result<(String, Vec<u8>), StoreError> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+    .transpose()
 }

@@ -15,6 +15,8 @@
 //! session advisory lock ([`MIGRATION_LOCK`]), so processes starting together apply each once.
 
 pub mod accounts;
+mod admin;
+pub mod audit;
 pub mod blobs;
 pub mod ops;
 pub mod push;

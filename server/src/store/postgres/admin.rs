@@ -1,0 +1,84 @@
+//! The operator's commands on PostgreSQL, as [`crate::store::admin`] on SQLite: each one write
+//! job that makes the change and records it in the audit log as the command line's doing.
+
+use super::{PgStore, accounts, audit};
+use crate::store::StoreError;
+use crate::store::accounts::NewMember;
+use crate::store::admin::MemberToAdd;
+use crate::store::audit::{Actor, AuditAction};
+use crate::store::sharing::OrgLevel;
+use vaka_shared::{MemberId, OrgId};
+
+impl PgStore {
+    /// Creates an organisation at `level`.
+    pub async fn create_org_at(
+        &self,
+        name: String,
+        level: OrgLevel,
+        now_ms: i64,
+    ) -> Result<OrgId, StoreError> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                let id = accounts::create_org(tx, &name, now_ms).await?;
+                tx.execute(
+                    "UPDATE orgs SET level = $2 WHERE id = $1",
+                    &[&id.to_string(), &level.as_str()],
+                )
+                .await?;
+                Ok(id)
+            })
+        })
+        .await
+    }
+
+    /// Adds a member, recorded as the command line's doing.
+    pub async fn add_member(
+        &self,
+        member: MemberToAdd,
+        now_ms: i64,
+    ) -> Result<MemberId, StoreError> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                let new = NewMember {
+                    org: member.org,
+                    name: &member.name,
+                    role: member.role,
+                    group: member.group.as_deref(),
+                    login: member.login.as_deref(),
+                    password_hash: member.password_hash.as_deref(),
+                };
+                let id = accounts::create_member(tx, &new, now_ms).await?;
+                let created = AuditAction::MemberCreated {
+                    member: id,
+                    role: member.role.as_str().to_owned(),
+                    group: member.group.clone(),
+                };
+                audit::record(tx, Some(member.org), Actor::CommandLine, &created, now_ms).await?;
+                Ok(id)
+            })
+        })
+        .await
+    }
+
+    /// A one-time enrolment code for `member`, valid for `ttl_ms`, recorded as the command
+    /// line's doing; `None` when there is no such member (or one who cannot have a phone).
+    pub async fn enrolment_code_for(
+        &self,
+        member: MemberId,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                let code = accounts::create_enrollment_code(tx, member, now_ms, ttl_ms).await?;
+                if code.is_some() {
+                    let org = audit::org_of_member(tx, member).await?;
+                    let created = AuditAction::EnrolmentCodeCreated { member };
+                    audit::record(tx, org, Actor::CommandLine, &created, now_ms).await?;
+                }
+                Ok(code)
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,105 @@
+//! The audit log on PostgreSQL: records appended to their organisation's hash chain exactly as on
+//! SQLite ([`crate::store::audit`]; the same canonical content and hash, so a chain verifies the
+//! same on both). Appends run in the group transaction, which the processes take one at a time,
+//! so two processes never append under the same chain number.
+
+use super::ops::parsed;
+use crate::store::StoreError;
+use crate::store::audit::{
+    Actor, AuditAction, COMMAND_LINE_ACTOR, Content, GENESIS_HASH, SERVER_ACTOR, record_hash,
+};
+use deadpool_postgres::GenericClient;
+use vaka_shared::{MemberId, OrgId};
+
+/// `(actor_id, actor_name)` as stored: a member's name at the time is kept with the record.
+async fn resolve(
+    db: &impl GenericClient,
+    actor: Actor,
+) -> Result<(Option<String>, String), StoreError> {
+    Ok(match actor {
+        Actor::Member(id) => {
+            let name = db
+                .query_opt(
+                    "SELECT display_name FROM members WHERE id = $1",
+                    &[&id.to_string()],
+                )
+                .await?
+                .map(|r| r.try_get::<_, String>(0))
+                .transpose()?;
+            (Some(id.to_string()), name.unwrap_or_default())
+        }
+        Actor::Server => (None, SERVER_ACTOR.to_owned()),
+        Actor::CommandLine => (None, COMMAND_LINE_ACTOR.to_owned()),
+        Actor::Nobody => (None, String::new()),
+    })
+}
+
+/// Appends `action` by `actor` to `org`'s chain (`None`: the chain of unknown sign-in names), in
+/// the caller's write job. Returns the record's number in its chain.
+pub async fn record(
+    db: &impl GenericClient,
+    org: Option<OrgId>,
+    actor: Actor,
+    action: &AuditAction,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let org = org.map(|o| o.to_string()).unwrap_or_default();
+    let (actor_id, actor_name) = resolve(db, actor).await?;
+    let (code, details) = action.code_and_details()?;
+    let (last, prev_hash) = match db
+        .query_opt(
+            "SELECT chain_seq, hash FROM audit_log WHERE org_id = $1
+             ORDER BY chain_seq DESC LIMIT 1",
+            &[&org],
+        )
+        .await?
+    {
+        Some(row) => (row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?),
+        None => (0, GENESIS_HASH.to_owned()),
+    };
+    let chain_seq = last + 1;
+    let hash = record_hash(
+        &prev_hash,
+        &Content {
+            org_id: &org,
+            chain_seq: chain_seq as u64,
+            at_ms: now_ms,
+            actor_id: actor_id.as_deref(),
+            actor_name: &actor_name,
+            action: &code,
+            details: &details,
+        },
+    )?;
+    db.execute(
+        "INSERT INTO audit_log (org_id, chain_seq, at_ms, actor_id, actor_name, action, details,
+                                prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &org,
+            &chain_seq,
+            &now_ms,
+            &actor_id,
+            &actor_name,
+            &code,
+            &details,
+            &prev_hash,
+            &hash,
+        ],
+    )
+    .await?;
+    Ok(chain_seq as u64)
+}
+
+/// The organisation of `member`, if there is such a member.
+pub async fn org_of_member(
+    db: &impl GenericClient,
+    member: MemberId,
+) -> Result<Option<OrgId>, StoreError> {
+    db.query_opt(
+        "SELECT org_id FROM members WHERE id = $1",
+        &[&member.to_string()],
+    )
+    .await?
+    .map(|row| parsed(&row, 0))
+    .transpose()
+}
