@@ -275,6 +275,66 @@ describe('coordinator dashboard', () => {
     assert.match(await page.locator('#people tbody tr', { hasText: 'Nora Nyberg' }).textContent(), /Aktiv/);
   });
 
+  test('areas: a SWEREF 99 TM file becomes the right area, bad files are refused beside the field, rename and remove', async () => {
+    await page.goto(`${server.url}/areas`);
+    // A square of 200 m around Stockholm's city hall (59.3275 N 18.0546 E is N 6580506 E 673785).
+    const ring = [[673685, 6580406], [673885, 6580406], [673885, 6580606], [673685, 6580606], [673685, 6580406]];
+    const file = (crs, props = '{}') => JSON.stringify({
+      type: 'FeatureCollection',
+      ...(crs ? { crs: { type: 'name', properties: { name: crs } } } : {}),
+      features: [{ type: 'Feature', properties: JSON.parse(props), geometry: { type: 'Polygon', coordinates: [ring] } }],
+    });
+    // Another named CRS: refused with its name, beside the field, the typed name kept.
+    await page.fill('#area-name', 'Stadshuset');
+    await page.fill('#geojson', file('urn:ogc:def:crs:EPSG::3021'));
+    await page.click('form[action="/areas"] button[type=submit]');
+    assert.match(await page.textContent('#geojson-error'), /EPSG::3021.*SWEREF 99 TM/);
+    assert.equal(await page.inputValue('#area-name'), 'Stadshuset');
+    assert.equal(await page.getAttribute('#geojson', 'aria-invalid'), 'true');
+    // No name typed and none in the file: said beside the name.
+    await page.fill('#area-name', '');
+    await page.fill('#geojson', file('EPSG:3006'));
+    await page.click('form[action="/areas"] button[type=submit]');
+    assert.match(await page.textContent('#area-name-error'), /inget namn/);
+    // An open ring.
+    await page.fill('#geojson', JSON.stringify({ type: 'Polygon', coordinates: [ring.slice(0, 4)] }));
+    await page.fill('#area-name', 'Öppen');
+    await page.click('form[action="/areas"] button[type=submit]');
+    assert.match(await page.textContent('#geojson-error'), /slutar inte där den börjar/);
+    // The SWEREF 99 TM file with its name in the properties lands on the city hall.
+    await page.fill('#area-name', '');
+    await page.fill('#geojson', file('urn:ogc:def:crs:EPSG::3006', '{"namn": "Stadshuset"}'));
+    await page.click('form[action="/areas"] button[type=submit]');
+    await page.waitForSelector('.ok');
+    const row = page.locator('#area-list .area', { hasText: 'Stadshuset' });
+    const extent = (await row.locator('.extent').textContent()).trim();
+    const [lat0, lat1, lon0, lon1] = extent.match(/\d+,\d+/g).map((n) => Number(n.replace(',', '.')));
+    assert.ok(lat0 < 59.3275 && 59.3275 < lat1 && lon0 < 18.0546 && 18.0546 < lon1, `the city hall inside ${extent}`);
+    assert.ok(lat1 - lat0 < 0.0025 && lon1 - lon0 < 0.0045, `about 200 m across: ${extent}`);
+    // Rename: an empty name is refused beside the field, a good one is saved.
+    await row.locator('input[name=name]').fill(' ');
+    await row.locator('button', { hasText: 'Byt namn' }).click();
+    assert.match(await page.textContent('#area-list .field-error'), /Skriv ett namn/);
+    await page.locator('#area-list .area', { hasText: 'Stadshuset' }).locator('input[name=name]').fill('Stadshusparken');
+    await page.locator('#area-list .area', { hasText: 'Stadshuset' }).locator('button', { hasText: 'Byt namn' }).click();
+    await page.waitForSelector('.ok');
+    assert.equal(await page.locator('#area-list input[value="Stadshusparken"]').count(), 1);
+    // No entry points at it: removed for good.
+    await page.click('button[data-remove="Stadshusparken"]');
+    await page.waitForSelector('.ok');
+    assert.match(await page.textContent('.ok'), /togs bort/);
+    assert.equal(await page.locator('#area-list input[value="Stadshusparken"]').count(), 0);
+    // An area entries point at is archived: kept, marked, no longer a choice in the inbox.
+    const used = page.locator('#area-list .area').filter({ hasNotText: 'Poster i området: 0' }).first();
+    const name = await used.getAttribute('data-area');
+    await used.locator('button[data-remove]').click();
+    await page.waitForSelector('.ok');
+    assert.match(await page.textContent('.ok'), /arkiverades/);
+    assert.match(await page.locator(`#area-list .area[data-area="${name}"]`).textContent(), /Arkiverat/);
+    await page.goto(`${server.url}/inbox`);
+    assert.equal(await page.locator('select[name=area] option', { hasText: name }).count(), 0, 'archived areas are no choice');
+  });
+
   test('every page fits a phone 390 px wide and a 1366 px desktop, with screenshots', async () => {
     await page.goto(`${server.url}/inbox`);
     const entry = await page.getAttribute('#inbox tbody tr a', 'href');

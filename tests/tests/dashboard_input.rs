@@ -320,6 +320,27 @@ async fn odd_values_in_a_dashboard_field_give_a_page_or_a_swedish_error(
     "value=\"Torget\"",
     "Ingen polygon"
 )]
+#[case::area_other_crs(
+    true,
+    "/areas",
+    "name=Torget&geojson=%7B%22type%22%3A%22Polygon%22%2C%22crs%22%3A%7B%22type%22%3A%22name%22%2C%22properties%22%3A%7B%22name%22%3A%22EPSG%3A3021%22%7D%7D%2C%22coordinates%22%3A%5B%5B%5B1%2C1%5D%2C%5B2%2C1%5D%2C%5B2%2C2%5D%2C%5B1%2C1%5D%5D%5D%7D",
+    "value=\"Torget\"",
+    "koordinatsystemet EPSG:3021"
+)]
+#[case::area_open_ring(
+    true,
+    "/areas",
+    "name=Torget&geojson=%7B%22type%22%3A%22Polygon%22%2C%22coordinates%22%3A%5B%5B%5B16.5%2C59.6%5D%2C%5B16.6%2C59.6%5D%2C%5B16.6%2C59.7%5D%2C%5B16.5%2C59.7%5D%5D%5D%7D",
+    "value=\"Torget\"",
+    "slutar inte där den börjar"
+)]
+#[case::area_no_name(
+    true,
+    "/areas",
+    "name=+&geojson=%7B%22type%22%3A%22Polygon%22%2C%22coordinates%22%3A%5B%5B%5B16.5%2C59.6%5D%2C%5B16.6%2C59.6%5D%2C%5B16.6%2C59.7%5D%2C%5B16.5%2C59.6%5D%5D%5D%7D",
+    "id=\"area-name-error\"",
+    "har inget namn"
+)]
 #[tokio::test]
 async fn a_refused_form_comes_back_filled_in_with_a_swedish_message(
     #[case] post: bool,

@@ -41,7 +41,9 @@ pub struct Choices {
 /// Loads the filter choices of `org`.
 pub fn choices(conn: &Connection, org: &str) -> Result<Choices, StoreError> {
     let areas = conn
-        .prepare_cached("SELECT id, name FROM areas WHERE org_id = ?1 ORDER BY name")?
+        .prepare_cached(
+            "SELECT id, name FROM areas WHERE org_id = ?1 AND archived_at_ms IS NULL ORDER BY name",
+        )?
         .query_map([org], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
     let members = conn

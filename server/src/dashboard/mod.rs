@@ -9,6 +9,7 @@
 //! answers 404, as if it did not exist.
 
 mod aggregates;
+mod area_file;
 mod areas;
 mod audit;
 mod auth;
@@ -37,7 +38,7 @@ use axum::routing::{get, post};
 use time::Date;
 use vaka_shared::model::Lang;
 
-pub use areas::parse_upload;
+pub use area_file::{UploadError, UploadedArea, read as read_area_file};
 pub use auth::{CSRF_FIELD, SESSION_COOKIE};
 pub use pdf::shown_text;
 
@@ -70,6 +71,8 @@ pub fn router() -> Router<AppState> {
         .route("/settings/share", post(privacy::share))
         .route("/settings/withdraw", post(privacy::withdraw))
         .route("/areas", get(areas::page).post(areas::upload))
+        .route("/areas/{id}/rename", post(areas::rename))
+        .route("/areas/{id}/remove", post(areas::remove))
         .route("/report", get(report::page))
         .route("/report/summary", post(report::save_summary))
         .route("/report.pdf", get(exports::pdf))

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod areas;
 pub mod audit;
 pub mod blobs;
 pub mod entries;
@@ -38,6 +39,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0005_privacy.sql")),
         M::up(include_str!("../../migrations/0006_tiers.sql")),
         M::up(include_str!("../../migrations/0007_audit.sql")),
+        M::up(include_str!("../../migrations/0008_area_archive.sql")),
     ])
 });
 

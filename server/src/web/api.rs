@@ -319,12 +319,17 @@ pub async fn areas(
     DeviceAuth(caller): DeviceAuth,
 ) -> Result<ApiJson<AreasResponse>, AppError> {
     let org = caller.org_id.to_string();
-    let shapes = app
+    // Archived areas are no longer offered as a choice.
+    let (shapes, archived) = app
         .store
-        .read(move |conn| reports::area_shapes(conn, &org))
+        .read(move |conn| {
+            let archived = crate::store::areas::archived_ids(conn, &org)?;
+            Ok((reports::area_shapes(conn, &org)?, archived))
+        })
         .await?;
     let areas = shapes
         .into_iter()
+        .filter(|shape| !archived.contains(&shape.id))
         .map(|shape| {
             Ok(AreaInfo {
                 id: accounts::parse_id(&shape.id)?,
