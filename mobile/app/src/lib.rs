@@ -82,7 +82,7 @@ fn start_background(app: AppState) {
         let mut pictures = document::eval(CAMERA_SCRIPT);
         while let Ok((input, sent)) = pictures.recv::<(String, String)>().await {
             match picture(&input, &sent) {
-                Some(Picture::Photo(bytes)) => app.add_photo(&bytes),
+                Some(Picture::Photo(bytes)) => app.add_photo(bytes),
                 Some(Picture::EnrollCode(bytes)) => {
                     // Not tied to the enrolment screen, which goes away on success.
                     dioxus::core::spawn_forever(app.enroll_by_scan(bytes));

@@ -307,8 +307,8 @@ fn a_device_without_enrolment_starts_on_the_enrolment_screen() {
     assert_eq!(app_route, "Enroll");
 }
 
-#[test]
-fn the_common_incident_is_three_intents_and_no_typing() {
+#[tokio::test]
+async fn the_common_incident_is_three_intents_and_no_typing() {
     let (_dir, device, _) = enrolled(Role::Volunteer);
     let mut dom = home_dom(&device);
     dom.in_scope(ScopeId::APP, || {
@@ -318,8 +318,11 @@ fn the_common_incident_is_three_intents_and_no_typing() {
         let mut draft = app.incident;
         draft.write().category = Some("alcohol".into());
         app.save_incident();
-        assert_eq!(*app.route.read(), Route::Home);
+        // A second tap while the first save is under way saves nothing more.
+        app.save_incident();
     });
+    settle(&mut dom).await;
+    with_app(&mut dom, |app| assert_eq!(*app.route.read(), Route::Home));
     let entries = device.entries().expect("reads");
     let [entry] = entries.as_slice() else {
         panic!("one entry: {entries:?}");
@@ -341,8 +344,8 @@ fn the_common_incident_is_three_intents_and_no_typing() {
     assert!(html.contains("1 väntar på att skickas"));
 }
 
-#[test]
-fn the_forms_offer_the_areas_and_start_with_the_one_the_fix_is_in() {
+#[tokio::test]
+async fn the_forms_offer_the_areas_and_start_with_the_one_the_fix_is_in() {
     let (_dir, device, _) = enrolled(Role::Volunteer);
     let bare = render(&device, Route::Incident, Lang::Sv);
     assert!(!bare.contains("data-test=\"areas\""), "no areas, no picker");
@@ -364,15 +367,18 @@ fn the_forms_offer_the_areas_and_start_with_the_one_the_fix_is_in() {
     assert!(render(&device, Route::Incident, Lang::En).contains("No area"));
 
     let mut dom = home_dom(&device);
-    dom.in_scope(ScopeId::APP, || {
-        let app = consume_context::<AppState>();
+    with_app(&mut dom, |app| {
         app.open_start_patrol();
         assert_eq!(app.patrol.read().area, Some(here.id), "the fix's area");
         app.start_patrol();
+    });
+    settle(&mut dom).await;
+    with_app(&mut dom, |app| {
         app.open_incident(Some("alcohol"));
         assert_eq!(app.incident.read().area, Some(here.id));
         app.save_incident();
     });
+    settle(&mut dom).await;
     let entries = device.entries().expect("reads");
     let areas: Vec<_> = entries
         .iter()
@@ -402,11 +408,32 @@ fn with_app(dom: &mut VirtualDom, act: impl FnOnce(AppState)) {
     dom.in_scope(ScopeId::APP, || act(consume_context::<AppState>()));
 }
 
+/// Lets the intents' writes on the device core (on blocking threads) finish, then renders
+/// what changed.
+async fn settle(dom: &mut VirtualDom) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mut busy = true;
+        with_app(dom, |app| busy = app.busy());
+        if !busy {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writes never ended"
+        );
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_millis(50), dom.wait_for_work()).await;
+        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    }
+    dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+}
+
 const PERSONNUMMER_WARNING: &str =
     "Det här ser ut som ett personnummer – beskriv händelsen, inte personen";
 
-#[test]
-fn a_personnummer_in_the_description_warns_beside_it_and_save_anyway_saves() {
+#[tokio::test]
+async fn a_personnummer_in_the_description_warns_beside_it_and_save_anyway_saves() {
     let (_dir, device, _) = enrolled(Role::Volunteer);
     let mut dom = home_dom(&device);
     let text = "Mannen sa att han hette 811218-9876";
@@ -444,9 +471,10 @@ fn a_personnummer_in_the_description_warns_beside_it_and_save_anyway_saves() {
         app.save_incident();
         assert!(app.text_warning.read().is_some());
         app.save_incident_anyway();
-        assert_eq!(*app.route.read(), Route::Home);
         assert_eq!(*app.text_warning.read(), None);
     });
+    settle(&mut dom).await;
+    with_app(&mut dom, |app| assert_eq!(*app.route.read(), Route::Home));
     let entries = device.entries().expect("reads");
     let [entry] = entries.as_slice() else {
         panic!("one entry: {entries:?}");
@@ -459,8 +487,8 @@ fn a_personnummer_in_the_description_warns_beside_it_and_save_anyway_saves() {
     assert!(html.contains("Sparad på telefonen"), "{html}");
 }
 
-#[test]
-fn ordinary_patrol_text_saves_at_once_without_a_warning() {
+#[tokio::test]
+async fn ordinary_patrol_text_saves_at_once_without_a_warning() {
     let (_dir, device, _) = enrolled(Role::Volunteer);
     let mut dom = home_dom(&device);
     with_app(&mut dom, |app| {
@@ -472,16 +500,19 @@ fn ordinary_patrol_text_saves_at_once_without_a_warning() {
              5000-K123456-26. Alla hemma 2026-12-02."
                 .into();
         app.save_incident();
-        assert_eq!(*app.route.read(), Route::Home, "saved at once");
         assert_eq!(*app.text_warning.read(), None);
+    });
+    settle(&mut dom).await;
+    with_app(&mut dom, |app| {
+        assert_eq!(*app.route.read(), Route::Home, "saved at once");
     });
     assert_eq!(device.entries().expect("reads").len(), 1);
     let html = rendered(&mut dom);
     assert!(!html.contains("data-test=\"warning-"), "{html}");
 }
 
-#[test]
-fn a_phone_number_in_an_observations_place_warns_beside_the_place_in_english_too() {
+#[tokio::test]
+async fn a_phone_number_in_an_observations_place_warns_beside_the_place_in_english_too() {
     let (_dir, device, _) = enrolled(Role::Volunteer);
     let mut dom = home_dom(&device);
     with_app(&mut dom, |app| {
@@ -545,6 +576,7 @@ fn a_phone_number_in_an_observations_place_warns_beside_the_place_in_english_too
         );
         app.save_observation_anyway();
     });
+    settle(&mut dom).await;
     let entries = device.entries().expect("reads");
     let [entry] = entries.as_slice() else {
         panic!("one entry: {entries:?}");

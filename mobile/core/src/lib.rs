@@ -167,6 +167,17 @@ impl Device {
         Ok(client::ServerClient::new(http, &server_url).with_token(token))
     }
 
+    /// Runs `work` on the device on a blocking thread (tokio's pool), never on the caller's:
+    /// how the app calls the core, so that no SQLite work and no photo re-encoding runs on its
+    /// UI thread.
+    pub async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Device) -> Result<T> + Send + 'static,
+    {
+        self.blocking(work).await
+    }
+
     /// Runs blocking database work off the async executor.
     async fn blocking<T, F>(&self, f: F) -> Result<T>
     where

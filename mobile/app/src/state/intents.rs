@@ -9,7 +9,7 @@ use crate::i18n::Text;
 use crate::location::LocationSource;
 use dioxus::prelude::*;
 use vaka_device::enroll_qr::{self, ScanError};
-use vaka_device::{DEFAULT_CHUNK_BYTES, DeviceError, PatrolSummary, SyncScheduler};
+use vaka_device::{DEFAULT_CHUNK_BYTES, Device, DeviceError, PatrolSummary, SyncScheduler};
 use vaka_shared::AreaId;
 use vaka_shared::model::{Location, PatrolFields};
 use vaka_shared::sync::ErrorCode;
@@ -65,7 +65,7 @@ impl AppState {
         let mut outcomes = scheduler.outcomes();
         while outcomes.changed().await.is_ok() {
             let synced = matches!(&*outcomes.borrow(), Some(Ok(_)));
-            self.refresh();
+            self.reload().await;
             if self.snapshot.read().identity.is_none() {
                 // The phone wiped itself (marked lost, or retired): the enrolment screen says
                 // why, and there is nothing more to sync.
@@ -75,7 +75,7 @@ impl AppState {
             let wifi_only = self.prefs.read().photos_wifi_only;
             if synced && !(wifi_only && config.metered) {
                 match device.upload_photos(&http, DEFAULT_CHUNK_BYTES).await {
-                    Ok(report) if report.chunks > 0 => self.refresh(),
+                    Ok(report) if report.chunks > 0 => self.reload().await,
                     Ok(_) => {}
                     Err(error) => tracing::info!(%error, "photo upload stopped"),
                 }
@@ -137,7 +137,7 @@ impl AppState {
         let device = self.device();
         let name = self.config().device_name;
         device.enroll(&self.http(), server, code, &name).await?;
-        self.refresh();
+        self.reload().await;
         self.go(Route::Home);
         // Not tied to the enrolment screen, which goes away now.
         dioxus::core::spawn_forever(self.run_background_sync());
@@ -147,13 +147,16 @@ impl AppState {
     /// Starts a patrol from the start form.
     pub fn start_patrol(self) {
         let draft = *self.patrol.read();
-        let result = self.device().create_patrol(PatrolFields {
+        let fields = PatrolFields {
             kind: Some(draft.kind),
             participant_count: Some(draft.walkers.max(1)),
             area_id: draft.area.map(Some),
             ..Default::default()
-        });
-        self.after_write(result.map(|_| ()), Route::Patrol);
+        };
+        self.write(
+            move |device| device.create_patrol(fields).map(|_| ()),
+            Route::Patrol,
+        );
     }
 
     /// Changes the number of walkers of the patrol under way.
@@ -165,8 +168,7 @@ impl AppState {
             participant_count: Some(walkers.clamp(1, 50)),
             ..Default::default()
         });
-        let result = self.device().edit(patrol.id, body);
-        self.after_write(result, Route::Patrol);
+        self.write(move |device| device.edit(patrol.id, body), Route::Patrol);
     }
 
     /// Ends the patrol under way with the summary of the end form.
@@ -174,19 +176,22 @@ impl AppState {
         let Some(patrol) = self.snapshot.read().active_patrol.clone() else {
             return;
         };
+        if self.busy() {
+            return;
+        }
         let draft = self.end.read().clone();
-        let result = self.device().end_patrol(
-            patrol.id,
-            PatrolSummary {
-                youths_met: Some(draft.youths),
-                adults_met: Some(draft.adults),
-                conversations: Some(draft.conversations),
-                all_home_safe: Some(draft.all_home_safe),
-                note: text_or_none(&draft.note),
-            },
-        );
+        let summary = PatrolSummary {
+            youths_met: Some(draft.youths),
+            adults_met: Some(draft.adults),
+            conversations: Some(draft.conversations),
+            all_home_safe: Some(draft.all_home_safe),
+            note: text_or_none(&draft.note),
+        };
         self.end.set(EndDraft::default());
-        self.after_write(result, Route::Home);
+        self.write(
+            move |device| device.end_patrol(patrol.id, summary),
+            Route::Home,
+        );
     }
 
     /// The area a new entry starts with: the one the fix lies in, else the patrol's.
@@ -260,9 +265,11 @@ impl AppState {
         let patrol = self.snapshot.read().active_patrol.as_ref().map(|p| p.id);
         let now = device.wall_clock().now_ms();
         let fields = self.incident.read().to_fields(now, self.position(), patrol);
-        let result = device.create_incident(fields).map(|_| ());
         let back = self.home();
-        self.after_write(result, back);
+        self.write(
+            move |device| device.create_incident(fields).map(|_| ()),
+            back,
+        );
     }
 
     /// Stores the observation of the form, unless its place or description looks like it holds
@@ -283,9 +290,11 @@ impl AppState {
         self.text_warning.set(None);
         let patrol = self.snapshot.read().active_patrol.as_ref().map(|p| p.id);
         let fields = self.observation.read().to_fields(self.position(), patrol);
-        let result = self.device().create_observation(fields).map(|_| ());
         let back = self.home();
-        self.after_write(result, back);
+        self.write(
+            move |device| device.create_observation(fields).map(|_| ()),
+            back,
+        );
     }
 
     /// Closes the warning to edit the text again (also when the walker types); the text stays
@@ -296,43 +305,73 @@ impl AppState {
         }
     }
 
-    /// Shrinks, strips and stores a photo and adds it to the open form.
-    pub fn add_photo(mut self, raw: &[u8]) {
-        match self.device().store_photo(raw) {
-            Ok(photo) => {
-                if *self.route.read() == Route::Observation {
-                    self.observation.write().photos.push(photo);
-                } else {
-                    self.incident.write().photos.push(photo);
+    /// Shrinks, strips and stores a photo (on a blocking thread) and adds it to the open form.
+    pub fn add_photo(self, raw: Vec<u8>) {
+        spawn(async move {
+            let mut app = self;
+            match app
+                .device()
+                .run(move |device| device.store_photo(&raw))
+                .await
+            {
+                Ok(photo) => {
+                    if *app.route.peek() == Route::Observation {
+                        app.observation.write().photos.push(photo);
+                    } else {
+                        app.incident.write().photos.push(photo);
+                    }
+                }
+                Err(error) => {
+                    tracing::info!(%error, "photo refused");
+                    app.flash
+                        .set(Some(Flash::Failed(app.t(Text::PhotoFailed).to_owned())));
                 }
             }
-            Err(error) => {
-                tracing::info!(%error, "photo refused");
-                self.flash
-                    .set(Some(Flash::Failed(self.t(Text::PhotoFailed).to_owned())));
-            }
-        }
+        });
     }
 
-    fn after_write(mut self, result: Result<(), DeviceError>, next: Route) {
-        match result {
-            Ok(()) => {
-                self.refresh();
-                self.nudge();
-                self.route.set(next);
-                self.flash.set(Some(Flash::Done(Text::Saved)));
-            }
-            Err(error) => self.fail(&error),
+    /// Whether a write on the device core is under way.
+    pub fn busy(&self) -> bool {
+        *self.busy.peek() > 0
+    }
+
+    /// Runs `work` on the device core on a blocking thread, never on the UI thread; then reads
+    /// the screens' data again, asks for a sync and shows `next` with "saved", or says why it
+    /// failed. A write while another is under way is not started (a second tap on "Spara").
+    fn write(
+        mut self,
+        work: impl FnOnce(&Device) -> Result<(), DeviceError> + Send + 'static,
+        next: Route,
+    ) {
+        if self.busy() {
+            return;
         }
+        *self.busy.write() += 1;
+        spawn(async move {
+            let result = self.device().run(work).await;
+            match result {
+                Ok(()) => {
+                    self.reload().await;
+                    self.nudge();
+                    self.route.set(next);
+                    self.flash.set(Some(Flash::Done(Text::Saved)));
+                }
+                Err(error) => self.fail(&error),
+            }
+            *self.busy.write() -= 1;
+        });
     }
 
     /// Changes the settings and keeps them on the device.
     pub fn set_prefs(mut self, change: impl FnOnce(&mut Prefs)) {
         let mut prefs = *self.prefs.read();
         change(&mut prefs);
-        if let Err(error) = prefs.store(&self.device()) {
-            self.fail(&error);
-        }
+        let device = self.device();
+        spawn(async move {
+            if let Err(error) = device.run(move |device| prefs.store(device)).await {
+                self.fail(&error);
+            }
+        });
         if !prefs.location_on {
             self.fix.set(None);
         } else if let LocationSource::Fixed(fix) = self.config().location {

@@ -89,6 +89,9 @@ pub struct AppState {
     pub enrolling: Signal<bool>,
     /// Why the last scanned enrolment QR code did not enrol the phone.
     pub scan_problem: Signal<Option<ScanProblem>>,
+    /// Writes on the device core under way (on a blocking thread); the write intents wait
+    /// for none, so a second tap on "Spara" does not save twice.
+    pub busy: Signal<usize>,
     /// The wall clock, ticking each second (for the patrol timer).
     pub now_ms: Signal<i64>,
 }
@@ -137,6 +140,7 @@ impl AppState {
             text_warning: Signal::new(None),
             enrolling: Signal::new(false),
             scan_problem: Signal::new(None),
+            busy: Signal::new(0),
             now_ms: Signal::new(now),
         }
     }
@@ -165,10 +169,16 @@ impl AppState {
         text.get(self.lang())
     }
 
-    /// Reads the snapshot from the device again. "Saved on the phone" turns into "saved and
-    /// sent" once nothing waits any more, so the message never contradicts the sync card.
-    pub fn refresh(mut self) {
-        match Snapshot::load(&self.device()) {
+    /// Reads the snapshot from the device again, in the background ([`Self::reload`]).
+    pub fn refresh(self) {
+        spawn(self.reload());
+    }
+
+    /// Reads the snapshot from the device again on a blocking thread. "Saved on the phone"
+    /// turns into "saved and sent" once nothing waits any more, so the message never
+    /// contradicts the sync card.
+    pub async fn reload(mut self) {
+        match self.device().run(Snapshot::load).await {
             Ok(snapshot) => {
                 let all_sent = snapshot.sync.as_ref().is_some_and(|s| s.pending == 0);
                 self.snapshot.set(snapshot);
