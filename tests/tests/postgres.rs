@@ -618,3 +618,86 @@ async fn two_processes_append_to_one_audit_chain() {
         prev = hash;
     }
 }
+
+/// A coordinator signed in through one process is signed in through the other; signing out
+/// through either ends it everywhere, and an expired session is no session.
+#[tokio::test]
+async fn a_session_made_by_one_process_holds_in_the_other() {
+    use vaka_server::store::admin::MemberToAdd;
+    use vaka_server::store::postgres::sessions as pg_sessions;
+    use vaka_server::store::sharing::OrgLevel;
+
+    let url = fresh_database().await.expect("a test database");
+    let stores = [open(&url).await, open(&url).await];
+    let org = stores[0]
+        .create_org_at(
+            "Nattvandrarna Testby".into(),
+            OrgLevel::Association,
+            now_ms(),
+        )
+        .await
+        .expect("an organisation");
+    let coordinator = MemberToAdd {
+        org,
+        name: "Samordnare".into(),
+        role: Role::Coordinator,
+        group: None,
+        login: Some("samordnare".into()),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+    };
+    let member = stores[0]
+        .add_member(coordinator, now_ms())
+        .await
+        .expect("add");
+    let session = stores[0]
+        .write(|tx| {
+            Box::pin(async move {
+                let candidate = pg_sessions::login_candidate(tx, "samordnare")
+                    .await?
+                    .ok_or(StoreError::WriterGone)?;
+                pg_sessions::create_session(tx, &candidate, now_ms(), 60_000).await
+            })
+        })
+        .await
+        .expect("a session");
+    let lookup = |store: PgStore, token: String, at: i64| async move {
+        store
+            .read(move |db| Box::pin(async move { pg_sessions::session(db, &token, at).await }))
+            .await
+            .expect("look up")
+    };
+    let user = lookup(stores[1].clone(), session.token.clone(), now_ms())
+        .await
+        .expect("signed in through the other process");
+    assert_eq!(
+        (user.member_id, user.role, user.csrf.clone()),
+        (member, Role::Coordinator, session.csrf.clone())
+    );
+    assert!(
+        lookup(stores[1].clone(), session.token.clone(), now_ms() + 60_001)
+            .await
+            .is_none(),
+        "an expired session is no session"
+    );
+    let token = session.token.clone();
+    stores[1]
+        .write(move |tx| Box::pin(async move { pg_sessions::delete_session(tx, &token).await }))
+        .await
+        .expect("sign out");
+    assert!(
+        lookup(stores[0].clone(), session.token, now_ms())
+            .await
+            .is_none()
+    );
+
+    // The dashboard's device is made once, whichever process asks first.
+    let (a, b) = tokio::join!(
+        stores[0].write(move |tx| Box::pin(async move {
+            pg_sessions::dashboard_device(tx, member, now_ms()).await
+        })),
+        stores[1].write(move |tx| Box::pin(async move {
+            pg_sessions::dashboard_device(tx, member, now_ms()).await
+        })),
+    );
+    assert_eq!(a.expect("device").device_id, b.expect("device").device_id);
+}

@@ -20,6 +20,7 @@ pub mod audit;
 pub mod blobs;
 pub mod ops;
 pub mod push;
+pub mod sessions;
 mod writer;
 
 use super::StoreError;
