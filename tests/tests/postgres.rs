@@ -701,3 +701,49 @@ async fn a_session_made_by_one_process_holds_in_the_other() {
     );
     assert_eq!(a.expect("device").device_id, b.expect("device").device_id);
 }
+
+/// Sign-in attempts spread over two processes meet one count: past the free failures of a name,
+/// the next attempt waits whichever process it reaches; a success forgives and trusts the browser.
+#[tokio::test]
+async fn sign_in_limits_hold_across_processes() {
+    use vaka_server::config::SignInLimits;
+    use vaka_server::store::postgres::sign_in as pg_sign_in;
+    use vaka_server::store::sign_in::{Admission, Attempt};
+
+    let url = fresh_database().await.expect("a test database");
+    let stores = [open(&url).await, open(&url).await];
+    let limits = SignInLimits {
+        free_per_name: 3,
+        first_delay: Duration::from_secs(30),
+        ..SignInLimits::default()
+    };
+    let admit = |store: PgStore, address: &'static str, limits: SignInLimits| async move {
+        store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let attempt = Attempt {
+                        login: "samordnare",
+                        address,
+                        browser: None,
+                    };
+                    pg_sign_in::admit(tx, attempt, &limits, now_ms()).await
+                })
+            })
+            .await
+            .expect("admit")
+    };
+    for n in 0..3 {
+        let admitted = admit(stores[n % 2].clone(), "192.0.2.1", limits.clone()).await;
+        assert!(
+            matches!(admitted, Admission::Go { .. }),
+            "attempt {n}: {admitted:?}"
+        );
+    }
+    for store in &stores {
+        let refused = admit(store.clone(), "198.51.100.7", limits.clone()).await;
+        assert!(
+            matches!(refused, Admission::Wait { retry_after_ms } if retry_after_ms > 0),
+            "the name's failures count in every process: {refused:?}"
+        );
+    }
+}
