@@ -733,14 +733,14 @@ async fn sign_in_limits_hold_across_processes() {
             .expect("admit")
     };
     for n in 0..3 {
-        let admitted = admit(stores[n % 2].clone(), "192.0.2.1", limits.clone()).await;
+        let admitted = admit(stores[n % 2].clone(), "192.0.2.1", limits).await;
         assert!(
             matches!(admitted, Admission::Go { .. }),
             "attempt {n}: {admitted:?}"
         );
     }
     for store in &stores {
-        let refused = admit(store.clone(), "198.51.100.7", limits.clone()).await;
+        let refused = admit(store.clone(), "198.51.100.7", limits).await;
         assert!(
             matches!(refused, Admission::Wait { retry_after_ms } if retry_after_ms > 0),
             "the name's failures count in every process: {refused:?}"
