@@ -747,3 +747,78 @@ async fn sign_in_limits_hold_across_processes() {
         );
     }
 }
+
+/// An association shares its aggregates with a municipality through one process and withdraws
+/// through the other; sharing with an association is refused.
+#[tokio::test]
+async fn sharing_with_a_municipality_and_withdrawing() {
+    use vaka_server::store::postgres::sharing as pg_sharing;
+    use vaka_server::store::sharing::{OrgLevel, ShareRefused};
+
+    let url = fresh_database().await.expect("a test database");
+    let stores = [open(&url).await, open(&url).await];
+    let association = stores[0]
+        .create_org_at(
+            "Nattvandrarna Testby".into(),
+            OrgLevel::Association,
+            now_ms(),
+        )
+        .await
+        .expect("an association");
+    let other = stores[0]
+        .create_org_at(
+            "Grannsamverkan Testby".into(),
+            OrgLevel::Association,
+            now_ms(),
+        )
+        .await
+        .expect("another association");
+    let municipality = stores[1]
+        .create_org_at("Testby kommun".into(), OrgLevel::Municipality, now_ms())
+        .await
+        .expect("a municipality");
+    let by = vaka_shared::MemberId::new();
+    let shared = stores[0]
+        .write(move |tx| {
+            Box::pin(async move {
+                let refused = pg_sharing::share(tx, association, other, by, now_ms()).await?;
+                let shared = pg_sharing::share(tx, association, municipality, by, now_ms()).await?;
+                let again = pg_sharing::share(tx, association, municipality, by, now_ms()).await?;
+                Ok((refused, shared, again))
+            })
+        })
+        .await
+        .expect("share");
+    assert_eq!(
+        shared,
+        (Err(ShareRefused::NotAMunicipality), Ok(()), Ok(()))
+    );
+    let (with, level) = stores[1]
+        .read(move |db| {
+            Box::pin(async move {
+                Ok((
+                    pg_sharing::sharing_with(db, municipality).await?,
+                    pg_sharing::level(db, municipality).await?,
+                ))
+            })
+        })
+        .await
+        .expect("read");
+    assert_eq!(level, OrgLevel::Municipality);
+    assert_eq!(
+        with.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![association]
+    );
+    let withdrawn = stores[1]
+        .write(move |tx| {
+            Box::pin(async move { pg_sharing::withdraw(tx, association, municipality).await })
+        })
+        .await
+        .expect("withdraw");
+    assert!(withdrawn);
+    let left = stores[0]
+        .read(move |db| Box::pin(async move { pg_sharing::shares_of(db, association).await }))
+        .await
+        .expect("read");
+    assert!(left.is_empty());
+}

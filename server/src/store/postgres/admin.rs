@@ -1,7 +1,7 @@
 //! The operator's commands on PostgreSQL, as [`crate::store::admin`] on SQLite: each one write
 //! job that makes the change and records it in the audit log as the command line's doing.
 
-use super::{PgStore, accounts, audit};
+use super::{PgStore, accounts, audit, sharing};
 use crate::store::StoreError;
 use crate::store::accounts::NewMember;
 use crate::store::admin::MemberToAdd;
@@ -20,11 +20,7 @@ impl PgStore {
         self.write(move |tx| {
             Box::pin(async move {
                 let id = accounts::create_org(tx, &name, now_ms).await?;
-                tx.execute(
-                    "UPDATE orgs SET level = $2 WHERE id = $1",
-                    &[&id.to_string(), &level.as_str()],
-                )
-                .await?;
+                sharing::set_level(tx, id, level).await?;
                 Ok(id)
             })
         })
