@@ -163,6 +163,26 @@ describe('coordinator dashboard', () => {
     await page.goto(phoneEntry);
     assert.equal(await page.inputValue('select[name=review_status]'), 'needs_info');
     assert.equal(await page.isChecked('input[name=forwarded_to][value=police]'), true, 'forwarded to the police is saved');
+    // A comment of blanks: the same page, the message beside the field, in Swedish.
+    await page.fill('textarea[name=body]', '   ');
+    await page.click('#comments button[type=submit]');
+    assert.match(await page.textContent('#comment-body-error'), /Skriv något i kommentaren/);
+    assert.equal(await page.getAttribute('#comment-body', 'aria-invalid'), 'true');
+    assert.ok(await page.locator('#history').count() === 1, 'the whole entry page, not an error page');
+    // Duplicates are chosen from a list of likely ones, never typed.
+    assert.equal(await page.locator('select#duplicate_of option').first().textContent(), 'Ingen (inte en dubblett)');
+    device(db, 'incident', '--category', 'disturbance', '--severity', '2', '--description', 'Samma stök vid kiosken, från en annan vandrare.');
+    device(db, 'sync');
+    await page.goto(phoneEntry);
+    const offered = page.locator('select#duplicate_of option', { hasText: 'Samma stök vid kiosken' });
+    assert.equal(await offered.count(), 1, 'the other report of the same event is offered');
+    const duplicateId = await offered.getAttribute('value');
+    await page.selectOption('select#duplicate_of', duplicateId);
+    await page.click('#review button[type=submit]');
+    await page.waitForSelector('.ok');
+    await page.goto(phoneEntry);
+    assert.equal(await page.inputValue('select#duplicate_of'), duplicateId, 'the chosen duplicate is saved');
+    assert.match(await page.textContent('dl.fields'), /Dubblett av/);
     await page.fill('textarea[name=body]', 'Tack! Var det samma grupp som i fredags?');
     await page.click('#comments button[type=submit]');
     await page.waitForSelector('.comment');

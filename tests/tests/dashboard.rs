@@ -133,6 +133,110 @@ async fn a_comment_and_a_review_from_the_dashboard_reach_the_authors_phone() -> 
     Ok(())
 }
 
+#[tokio::test]
+async fn a_duplicate_is_chosen_from_the_likely_ones_and_a_refused_comment_stays_on_the_entry()
+-> anyhow::Result<()> {
+    let (server, org, mut browser) = setup().await?;
+    let walker = phone(&server, org.volunteers[0]).await?;
+    let other = phone(&server, org.coordinator).await?;
+    let first = walker
+        .device
+        .create_incident(incident(2, "Stök vid torget.", 2))?;
+    // The same event from another phone, half an hour later, a few metres away.
+    let mut again = incident(2, "Bråk på torget.", 1);
+    again.location = Some(Some(Location {
+        lat: 59.6102,
+        lon: 16.5401,
+        accuracy_m: Some(15.0),
+    }));
+    let second = other.device.create_incident(again)?;
+    // Far in time, and far in place: not offered.
+    let old = walker
+        .device
+        .create_incident(incident(2, "Stök förra veckan.", 24 * 7))?;
+    let mut far = incident(2, "Stök i Stockholm.", 1);
+    far.location = Some(Some(Location {
+        lat: 59.3275,
+        lon: 18.0546,
+        accuracy_m: None,
+    }));
+    let elsewhere = walker.device.create_incident(far)?;
+    walker.device.sync_once(&http()).await?;
+    other.device.sync_once(&http()).await?;
+    browser.sign_in("samordnare-a", PASSWORD).await?;
+
+    let (_, page) = browser.get(&format!("/entries/{first}")).await?;
+    let start = page
+        .find("<select id=\"duplicate_of\"")
+        .expect("a list of duplicates");
+    let select = &page[start..start + page[start..].find("</select>").unwrap_or(0)];
+    assert!(
+        select.contains(&format!("value=\"{second}\"")),
+        "the same event from the other phone is offered: {select}"
+    );
+    assert!(select.contains("Bråk på torget."), "{select}");
+    for (name, id) in [
+        ("itself", first),
+        ("a week old", old),
+        ("far away", elsewhere),
+    ] {
+        assert!(
+            !select.contains(&format!("value=\"{id}\"")),
+            "{name} is not offered: {select}"
+        );
+    }
+    let csrf = csrf_of(&page);
+    let (status, _) = browser
+        .post(
+            &format!("/entries/{first}/review"),
+            &[("csrf", &csrf), ("duplicate_of", &second.to_string())],
+        )
+        .await?;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = browser.get(&format!("/entries/{first}")).await?;
+    assert!(
+        page.contains(&format!("value=\"{second}\" selected")),
+        "the chosen duplicate stays chosen"
+    );
+    // Itself is refused beside the field.
+    let (status, page) = browser
+        .post(
+            &format!("/entries/{first}/review"),
+            &[("csrf", &csrf), ("duplicate_of", &first.to_string())],
+        )
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("id=\"duplicate_of-error\">En händelse kan inte vara dubblett av sig själv.")
+    );
+
+    // A comment of blanks: the entry page again, the message beside the field, the text kept.
+    let (status, page) = browser
+        .post(
+            &format!("/entries/{first}/comments"),
+            &[("csrf", &csrf), ("body", "   \n  ")],
+        )
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("id=\"history\""), "the whole entry page");
+    assert!(
+        page.contains("id=\"comment-body-error\">Skriv något i kommentaren."),
+        "{page}"
+    );
+    let long = "ord ".repeat(600);
+    let (status, page) = browser
+        .post(
+            &format!("/entries/{first}/comments"),
+            &[("csrf", &csrf), ("body", &long)],
+        )
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("högst 2000 tecken"));
+    assert!(page.contains(long.trim()), "the typed text is kept");
+    assert!(!page.contains("validation"), "no raw validation text");
+    Ok(())
+}
+
 /// The history section of an entry page.
 fn history_section(page: &str) -> String {
     let start = page

@@ -301,8 +301,8 @@ async fn odd_values_in_a_dashboard_field_give_a_page_or_a_swedish_error(
 #[case::comment_empty(
     true,
     "/entries/{entry}/comments",
-    "body=+",
-    "name=\"body\"",
+    "body=+%0A+",
+    "id=\"comment-body-error\"",
     "Skriv något"
 )]
 #[case::review_tags(true, "/entries/{entry}/review", format!("tags={}", "t,".repeat(21)), "t, t, t", "Högst 20 taggar")]
@@ -311,7 +311,7 @@ async fn odd_values_in_a_dashboard_field_give_a_page_or_a_swedish_error(
     "/entries/{entry}/review",
     "tags=torget&duplicate_of=igår",
     "value=\"torget\"",
-    "Ange händelsens id"
+    "id=\"duplicate_of-error\">Välj händelsen i listan"
 )]
 #[case::area_geojson(
     true,

@@ -43,6 +43,15 @@ fn entity_id(text: &str, lang: Lang) -> Result<EntityId, LangError> {
         .map_err(|_| LangError(lang, PageError::NotFound))
 }
 
+/// A refused form of the entry page, shown on the page again as it was filled in.
+#[derive(Debug, Default)]
+struct Refused {
+    /// The comment typed, and what is wrong with it.
+    comment: Option<(String, &'static str)>,
+    /// The review form as filled in, the field that is wrong, and what is wrong with it.
+    review: Option<(EntryRow, &'static str, String)>,
+}
+
 /// `GET /entries/{id}`.
 pub async fn page(
     State(app): State<AppState>,
@@ -50,8 +59,30 @@ pub async fn page(
     PathText(id): PathText,
     RawQuery(query): RawQuery,
 ) -> PageResult {
+    let q = Pairs::parse(query.unwrap_or_default().as_bytes());
+    let saved = q.get("saved").is_some();
+    show(
+        &app,
+        &signed,
+        &id,
+        saved,
+        Refused::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The entry page, with `refused` in its forms.
+async fn show(
+    app: &AppState,
+    signed: &Signed,
+    id: &str,
+    saved: bool,
+    refused: Refused,
+    status: StatusCode,
+) -> PageResult {
     let lang = signed.lang;
-    let id = entity_id(&id, lang)?.to_string();
+    let id = entity_id(id, lang)?.to_string();
     let org = signed.org();
     let loaded = app
         .store
@@ -59,7 +90,20 @@ pub async fn page(
             let Some(row) = entries::entry(conn, &org, &id)? else {
                 return Ok(None);
             };
+            // Likely duplicates, and the one chosen if it is not among them.
+            let mut candidates = if row.kind == "patrol" {
+                Vec::new()
+            } else {
+                entries::duplicate_candidates(conn, &org, &row)?
+            };
+            if let Some(chosen) = &row.duplicate_of
+                && !candidates.iter().any(|c| &c.id == chosen)
+                && let Some(found) = entries::entry(conn, &org, chosen)?
+            {
+                candidates.insert(0, found);
+            }
             Ok(Some((
+                candidates,
                 row,
                 entries::state_values(conn, &org, &id)?.unwrap_or_default(),
                 entries::history(conn, &org, &id)?,
@@ -72,14 +116,15 @@ pub async fn page(
         })
         .await
         .lang(lang)?;
-    let Some((row, values, history, conflicts, comments, choices, shapes, redactions)) = loaded
+    let Some((candidates, row, values, history, conflicts, comments, choices, shapes, redactions)) =
+        loaded
     else {
         return Err(LangError(lang, PageError::NotFound));
     };
     let viewed = AuditAction::EntryViewed {
         entry: entity_id(&row.id, lang)?,
     };
-    record_view(&app, &signed, viewed).await?;
+    record_view(app, signed, viewed).await?;
     let hashes = photo_hashes(&values);
     let redactable = privacy::redactable_texts(&row.kind, &values);
     let org_id = signed.user.org_id;
@@ -97,7 +142,6 @@ pub async fn page(
         .await
         .lang(lang)?;
     let t = i18n::texts(lang);
-    let q = Pairs::parse(query.unwrap_or_default().as_bytes());
     let title = format!(
         "{}: {}",
         kind_label(&row.kind, lang),
@@ -118,10 +162,13 @@ pub async fn page(
     let body = html! {
         p { a href="/inbox" { "← " (t.inbox) } }
         h1 { (title) }
-        @if q.get("saved").is_some() { p.ok role="status" { (t.saved) } }
+        @if saved { p.ok role="status" { (t.saved) } }
+        @if refused.comment.is_some() || refused.review.is_some() {
+            p.error role="alert" { strong { (t.bad_request) } ": " (t.form_has_errors) }
+        }
         @if let Some(warning) = privacy::pii_warning(lang, &redactable) { (warning) }
         div.grid {
-            div.card { h2 { (t.fields) } (fields(lang, &row)) }
+            div.card { h2 { (t.fields) } (fields(lang, &row, &candidates)) }
             div.card {
                 h2 { (t.map_point) }
                 @match (row.lat, row.lon) {
@@ -137,15 +184,19 @@ pub async fn page(
             }
         }
         @if row.kind != "patrol" {
-            (review_form(lang, &signed, &row, &choices.members))
-            (privacy::hold_section(lang, &signed, &row, values.get("retention_hold").and_then(Value::as_str)))
+            @let (filled, wrong) = match &refused.review {
+                Some((filled, field, message)) => (filled, Some((*field, message.as_str()))),
+                None => (&row, None),
+            };
+            (review_form(lang, signed, filled, &choices.members, &candidates, wrong))
+            (privacy::hold_section(lang, signed, &row, values.get("retention_hold").and_then(Value::as_str)))
         }
-        (privacy::redaction_section(lang, &signed, &row, &redactable, &redactions))
-        (conflicts_section(lang, &signed, &row.kind, names, &conflicts))
-        (comments_section(lang, &signed, &row, &comments))
+        (privacy::redaction_section(lang, signed, &row, &redactable, &redactions))
+        (conflicts_section(lang, signed, &row.kind, names, &conflicts))
+        (comments_section(lang, signed, &row, &comments, refused.comment.as_ref()))
         (history_section(lang, &row.kind, names, &history, &redactions))
     };
-    Ok(layout::page(lang, Some(&signed), &title, body).into_response())
+    Ok((status, layout::page(lang, Some(signed), &title, body)).into_response())
 }
 
 /// Unix ms of an RFC 3339 text.
@@ -160,7 +211,7 @@ fn yes_no(lang: Lang, value: bool) -> &'static str {
     if value { t.yes } else { t.no }
 }
 
-fn fields(lang: Lang, e: &EntryRow) -> Markup {
+fn fields(lang: Lang, e: &EntryRow, candidates: &[EntryRow]) -> Markup {
     let t = i18n::texts(lang);
     html! {
         dl.fields {
@@ -185,7 +236,12 @@ fn fields(lang: Lang, e: &EntryRow) -> Markup {
             dt { (t.status) } dd { span class={ "badge status-" (e.review_status) } { (ReviewStatus::from_wire(&e.review_status).map(|s| s.label(lang)).unwrap_or(&e.review_status)) } }
             @if !e.tags.is_empty() { dt { "Taggar / tags" } dd { (e.tags.join(", ")) } }
             @if !e.forwarded_to.is_empty() { dt { (t.forwarded_to) } dd { (e.forwarded_to.iter().filter_map(|a| Agency::from_wire(a)).map(|a| a.label(lang)).collect::<Vec<_>>().join(", ")) } }
-            @if let Some(d) = &e.duplicate_of { dt { (t.duplicate_of) } dd { a href={ "/entries/" (d) } { (d) } } }
+            @if let Some(d) = &e.duplicate_of {
+                dt { (t.f_duplicate) }
+                dd { a href={ "/entries/" (d) } {
+                    (candidates.iter().find(|c| &c.id == d).map(|c| candidate_label(lang, c)).unwrap_or_else(|| t.f_that_entry.to_owned()))
+                } }
+            }
             @if e.retracted { dt { (t.retracted) } dd { (yes_no(lang, true)) } }
         }
     }
@@ -256,13 +312,33 @@ pub async fn photo(
         .into_response())
 }
 
+/// A likely duplicate in words: when, what, where, by whom, and the start of its text.
+fn candidate_label(lang: Lang, c: &EntryRow) -> String {
+    let mut parts = vec![c.occurred_at_ms.map(fmt_time).unwrap_or_default()];
+    if let Some(cat) = &c.category {
+        parts.push(category_label(&c.kind, cat, lang));
+    }
+    if let Some(place) = c.area_name.as_ref().or(c.place.as_ref()) {
+        parts.push(place.clone());
+    }
+    parts.push(c.author_name.clone());
+    if let Some(d) = &c.description {
+        parts.push(super::inbox::short(d, 50));
+    }
+    parts.join(" · ")
+}
+
+/// The review form holding `e`'s review fields; `wrong` is the field that is wrong and why.
 fn review_form(
     lang: Lang,
     signed: &Signed,
     e: &EntryRow,
     members: &[(String, String, String)],
+    candidates: &[EntryRow],
+    wrong: Option<(&str, &str)>,
 ) -> Markup {
     let t = i18n::texts(lang);
+    let error = |field: &str| wrong.filter(|(f, _)| *f == field).map(|(_, m)| m);
     html! {
         section.card {
             h2 { (t.review) }
@@ -278,8 +354,26 @@ fn review_form(
                             @if role != "volunteer" { option value=(id) selected[e.assignee.as_deref() == Some(id.as_str())] { (name) } }
                         }
                     } }
-                    label { (t.tags) input name="tags" value=(e.tags.join(", ")); }
-                    label { (t.duplicate_of) input name="duplicate_of" size="38" value=(e.duplicate_of.clone().unwrap_or_default()); }
+                    div {
+                        label.stack for="tags" { (t.tags) }
+                        input id="tags" name="tags" value=(e.tags.join(", "))
+                            aria-invalid=[error("tags").map(|_| "true")]
+                            aria-describedby=[error("tags").map(|_| "tags-error")];
+                        @if let Some(m) = error("tags") { p.field-error id="tags-error" { (m) } }
+                    }
+                }
+                div {
+                    label.stack for="duplicate_of" { (t.f_duplicate) }
+                    select id="duplicate_of" name="duplicate_of"
+                        aria-invalid=[error("duplicate_of").map(|_| "true")]
+                        aria-describedby=[error("duplicate_of").map(|_| "duplicate_of-error")] {
+                        option value="" { (t.not_a_duplicate) }
+                        @for c in candidates {
+                            option value=(c.id) selected[e.duplicate_of.as_deref() == Some(c.id.as_str())] { (candidate_label(lang, c)) }
+                        }
+                    }
+                    @if let Some(m) = error("duplicate_of") { p.field-error id="duplicate_of-error" { (m) } }
+                    p.muted { @if candidates.is_empty() { (t.no_duplicate_candidates) } @else { (t.duplicate_hint) } }
                 }
                 fieldset {
                     legend { (t.forwarded_to) }
@@ -352,7 +446,13 @@ fn conflicts_section(
     }
 }
 
-fn comments_section(lang: Lang, signed: &Signed, e: &EntryRow, comments: &[CommentRow]) -> Markup {
+fn comments_section(
+    lang: Lang,
+    signed: &Signed,
+    e: &EntryRow,
+    comments: &[CommentRow],
+    refused: Option<&(String, &'static str)>,
+) -> Markup {
     let t = i18n::texts(lang);
     html! {
         section.card id="comments" {
@@ -365,18 +465,22 @@ fn comments_section(lang: Lang, signed: &Signed, e: &EntryRow, comments: &[Comme
                     p { (c.body) }
                 }
             }
-            (comment_form(lang, signed, &e.id, ""))
+            (comment_form(lang, signed, &e.id, refused.map_or("", |r| r.0.as_str()), refused.map(|r| r.1)))
         }
     }
 }
 
-/// The form for a new comment on entry `id`, holding `text`.
-fn comment_form(lang: Lang, signed: &Signed, id: &str, text: &str) -> Markup {
+/// The form for a new comment on entry `id`, holding `text`, with `error` beside it.
+fn comment_form(lang: Lang, signed: &Signed, id: &str, text: &str, error: Option<&str>) -> Markup {
     let t = i18n::texts(lang);
     html! {
         form method="post" action={ "/entries/" (id) "/comments" } {
             input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
-            label.stack { (t.write_comment) textarea name="body" rows="3" maxlength=(limits::COMMENT) required { (text) } }
+            label.stack for="comment-body" { (t.write_comment) }
+            textarea id="comment-body" name="body" rows="3" maxlength=(limits::COMMENT) required
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| "comment-body-error")] { (text) }
+            @if let Some(e) = error { p.field-error id="comment-body-error" { (e) } }
             p.muted { (t.comment_hint) }
             button type="submit" { (t.send) }
         }
@@ -558,19 +662,24 @@ pub async fn review(
         .collect();
     let forwarded_wire: Vec<String> = forwarded.iter().map(|a| a.as_str().to_owned()).collect();
     let problem = match &duplicate {
-        Err(()) => Some(format!(
-            "{} {}",
-            t.bad_duplicate,
-            quoted(form.get("duplicate_of").unwrap_or_default(), 60)
+        Err(()) => Some((
+            "duplicate_of",
+            format!(
+                "{} {}",
+                t.bad_duplicate,
+                quoted(form.get("duplicate_of").unwrap_or_default(), 60)
+            ),
         )),
-        Ok(_) if tags.len() > limits::TAGS => Some(t.bad_tags.to_owned()),
+        Ok(Some(d)) if *d == entity => Some(("duplicate_of", t.duplicate_itself.to_owned())),
+        Ok(_) if tags.len() > limits::TAGS => Some(("tags", t.bad_tags.to_owned())),
         Ok(_) if tags.iter().any(|tag| tag.chars().count() > limits::TAG) => {
-            Some(t.bad_tags.to_owned())
+            Some(("tags", t.bad_tags.to_owned()))
         }
         Ok(_) => None,
     };
-    if let Some(problem) = problem {
-        // The review form again as it was filled in, with what is wrong.
+    if let Some((field, problem)) = problem {
+        // The entry page again with the review form as it was filled in, and what is wrong
+        // beside the field.
         let mut filled = row.clone();
         if let Some(s) = form.get("review_status").and_then(ReviewStatus::from_wire) {
             filled.review_status = s.as_str().to_owned();
@@ -579,13 +688,12 @@ pub async fn review(
         filled.tags = tags;
         filled.duplicate_of = form.get("duplicate_of").map(str::to_owned);
         filled.forwarded_to = forwarded_wire;
-        let body = html! {
-            p { a href={ "/entries/" (entity) } { "← " (t.entry) } }
-            p.error role="alert" { strong { (t.bad_request) } ": " (problem) }
-            (review_form(lang, &signed, &filled, &members))
+        let refused = Refused {
+            review: Some((filled, field, problem)),
+            ..Default::default()
         };
-        let page = layout::page(lang, Some(&signed), t.review, body);
-        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+        let id = entity.to_string();
+        return show(&app, &signed, &id, false, refused, StatusCode::BAD_REQUEST).await;
     }
     // (An unreadable id was refused above.)
     let duplicate = duplicate.ok().flatten();
@@ -651,15 +759,13 @@ pub async fn comment(
         None
     };
     if let Some(problem) = problem {
-        // The form again with the text written, and what is wrong with it.
-        let body = html! {
-            p { a href={ "/entries/" (entity) } { "← " (t.entry) } }
-            h1 { (t.comments) }
-            p.error role="alert" { strong { (t.bad_request) } ": " (problem) }
-            (comment_form(lang, &signed, &row.id, &text))
+        // The entry page again with the text written, and what is wrong with it beside it.
+        let refused = Refused {
+            comment: Some((text, problem)),
+            ..Default::default()
         };
-        let page = layout::page(lang, Some(&signed), t.comments, body);
-        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+        let id = entity.to_string();
+        return show(&app, &signed, &id, false, refused, StatusCode::BAD_REQUEST).await;
     }
     let kind = EntityKind::from_wire(&row.kind).unwrap_or(EntityKind::Incident);
     let body = OpBody::Comment(CommentFields {

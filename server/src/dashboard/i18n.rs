@@ -88,7 +88,6 @@ texts! {
     assignee: "Ansvarig", "Assignee";
     nobody: "Ingen", "Nobody";
     tags: "Taggar (kommaseparerade)", "Tags (comma separated)";
-    duplicate_of: "Dubblett av (händelsens id)", "Duplicate of (entry id)";
     forwarded_to: "Vidarebefordrad till", "Forwarded to";
     save: "Spara", "Save";
     saved: "Sparat. Ändringen når telefonerna vid nästa synk.", "Saved. The change reaches the phones at their next sync.";
@@ -260,7 +259,11 @@ texts! {
     comment_empty: "Skriv något i kommentaren.", "Write something in the comment.";
     comment_too_long: "En kommentar får vara högst 2000 tecken.", "A comment may be at most 2000 characters.";
     bad_tags: "Högst 20 taggar, var och en högst 40 tecken.", "At most 20 tags, each at most 40 characters.";
-    bad_duplicate: "Ange händelsens id (som i dess adress /entries/…) under Dubblett av:", "Give the entry's id (as in its address /entries/…) under Duplicate of:";
+    bad_duplicate: "Välj händelsen i listan under Dubblett av; detta är ingen händelse:", "Choose the entry in the list under Duplicate of; this is no entry:";
+    duplicate_itself: "En händelse kan inte vara dubblett av sig själv.", "An entry cannot be a duplicate of itself.";
+    not_a_duplicate: "Ingen (inte en dubblett)", "None (not a duplicate)";
+    duplicate_hint: "Listan visar poster av samma slag inom sex timmar och en kilometer, närmast först.", "The list shows entries of the same kind within six hours and a kilometre, nearest first.";
+    no_duplicate_candidates: "Inga poster av samma slag inom sex timmar och en kilometer.", "No entries of the same kind within six hours and a kilometre.";
     write_refused: "Ändringen sparades inte:", "The change was not saved:";
     settings: "Inställningar", "Settings";
     retention: "Gallring", "Retention";

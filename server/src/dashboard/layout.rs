@@ -88,7 +88,7 @@ button.secondary { background:#fff; color:var(--accent); }
 label.confirm { display:block; margin:.4rem 0; font-weight:normal; }
 details.device-actions form, details.member-actions form { margin:.4rem 0 .8rem; }
 ul.redactions { padding-left:1.2rem; }
-#redact textarea, #hold input[type=text] { width:100%; box-sizing:border-box; }
+#redact textarea, #hold input[type=text], #comments textarea, select#duplicate_of { width:100%; box-sizing:border-box; }
 section.aggregate { overflow-x:auto; }
 section.aggregate table { width:100%; font-size:.92rem; }
 section.aggregate td.num { text-align:right; white-space:nowrap; }

@@ -401,6 +401,81 @@ pub fn entry(conn: &Connection, org: &str, id: &str) -> Result<Option<EntryRow>,
         .optional()?)
 }
 
+/// How far apart in time two reports of one event may be to be offered as duplicates.
+pub const DUPLICATE_WINDOW_MS: i64 = 6 * 3_600_000;
+/// How far apart in place (metres) two reports of one event may be, when both have a position.
+pub const DUPLICATE_RADIUS_M: f64 = 1_000.0;
+/// How many candidates are offered.
+pub const DUPLICATE_CANDIDATES: usize = 8;
+
+/// Metres between two points (haversine on a sphere of the Earth's mean radius).
+pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (lat1, lon1, lat2, lon2) = (
+        a.0.to_radians(),
+        a.1.to_radians(),
+        b.0.to_radians(),
+        b.1.to_radians(),
+    );
+    let h = ((lat2 - lat1) / 2.0).sin().powi(2)
+        + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+    2.0 * 6_371_000.0 * h.sqrt().asin()
+}
+
+/// The likely duplicates of `of`: entries of the same kind in the same organisation, not
+/// itself, not retracted, that happened within [`DUPLICATE_WINDOW_MS`] of it and, when both
+/// have a position, within [`DUPLICATE_RADIUS_M`] (without positions: in the same area, or
+/// either has none); the nearest in time and place first, at most [`DUPLICATE_CANDIDATES`].
+pub fn duplicate_candidates(
+    conn: &Connection,
+    org: &str,
+    of: &EntryRow,
+) -> Result<Vec<EntryRow>, StoreError> {
+    let Some(at) = of.occurred_at_ms else {
+        return Ok(Vec::new());
+    };
+    let rows = conn
+        .prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_JOINS}
+             WHERE x.org_id = ?1 AND x.kind = ?2 AND x.id <> ?3 AND x.retracted = 0
+               AND x.occurred_at_ms BETWEEN ?4 AND ?5
+             ORDER BY abs(x.occurred_at_ms - ?6) LIMIT 200"
+        ))?
+        .query_map(
+            params![
+                org,
+                of.kind,
+                of.id,
+                at.saturating_sub(DUPLICATE_WINDOW_MS),
+                at.saturating_add(DUPLICATE_WINDOW_MS),
+                at
+            ],
+            EntryRow::from_row,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    let here = of.lat.zip(of.lon);
+    let mut near: Vec<(f64, EntryRow)> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let minutes = (r.occurred_at_ms.unwrap_or(at) - at).abs() as f64 / 60_000.0;
+            match (here, r.lat.zip(r.lon)) {
+                (Some(a), Some(b)) => {
+                    let d = distance_m(a, b);
+                    // A minute counts as much as 10 m.
+                    (d <= DUPLICATE_RADIUS_M).then_some((minutes * 10.0 + d, r))
+                }
+                _ if of.area_id.is_some() && r.area_id.is_some() && of.area_id != r.area_id => None,
+                _ => Some((minutes * 10.0 + DUPLICATE_RADIUS_M, r)),
+            }
+        })
+        .collect();
+    near.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(near
+        .into_iter()
+        .take(DUPLICATE_CANDIDATES)
+        .map(|(_, r)| r)
+        .collect())
+}
+
 /// The current field values of an entity of `org`.
 pub fn state_values(
     conn: &Connection,
