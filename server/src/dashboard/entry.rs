@@ -583,13 +583,16 @@ async fn write_and_return(
         .lang(signed.lang)?;
     match result {
         Ok(_) => Ok(see_other(format!("/entries/{back_to}?saved=1"))),
-        Err(message) => Err(LangError(
-            signed.lang,
-            PageError::Refused(format!(
-                "{} {message}",
-                i18n::texts(signed.lang).write_refused
-            )),
-        )),
+        Err(message) => {
+            // The forms check what they send, so this is a rule the dashboard does not know
+            // of; the reason (in English, for the log) is not for the coordinator.
+            tracing::warn!(%message, "a dashboard write was refused");
+            let t = i18n::texts(signed.lang);
+            Err(LangError(
+                signed.lang,
+                PageError::Refused(format!("{} {}", t.write_refused, t.write_refused_why)),
+            ))
+        }
     }
 }
 
@@ -821,12 +824,21 @@ pub async fn settle(
         field: conflict.field.clone(),
         choice: choice.to_owned(),
     };
-    let value: Value = serde_json::from_str(chosen)
-        .map_err(|_| LangError(lang, PageError::Refused("stored value unreadable".into())))?;
+    let value: Value = serde_json::from_str(chosen).map_err(|_| {
+        LangError(
+            lang,
+            PageError::Refused(i18n::texts(lang).server_error.to_owned()),
+        )
+    })?;
     let mut map = Map::new();
     map.insert(conflict.field.clone(), value);
     let kind = EntityKind::from_wire(&kind).unwrap_or(EntityKind::Incident);
-    let body = OpBody::from_field_map(kind, map)
-        .map_err(|e| LangError(lang, PageError::Refused(e.to_string())))?;
+    let body = OpBody::from_field_map(kind, map).map_err(|e| {
+        tracing::warn!(error = %e, "a conflict's value cannot be written again");
+        LangError(
+            lang,
+            PageError::Refused(i18n::texts(lang).server_error.to_owned()),
+        )
+    })?;
     write_and_return(&app, &signed, entity, entity, body, Some((id, settled))).await
 }

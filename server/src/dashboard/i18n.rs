@@ -265,6 +265,7 @@ texts! {
     duplicate_hint: "Listan visar poster av samma slag inom sex timmar och en kilometer, närmast först.", "The list shows entries of the same kind within six hours and a kilometre, nearest first.";
     no_duplicate_candidates: "Inga poster av samma slag inom sex timmar och en kilometer.", "No entries of the same kind within six hours and a kilometre.";
     write_refused: "Ändringen sparades inte:", "The change was not saved:";
+    write_refused_why: "servern godtog den inte. Ladda om sidan och försök igen; händelsen är oförändrad.", "the server did not accept it. Reload the page and try again; the entry is unchanged.";
     settings: "Inställningar", "Settings";
     retention: "Gallring", "Retention";
     retention_text: "Poster som är äldre än gallringstiden tas bort för gott, med kommentarer, historik och foton, på servern och i varje telefon vid nästa synk. Poster som sparas längre väntar tills de släpps. Servern gallrar varje timme och direkt när du sparar en ny tid.", "Entries older than the retention period are removed for good, with their comments, history and photos, on the server and on every phone at its next sync. Held entries wait until they are released. The server purges every hour, and at once when you save a new period.";

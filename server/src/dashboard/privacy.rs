@@ -426,10 +426,14 @@ pub async fn hold(
         .lang(lang)?;
     match written {
         Ok(_) => Ok(see_other(format!("/entries/{entity}?saved=1"))),
-        Err(message) => Err(LangError(
-            lang,
-            PageError::Refused(format!("{} {message}", t.write_refused)),
-        )),
+        Err(message) => {
+            // The form checks the reason first; the push rule's English reason is for the log.
+            tracing::warn!(%message, "a hold was refused");
+            Err(LangError(
+                lang,
+                PageError::Refused(format!("{} {}", t.write_refused, t.write_refused_why)),
+            ))
+        }
     }
 }
 
