@@ -822,3 +822,103 @@ async fn sharing_with_a_municipality_and_withdrawing() {
         .expect("read");
     assert!(left.is_empty());
 }
+
+/// A coordinator redacts a name from a description through one process: every stored write of
+/// it is rewritten, the phones get a redaction removal in the pull stream, and a late write of
+/// the old text through the other process is stored redacted.
+#[tokio::test]
+async fn a_redaction_rewrites_every_write_and_reaches_the_pull_stream() {
+    use vaka_server::store::postgres::redaction as pg_redaction;
+    use vaka_shared::sync::RemovalKind;
+
+    let url = fresh_database().await.expect("a test database");
+    let stores = [open(&url).await, open(&url).await];
+    let mut phones = org_with_phones(&stores[0], 1).await;
+    let phone = &mut phones[0];
+    let entry = EntityId::new();
+    let named = "Kalle Svensson (tel 070-123 45 67) hotade en annan ungdom.";
+    let create = phone.op(
+        entry,
+        OpBody::Incident(IncidentFields {
+            description: Some(named.into()),
+            ..match incident() {
+                OpBody::Incident(f) => f,
+                _ => unreachable!("an incident"),
+            }
+        }),
+    );
+    // A write made before the redaction that arrives after it (stamped before it, sent late).
+    let mut late = phone.op(
+        entry,
+        OpBody::Incident(IncidentFields {
+            description: Some(format!("{named} Polisen kontaktad.")),
+            ..Default::default()
+        }),
+    );
+    stores[0]
+        .push(phone.caller, vec![create], now_ms(), LIMITS)
+        .await
+        .expect("push");
+    let org = phone.caller.org_id;
+    let by = phone.caller.member_id;
+    let replacement = serde_json::json!("En ungdom hotade en annan ungdom.");
+    let seq = stores[0]
+        .write(move |tx| {
+            Box::pin(async move {
+                pg_redaction::redact(tx, org, by, entry, "description", replacement, now_ms()).await
+            })
+        })
+        .await
+        .expect("redact")
+        .expect("allowed");
+    late.hlc.ms = phone.clock.tick(0).ms.saturating_sub(10_000);
+    stores[1]
+        .push(phone.caller, vec![late], now_ms(), LIMITS)
+        .await
+        .expect("the late push");
+
+    let texts: Vec<String> = stores[1]
+        .read(move |db| {
+            Box::pin(async move {
+                let mut texts: Vec<String> = db
+                    .query(
+                        "SELECT fields FROM ops WHERE entity_id = $1",
+                        &[&entry.to_string()],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                for row in db
+                    .query(
+                        "SELECT state FROM entities WHERE id = $1",
+                        &[&entry.to_string()],
+                    )
+                    .await?
+                {
+                    texts.push(row.get(0));
+                }
+                Ok(texts)
+            })
+        })
+        .await
+        .expect("read");
+    assert_eq!(texts.len(), 3, "two ops and the state");
+    for text in &texts {
+        assert!(
+            !text.contains("Kalle"),
+            "the name is gone everywhere: {text}"
+        );
+    }
+    let mut coordinator = phone.caller;
+    coordinator.role = Role::Coordinator;
+    let page = stores[1].pull(coordinator, 0, 100).await.expect("pull");
+    let removal = page
+        .removals
+        .iter()
+        .find(|r| r.seq == seq)
+        .expect("the removal");
+    assert!(
+        matches!(&removal.what, RemovalKind::Redaction { entity_id, .. } if *entity_id == entry)
+    );
+}

@@ -72,28 +72,11 @@ pub fn redact(
     let Some(kind) = EntityKind::from_wire(&kind) else {
         return Ok(Err(RedactionRefused::NotFound));
     };
-    if !is_redactable(kind, field) {
-        return Ok(Err(RedactionRefused::NotRedactable));
-    }
     let mut state: EntityState = serde_json::from_str(&state)?;
-    let Some(register) = state.fields.get(field) else {
-        return Ok(Err(RedactionRefused::NotFound));
+    let through = match check(kind, &state, field, &replacement, now_ms) {
+        Ok(through) => through,
+        Err(refused) => return Ok(Err(refused)),
     };
-    if register.value == replacement {
-        return Ok(Err(RedactionRefused::Unchanged));
-    }
-    let through = register.stamp.hlc;
-    let mut written = Map::new();
-    written.insert(field.to_owned(), replacement.clone());
-    let now = Timestamp::from_unix_ms(now_ms).unwrap_or_else(Timestamp::now_utc);
-    match OpBody::from_field_map(kind, written) {
-        Err(e) => return Ok(Err(RedactionRefused::Invalid(e.to_string()))),
-        Ok(body) => {
-            if let Err(e) = validate(&body, now, false) {
-                return Ok(Err(RedactionRefused::Invalid(e.to_string())));
-            }
-        }
-    }
 
     let id = entity.to_string();
     state.redact(field, through, &replacement);
@@ -132,6 +115,33 @@ pub fn redact(
         seq
     ])?;
     Ok(Ok(seq))
+}
+
+/// Whether `field` of an entity of `kind` in `state` may be replaced by `replacement` at
+/// `now_ms`; the newest write it covers (writes of the field at or below it are rewritten).
+pub fn check(
+    kind: EntityKind,
+    state: &EntityState,
+    field: &str,
+    replacement: &Value,
+    now_ms: i64,
+) -> Result<Hlc, RedactionRefused> {
+    if !is_redactable(kind, field) {
+        return Err(RedactionRefused::NotRedactable);
+    }
+    let Some(register) = state.fields.get(field) else {
+        return Err(RedactionRefused::NotFound);
+    };
+    if register.value == *replacement {
+        return Err(RedactionRefused::Unchanged);
+    }
+    let mut written = Map::new();
+    written.insert(field.to_owned(), replacement.clone());
+    let now = Timestamp::from_unix_ms(now_ms).unwrap_or_else(Timestamp::now_utc);
+    let body = OpBody::from_field_map(kind, written)
+        .map_err(|e| RedactionRefused::Invalid(e.to_string()))?;
+    validate(&body, now, false).map_err(|e| RedactionRefused::Invalid(e.to_string()))?;
+    Ok(register.stamp.hlc)
 }
 
 fn rewrite_ops(

@@ -20,6 +20,7 @@ pub mod audit;
 pub mod blobs;
 pub mod ops;
 pub mod push;
+pub mod redaction;
 pub mod sessions;
 pub mod sharing;
 pub mod sign_in;
