@@ -141,6 +141,11 @@ describe('coordinator dashboard', () => {
     await page.click('#conflicts button[data-choice=loser]');
     await page.waitForSelector('.ok');
     assert.ok(await page.locator('#conflicts .badge', { hasText: 'Avgjord' }).count() >= 1);
+    // The settled card says which value was kept, by whom and when, and no longer calls the
+    // value that lost "Gällande värde".
+    assert.match(await page.textContent('#conflicts .settled'), /^Avgjord av Sara Lind \d{4}-\d{2}-\d{2} \d{2}:\d{2}: värdet från .+ behölls\.$/);
+    assert.equal(await page.locator('#conflicts [data-side=loser] strong').first().textContent(), 'Behölls');
+    assert.doesNotMatch(await page.textContent('#conflicts'), /[0-9a-f]{8}-[0-9a-f]{4}-|\{"|_id\b/);
     await page.goto(conflictEntry);
     const fields = await page.textContent('dl.fields');
     assert.ok(fields.includes(chosen) && !fields.includes(kept), `the server keeps the chosen value: ${fields}`);

@@ -7,7 +7,7 @@ use super::charts;
 use super::inbox::choices;
 use super::layout;
 use super::privacy;
-use super::words::{Names, field_label, value_words};
+use super::words::{self, Names, field_label, value_words};
 use super::{
     LangError, PageError, PageResult, Pairs, PathText, WithLang, category_label, fmt_time, i18n,
     kind_label, ops, quoted,
@@ -487,6 +487,13 @@ fn comment_form(lang: Lang, signed: &Signed, id: &str, text: &str, error: Option
     }
 }
 
+/// The fields of an op in the order a coordinator reads them.
+fn in_reading_order(fields: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut sorted: Vec<_> = fields.iter().collect();
+    sorted.sort_by_key(|(name, _)| words::field_rank(name));
+    sorted
+}
+
 fn history_section(
     lang: Lang,
     kind: &str,
@@ -519,7 +526,7 @@ fn history_section(
                             td { (fmt_time(h.received_at_ms)) }
                             td { (h.author_name) }
                             td.muted { (h.device_name) }
-                            td { @for (name, value) in &h.fields {
+                            td { @for (name, value) in in_reading_order(&h.fields) {
                                 span.field { (field_label(lang, kind, name)) } ": " (value_words(lang, names, kind, name, value, 80))
                                 @if redacted(name, &h.hlc) { " " span.badge { (t.redacted_mark) } }
                                 br;

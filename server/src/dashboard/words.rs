@@ -17,6 +17,58 @@ pub struct Names<'a> {
     pub members: &'a [(String, String, String)],
 }
 
+/// The fields in the order a coordinator reads them: what and when, where, what happened, the
+/// police, then the review. Fields not named here come last.
+const FIELD_ORDER: [&str; 39] = [
+    "kind",
+    "category",
+    "subcategory",
+    "severity",
+    "occurred_at",
+    "observed_at",
+    "started_at",
+    "ended_at",
+    "area_id",
+    "location",
+    "place",
+    "description",
+    "note",
+    "body",
+    "written_at",
+    "entry",
+    "people_involved",
+    "minors_involved",
+    "participant_count",
+    "participants",
+    "youths_met",
+    "adults_met",
+    "conversations",
+    "all_home_safe",
+    "police_line",
+    "police_contacted_at",
+    "police_attended_at",
+    "police_event_number",
+    "agencies_informed",
+    "patrol_id",
+    "attachments",
+    "points",
+    "retracted",
+    "review_status",
+    "assignee",
+    "tags",
+    "forwarded_to",
+    "duplicate_of",
+    "retention_hold",
+];
+
+/// Where field `field` comes in [`FIELD_ORDER`].
+pub fn field_rank(field: &str) -> usize {
+    FIELD_ORDER
+        .iter()
+        .position(|f| *f == field)
+        .unwrap_or(FIELD_ORDER.len())
+}
+
 /// The label of field `field` of an entry of `kind`.
 pub fn field_label(lang: Lang, kind: &str, field: &str) -> &'static str {
     let t = i18n::texts(lang);
@@ -382,5 +434,9 @@ mod tests {
             );
         }
         assert_eq!(field_label(Lang::Sv, "patrol", "kind"), t.f_patrol_kind);
+        assert_eq!(field_label(Lang::En, "incident", "area_id"), "Area");
+        assert_eq!(field_label(Lang::En, "incident", "location"), "Location");
+        assert!(field_rank("category") < field_rank("description"));
+        assert!(field_rank("description") < field_rank("review_status"));
     }
 }
