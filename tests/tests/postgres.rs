@@ -922,3 +922,92 @@ async fn a_redaction_rewrites_every_write_and_reaches_the_pull_stream() {
         matches!(&removal.what, RemovalKind::Redaction { entity_id, .. } if *entity_id == entry)
     );
 }
+
+/// Entries past the retention period go with every trace, through either process: a purge
+/// removal reaches the pull stream, a recent entry stays, and a late op of a purged entry is
+/// refused as purged.
+#[tokio::test]
+async fn retention_purges_every_trace_and_refuses_late_ops() {
+    use vaka_shared::sync::{RejectCode, RemovalKind};
+
+    let url = fresh_database().await.expect("a test database");
+    let stores = [open(&url).await, open(&url).await];
+    let mut phones = org_with_phones(&stores[0], 1).await;
+    let phone = &mut phones[0];
+    let org = phone.caller.org_id;
+    stores[0]
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.execute(
+                    "UPDATE orgs SET retention_days = 30 WHERE id = $1",
+                    &[&org.to_string()],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .expect("a short period");
+    let at = |days_ago: i64| {
+        vaka_shared::Timestamp::from_unix_ms(now_ms() - days_ago * 24 * 3600 * 1000).expect("time")
+    };
+    let old = EntityId::new();
+    let recent = EntityId::new();
+    let body = |days_ago: i64| match incident() {
+        OpBody::Incident(f) => OpBody::Incident(IncidentFields {
+            occurred_at: Some(at(days_ago)),
+            ..f
+        }),
+        _ => unreachable!("an incident"),
+    };
+    let ops = vec![phone.op(old, body(40)), phone.op(recent, body(2))];
+    stores[0]
+        .push(phone.caller, ops, now_ms(), LIMITS)
+        .await
+        .expect("push");
+    let dry = stores[1].purge_dry_run(now_ms()).await.expect("dry run");
+    assert_eq!(dry.iter().map(|s| s.entries()).sum::<u64>(), 1);
+    let summaries = stores[1].purge_all(now_ms()).await.expect("purge");
+    assert_eq!(summaries.iter().map(|s| s.entries()).sum::<u64>(), 1);
+
+    let mut coordinator = phone.caller;
+    coordinator.role = Role::Coordinator;
+    let page = stores[0].pull(coordinator, 0, 100).await.expect("pull");
+    assert_eq!(
+        page.ops.iter().map(|op| op.entity_id).collect::<Vec<_>>(),
+        vec![recent],
+        "the old entry's ops are gone"
+    );
+    assert!(
+        page.removals
+            .iter()
+            .any(|r| matches!(&r.what, RemovalKind::Purge { entries } if entries == &vec![old]))
+    );
+    // A phone that never heard of the purge sends the entry again, whole.
+    let late = phone.op(old, body(40));
+    let (result, _) = stores[0]
+        .push(phone.caller, vec![late], now_ms(), LIMITS)
+        .await
+        .expect("the late push");
+    assert_eq!(
+        result.rejected.iter().map(|r| r.code).collect::<Vec<_>>(),
+        vec![RejectCode::Purged]
+    );
+    let traces: i64 = stores[1]
+        .read(move |db| {
+            Box::pin(async move {
+                Ok(db
+                    .query_one(
+                        "SELECT (SELECT COUNT(*) FROM entities WHERE id = $1)
+                              + (SELECT COUNT(*) FROM entries WHERE id = $1)
+                              + (SELECT COUNT(*) FROM ops WHERE entity_id = $1)",
+                        &[&old.to_string()],
+                    )
+                    .await?
+                    .get(0))
+            })
+        })
+        .await
+        .expect("read");
+    assert_eq!(traces, 0, "no trace of the purged entry");
+}

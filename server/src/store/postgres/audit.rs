@@ -103,3 +103,58 @@ pub async fn org_of_member(
     .map(|row| parsed(&row, 0))
     .transpose()
 }
+
+/// Prunes `org`'s chain (`None`: the chain of unknown sign-in names) of records older than its
+/// audit retention, as [`crate::store::audit::prune`]: first an anchor naming the last record to
+/// go and its hash, then the records through it. Returns how many went.
+pub async fn prune(
+    db: &impl GenericClient,
+    org: Option<OrgId>,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+    let days = match org {
+        Some(org) => db
+            .query_one(
+                "SELECT audit_retention_days FROM orgs WHERE id = $1",
+                &[&org.to_string()],
+            )
+            .await?
+            .try_get::<_, i64>(0)?,
+        None => i64::from(crate::store::audit::DEFAULT_AUDIT_RETENTION_DAYS),
+    };
+    let key = org.map(|o| o.to_string()).unwrap_or_default();
+    let before_ms = now_ms.saturating_sub(days.saturating_mul(DAY_MS));
+    let Some(last) = db
+        .query_opt(
+            "SELECT chain_seq, hash FROM audit_log WHERE org_id = $1 AND at_ms < $2
+             ORDER BY chain_seq DESC LIMIT 1",
+            &[&key, &before_ms],
+        )
+        .await?
+    else {
+        return Ok(0);
+    };
+    let through_seq: i64 = last.try_get(0)?;
+    let through_hash: String = last.try_get(1)?;
+    let records: i64 = db
+        .query_one(
+            "SELECT COUNT(*) FROM audit_log WHERE org_id = $1 AND chain_seq <= $2",
+            &[&key, &through_seq],
+        )
+        .await?
+        .try_get(0)?;
+    let anchor = AuditAction::AuditPruned {
+        before_ms,
+        through_seq: through_seq as u64,
+        through_hash,
+        records: records as u64,
+    };
+    record(db, org, Actor::Server, &anchor, now_ms).await?;
+    db.execute(
+        "DELETE FROM audit_log WHERE org_id = $1 AND chain_seq <= $2",
+        &[&key, &through_seq],
+    )
+    .await?;
+    Ok(records as u64)
+}

@@ -21,6 +21,7 @@ pub mod blobs;
 pub mod ops;
 pub mod push;
 pub mod redaction;
+pub mod retention;
 pub mod sessions;
 pub mod sharing;
 pub mod sign_in;
