@@ -8,7 +8,7 @@ use clap::Parser;
 use dioxus::prelude::*;
 use std::time::{Duration, Instant};
 use vaka_app::location::LocationSource;
-use vaka_app::state::AppConfig;
+use vaka_app::state::{AppConfig, Snapshot};
 use vaka_app::{App, harness};
 use vaka_device::{Device, SchedulerConfig};
 
@@ -23,9 +23,24 @@ struct Args {
     /// The phone's database (a new file).
     #[arg(long)]
     db: std::path::PathBuf,
-    /// Incidents to log for the latency figures.
+    /// Incidents to log for the latency figures, in each phase.
     #[arg(long, default_value_t = 30)]
     rounds: usize,
+    /// Entries the phone holds before the rounds (logged on the first run, kept after).
+    #[arg(long, default_value_t = 0)]
+    entries: usize,
+    /// How many of those entries carry a photo.
+    #[arg(long, default_value_t = 0)]
+    photos: usize,
+    /// Ops a second phone of the same walker sends before each sync the rounds run beside;
+    /// 0 measures no rounds during a sync.
+    #[arg(long, default_value_t = 0)]
+    pull_ops: usize,
+    /// The server's command and data folder, to make the second phone's enrolment code.
+    #[arg(long)]
+    server_bin: Option<std::path::PathBuf>,
+    #[arg(long)]
+    server_data: Option<std::path::PathBuf>,
 }
 
 /// When the process started, for the launch figure.
@@ -54,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         },
         metered: false,
     };
+    seed(&config.device, args.entries, args.photos)?;
     let startup = Instant::now() - started.0;
     eprintln!(
         "(opening and enrolling took {} ms before the window)",
@@ -96,9 +112,163 @@ async fn click(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A photo from the camera, different for each `n`.
+fn camera_photo(n: usize) -> anyhow::Result<Vec<u8>> {
+    let picture = image::RgbImage::from_fn(1024, 768, |x, y| {
+        image::Rgb([
+            ((x + n as u32) % 256) as u8,
+            (y % 256) as u8,
+            ((x ^ y) % 256) as u8,
+        ])
+    });
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut jpeg, image::ImageFormat::Jpeg)?;
+    Ok(jpeg.into_inner())
+}
+
+fn bench_incident(description: Option<String>) -> vaka_shared::model::IncidentFields {
+    vaka_shared::model::IncidentFields {
+        category: Some("disturbance".into()),
+        severity: Some(vaka_shared::model::Severity(2)),
+        description,
+        ..Default::default()
+    }
+}
+
+/// Logs entries (the first `photos` with a photo each) until the phone holds `entries`.
+fn seed(device: &Device, entries: usize, photos: usize) -> anyhow::Result<()> {
+    let have = device.entries()?.len();
+    if have >= entries {
+        return Ok(());
+    }
+    let seeding = Instant::now();
+    for n in have..entries {
+        let mut fields = bench_incident(Some(format!("Oro vid torget, post {n}")));
+        if n < photos {
+            fields.attachments = Some(vec![device.store_photo(&camera_photo(n)?)?]);
+        }
+        device.create_incident(fields)?;
+    }
+    eprintln!(
+        "(logged {} entries on the phone in {} s)",
+        entries - have,
+        seeding.elapsed().as_secs()
+    );
+    Ok(())
+}
+
+/// A second phone of the same walker, enrolled with a code the server's command makes.
+async fn other_phone(args: &Args, device: &Device) -> anyhow::Result<Device> {
+    let path = args.db.with_extension("other.sqlite3");
+    let other = Device::open(&path)?;
+    if other.identity()?.is_none() {
+        let (Some(bin), Some(data)) = (&args.server_bin, &args.server_data) else {
+            anyhow::bail!("--pull-ops needs --server-bin and --server-data");
+        };
+        let member = device.identity()?.context("enrolled")?.member_id;
+        let output = std::process::Command::new(bin)
+            .arg("--data")
+            .arg(data)
+            .args(["enroll-code", "--member", &member.to_string()])
+            .output()?;
+        anyhow::ensure!(output.status.success(), "no code: {output:?}");
+        let code = String::from_utf8(output.stdout)?.trim().to_owned();
+        other
+            .enroll(&reqwest::Client::new(), &args.server, &code, "bench 2")
+            .await?;
+    }
+    Ok(other)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
+}
+
+/// The figures of some rounds.
+#[derive(Debug, Default)]
+struct Figures {
+    store_ms: Vec<f64>,
+    screen_ms: Vec<f64>,
+    refresh_ms: Vec<f64>,
+}
+
+impl Figures {
+    fn extend(&mut self, more: Figures) {
+        self.store_ms.extend(more.store_ms);
+        self.screen_ms.extend(more.screen_ms);
+        self.refresh_ms.extend(more.refresh_ms);
+    }
+}
+
+fn print_figure(name: &str, values: &mut [f64]) {
+    if values.is_empty() {
+        println!("{name}: no rounds");
+        return;
+    }
+    values.sort_by(f64::total_cmp);
+    println!(
+        "{name}: median {:.1} ms, p95 {:.1} ms, max {:.1} ms ({} rounds)",
+        percentile(values, 0.5),
+        percentile(values, 0.95),
+        values.last().copied().unwrap_or_default(),
+        values.len()
+    );
+}
+
+fn report(during: &str, mut figures: Figures) {
+    print_figure(
+        &format!("tap \"save\" to incident stored{during}"),
+        &mut figures.store_ms,
+    );
+    print_figure(
+        &format!("tap \"save\" to home screen shown again{during}"),
+        &mut figures.screen_ms,
+    );
+    print_figure(
+        &format!("screen refresh (the screens' data read again){during}"),
+        &mut figures.refresh_ms,
+    );
+}
+
+/// Logs `args.rounds` incidents by tapping, and reads the screens' data once after each, as
+/// the app does; with `sync`, only until it ends, keeping the rounds that ended before it did.
+async fn rounds(
+    args: &Args,
+    device: &Device,
+    sync: Option<&tokio::task::JoinHandle<vaka_device::Result<vaka_device::SyncReport>>>,
+) -> anyhow::Result<Figures> {
+    let mut figures = Figures::default();
+    for _ in 0..args.rounds {
+        if sync.is_some_and(|s| s.is_finished()) {
+            break;
+        }
+        click("log-incident").await?;
+        wait_for("[data-test=\"incident-form\"]").await?;
+        click("category-disturbance").await?;
+        wait_for("[data-test=\"category-disturbance\"].selected").await?;
+        let newest =
+            || -> anyhow::Result<_> { Ok(device.recent_entries(1)?.first().map(|e| e.id)) };
+        let before = newest()?;
+        let tapped = Instant::now();
+        click("save").await?;
+        while newest()? == before {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        let stored = tapped.elapsed().as_secs_f64() * 1000.0;
+        wait_for("[data-test=\"home\"] [data-test=\"flash\"]").await?;
+        let shown = tapped.elapsed().as_secs_f64() * 1000.0;
+        let started = Instant::now();
+        device.run(Snapshot::load).await?;
+        let refresh = started.elapsed().as_secs_f64() * 1000.0;
+        if sync.is_some_and(|s| s.is_finished()) {
+            break;
+        }
+        figures.store_ms.push(stored);
+        figures.screen_ms.push(shown);
+        figures.refresh_ms.push(refresh);
+    }
+    Ok(figures)
 }
 
 async fn measure(args: &Args, device: &Device, started: Instant) -> anyhow::Result<()> {
@@ -113,49 +283,39 @@ async fn measure(args: &Args, device: &Device, started: Instant) -> anyhow::Resu
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let mut store_ms = Vec::new();
-    let mut screen_ms = Vec::new();
-    for _ in 0..args.rounds {
-        click("log-incident").await?;
-        wait_for("[data-test=\"incident-form\"]").await?;
-        click("category-disturbance").await?;
-        wait_for("[data-test=\"category-disturbance\"].selected").await?;
-        let newest =
-            || -> anyhow::Result<_> { Ok(device.recent_entries(1)?.first().map(|e| e.id)) };
-        let before = newest()?;
-        let tapped = Instant::now();
-        click("save").await?;
-        while newest()? == before {
-            tokio::time::sleep(Duration::from_micros(200)).await;
+    let idle = rounds(args, device, None).await?;
+    report("", idle);
+    if args.pull_ops > 0 {
+        let other = other_phone(args, device).await?;
+        let http = reqwest::Client::new();
+        let mut during = Figures::default();
+        let mut syncs = 0;
+        while during.store_ms.len() < args.rounds {
+            for n in 0..args.pull_ops {
+                other.create_incident(bench_incident(Some(format!("Från den andra, {n}"))))?;
+            }
+            other.sync_once(&http).await?;
+            let syncing = device.clone();
+            let client = http.clone();
+            let sync = tokio::spawn(async move { syncing.sync_once(&client).await });
+            let figures = rounds(args, device, Some(&sync)).await?;
+            let report = sync.await??;
+            anyhow::ensure!(report.pulled >= args.pull_ops, "pulled {report:?}");
+            syncs += 1;
+            during.extend(figures);
         }
-        store_ms.push(tapped.elapsed().as_secs_f64() * 1000.0);
-        wait_for("[data-test=\"home\"] [data-test=\"flash\"]").await?;
-        screen_ms.push(tapped.elapsed().as_secs_f64() * 1000.0);
+        report(
+            &format!(" while a sync pulls {} ops ({syncs} syncs)", args.pull_ops),
+            during,
+        );
     }
     // The device core's part alone: one write transaction (validate, outbox, entity, fsync).
     let mut core_ms = Vec::new();
     for _ in 0..args.rounds {
         let started = Instant::now();
-        device.create_incident(vaka_shared::model::IncidentFields {
-            category: Some("disturbance".into()),
-            severity: Some(vaka_shared::model::Severity(2)),
-            ..Default::default()
-        })?;
+        device.create_incident(bench_incident(None))?;
         core_ms.push(started.elapsed().as_secs_f64() * 1000.0);
     }
-    for (name, values) in [
-        ("tap \"save\" to incident stored", &mut store_ms),
-        ("tap \"save\" to home screen shown again", &mut screen_ms),
-        ("device core write alone", &mut core_ms),
-    ] {
-        values.sort_by(f64::total_cmp);
-        println!(
-            "{name}: median {:.1} ms, p95 {:.1} ms, max {:.1} ms ({} rounds)",
-            percentile(values, 0.5),
-            percentile(values, 0.95),
-            values.last().copied().unwrap_or_default(),
-            values.len()
-        );
-    }
+    print_figure("device core write alone", &mut core_ms);
     Ok(())
 }
