@@ -412,6 +412,28 @@ async fn every_route_is_confined_to_its_role_and_organisation() -> anyhow::Resul
     Ok(())
 }
 
+/// Adds an area named `name` from the areas page; its id.
+async fn area_of(browser: &mut Browser, name: &str) -> anyhow::Result<String> {
+    let (_, page) = browser.get("/areas").await?;
+    let square =
+        r#"{"type":"Polygon","coordinates":[[[16.5,59.6],[16.6,59.6],[16.6,59.7],[16.5,59.6]]]}"#;
+    let (status, _) = browser
+        .post(
+            "/areas",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("name", name),
+                ("geojson", square),
+            ],
+        )
+        .await?;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = browser.get("/areas").await?;
+    let end = page.find("/rename\"").expect("a rename form");
+    let start = page[..end].rfind("/areas/").expect("its path") + "/areas/".len();
+    Ok(page[start..end].to_owned())
+}
+
 #[tokio::test]
 async fn every_form_refuses_a_liaison_and_another_organisations_ids() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
@@ -430,8 +452,13 @@ async fn every_form_refuses_a_liaison_and_another_organisations_ids() -> anyhow:
             )
         })
         .await?;
-    let form_paths = |entry: EntityId, member: MemberId, device: &str| {
+    let mut other = other;
+    let own_area = area_of(&mut own.browser, "Eget torg").await?;
+    let other_area = area_of(&mut other.browser, "Annans torg").await?;
+    let form_paths = |entry: EntityId, member: MemberId, device: &str, area: &str| {
         vec![
+            format!("/areas/{area}/rename"),
+            format!("/areas/{area}/remove"),
             format!("/entries/{entry}/review"),
             format!("/entries/{entry}/comments"),
             format!("/entries/{entry}/hold"),
@@ -452,12 +479,13 @@ async fn every_form_refuses_a_liaison_and_another_organisations_ids() -> anyhow:
         ("value", "ny text"),
         ("confirm", "yes"),
         ("role", "coordinator"),
+        ("name", "Övertaget"),
     ];
     let mut failures = Vec::new();
     // An admin of one organisation, with another organisation's ids: 404, nothing changed.
     let (_, page) = own.browser.get("/inbox").await?;
     let csrf = csrf_of(&page);
-    for path in form_paths(other_entry, other_member, &other_device) {
+    for path in form_paths(other_entry, other_member, &other_device, &other_area) {
         let mut form = vec![("csrf", csrf.as_str())];
         form.extend_from_slice(&fields);
         let (status, _) = own.browser.post(&path, &form).await?;
@@ -482,7 +510,7 @@ async fn every_form_refuses_a_liaison_and_another_organisations_ids() -> anyhow:
     };
     let (_, page) = liaison.get("/report").await?;
     let csrf = csrf_of(&page);
-    let mut liaison_paths = form_paths(own_entry, own_member, &own_device);
+    let mut liaison_paths = form_paths(own_entry, own_member, &own_device, &own_area);
     liaison_paths.extend(
         [
             "/settings/retention",
@@ -518,5 +546,15 @@ async fn every_form_refuses_a_liaison_and_another_organisations_ids() -> anyhow:
         values.get("review_status").is_none(),
         "a liaison wrote nothing"
     );
+    for (browser, name) in [
+        (&mut other.browser, "Annans torg"),
+        (&mut own.browser, "Eget torg"),
+    ] {
+        let (_, page) = browser.get("/areas").await?;
+        assert!(
+            page.contains(&format!("value=\"{name}\"")) && !page.contains("Övertaget"),
+            "the area {name} is neither renamed nor removed"
+        );
+    }
     Ok(())
 }
