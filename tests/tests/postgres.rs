@@ -155,6 +155,7 @@ async fn a_held_transaction_keeps_later_sequence_numbers_behind_it() {
 /// A phone enrolled on the PostgreSQL store, making ops by hand.
 struct PgPhone {
     caller: DeviceCaller,
+    token: String,
     clock: HlcClock,
     seq: u64,
 }
@@ -221,12 +222,16 @@ async fn org_with_phones(store: &PgStore, phones: usize) -> Vec<PgPhone> {
                 .is_none(),
             "a code enrols one device"
         );
-        let TokenLookup::Valid(caller) = store.device_by_token(device.token).await.expect("lookup")
+        let TokenLookup::Valid(caller) = store
+            .device_by_token(device.token.clone())
+            .await
+            .expect("lookup")
         else {
             panic!("the new device's token is valid");
         };
         enrolled.push(PgPhone {
             caller,
+            token: device.token,
             clock: HlcClock::new(caller.device_id),
             seq: 0,
         });
@@ -1010,4 +1015,102 @@ async fn retention_purges_every_trace_and_refuses_late_ops() {
         .await
         .expect("read");
     assert_eq!(traces, 0, "no trace of the purged entry");
+}
+
+/// Phones marked lost or retired through one process are answered so through the other; a
+/// member who leaves gets the neutral label and their phone stops.
+#[tokio::test]
+async fn lost_retired_and_removed_hold_across_processes() {
+    use vaka_server::store::accounts::DeviceMark;
+
+    let url = fresh_database().await.expect("a test database");
+    let stores = [open(&url).await, open(&url).await];
+    let phones = org_with_phones(&stores[0], 3).await;
+    let (lost, retired, leaver) = (phones[0].caller, phones[1].caller, phones[2].caller);
+    let label = stores[0]
+        .write(move |tx| {
+            Box::pin(async move {
+                let org = Some(lost.org_id);
+                let now = now_ms();
+                assert!(
+                    pg_accounts::mark_device(tx, lost.device_id, org, DeviceMark::Lost, now)
+                        .await?
+                );
+                assert!(
+                    pg_accounts::mark_device(tx, retired.device_id, org, DeviceMark::Retired, now)
+                        .await?
+                );
+                pg_accounts::remove_member(tx, leaver.org_id, leaver.member_id, now).await
+            })
+        })
+        .await
+        .expect("mark")
+        .expect("the member was there");
+    assert_eq!(label, "Tidigare medlem 1");
+    let states: Vec<(bool, bool, bool)> = stores[1]
+        .read(move |db| {
+            Box::pin(async move {
+                let mut states = Vec::new();
+                for device in [lost.device_id, retired.device_id, leaver.device_id] {
+                    let row = db
+                        .query_one(
+                            "SELECT lost_at_ms IS NOT NULL, retired_at_ms IS NOT NULL,
+                                    revoked_at_ms IS NOT NULL FROM devices WHERE id = $1",
+                            &[&device.to_string()],
+                        )
+                        .await?;
+                    states.push((row.get(0), row.get(1), row.get(2)));
+                }
+                Ok(states)
+            })
+        })
+        .await
+        .expect("read");
+    assert_eq!(
+        states,
+        vec![
+            (true, false, false),
+            (false, true, false),
+            (false, false, true)
+        ]
+    );
+    stores[1]
+        .write(move |tx| {
+            Box::pin(
+                async move { pg_accounts::device_wiped(tx, retired.device_id, now_ms()).await },
+            )
+        })
+        .await
+        .expect("wiped");
+    let revoked: bool = stores[0]
+        .read(move |db| {
+            Box::pin(async move {
+                Ok(db
+                    .query_one(
+                        "SELECT revoked_at_ms IS NOT NULL FROM devices WHERE id = $1",
+                        &[&retired.device_id.to_string()],
+                    )
+                    .await?
+                    .get(0))
+            })
+        })
+        .await
+        .expect("read");
+    assert!(revoked, "a wiped phone's token is refused from then on");
+    let mut answers = Vec::new();
+    for phone in &phones {
+        answers.push(
+            match stores[1]
+                .device_by_token(phone.token.clone())
+                .await
+                .expect("lookup")
+            {
+                TokenLookup::Valid(_) => "valid",
+                TokenLookup::Lost => "lost",
+                TokenLookup::Revoked => "revoked",
+                TokenLookup::Unknown => "unknown",
+            },
+        );
+    }
+    assert_eq!(answers, ["lost", "revoked", "revoked"]);
 }

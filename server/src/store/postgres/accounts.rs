@@ -5,7 +5,9 @@
 use super::ops::parsed;
 use crate::secrets;
 use crate::store::StoreError;
-use crate::store::accounts::{DeviceCaller, Enrolled, NewMember, TokenLookup};
+use crate::store::accounts::{
+    DeviceCaller, DeviceMark, Enrolled, NewMember, TokenLookup, former_member_label,
+};
 use crate::store::row::known;
 use deadpool_postgres::GenericClient;
 use vaka_shared::model::Role;
@@ -162,4 +164,145 @@ pub async fn device_by_token(
             .map_err(|_| StoreError::Damaged(format!("retention days {retention_days}")))?,
         retired: row.try_get(8)?,
     }))
+}
+
+/// Revokes a device's token; whether a device in `org` (any organisation when `None`) was
+/// revoked.
+pub async fn revoke_device(
+    db: &impl GenericClient,
+    device: DeviceId,
+    org: Option<OrgId>,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let changed = db
+        .execute(
+            "UPDATE devices SET revoked_at_ms = $2
+             WHERE id = $1 AND revoked_at_ms IS NULL AND ($3::text IS NULL OR org_id = $3)",
+            &[&device.to_string(), &now_ms, &org.map(|o| o.to_string())],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Marks a device of `org` (any organisation when `None`) lost or retired; whether a device
+/// still in use was marked.
+pub async fn mark_device(
+    db: &impl GenericClient,
+    device: DeviceId,
+    org: Option<OrgId>,
+    mark: DeviceMark,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let sql = match mark {
+        DeviceMark::Lost => {
+            "UPDATE devices SET lost_at_ms = $2
+             WHERE id = $1 AND lost_at_ms IS NULL AND wiped_at_ms IS NULL
+               AND revoked_at_ms IS NULL AND ($3::text IS NULL OR org_id = $3)"
+        }
+        DeviceMark::Retired => {
+            "UPDATE devices SET retired_at_ms = $2
+             WHERE id = $1 AND lost_at_ms IS NULL AND retired_at_ms IS NULL
+               AND revoked_at_ms IS NULL AND ($3::text IS NULL OR org_id = $3)"
+        }
+    };
+    let changed = db
+        .execute(
+            sql,
+            &[&device.to_string(), &now_ms, &org.map(|o| o.to_string())],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// A retired device handed over everything and wiped itself: its token is refused from now on.
+pub async fn device_wiped(
+    db: &impl GenericClient,
+    device: DeviceId,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE devices SET wiped_at_ms = $2, revoked_at_ms = COALESCE(revoked_at_ms, $2)
+         WHERE id = $1 AND retired_at_ms IS NOT NULL",
+        &[&device.to_string(), &now_ms],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes a member who left `org` (see [`crate::store::accounts::remove_member`]); the label
+/// that replaces their name, or `None` when no such member (still there) exists.
+pub async fn remove_member(
+    db: &impl GenericClient,
+    org: OrgId,
+    member: MemberId,
+    now_ms: i64,
+) -> Result<Option<String>, StoreError> {
+    let org = org.to_string();
+    let member = member.to_string();
+    if db
+        .query_opt(
+            "SELECT 1 FROM members WHERE id = $1 AND org_id = $2 AND removed_at_ms IS NULL",
+            &[&member, &org],
+        )
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let number: i64 = db
+        .query_one(
+            "SELECT COALESCE(MAX(former_number), 0) + 1 FROM members WHERE org_id = $1",
+            &[&org],
+        )
+        .await?
+        .try_get(0)?;
+    let label = former_member_label(number);
+    db.execute(
+        "UPDATE members SET display_name = $2, former_number = $3, removed_at_ms = $4,
+                login = NULL, password_hash = NULL, member_group = NULL
+         WHERE id = $1",
+        &[&member, &label, &number, &now_ms],
+    )
+    .await?;
+    db.execute("DELETE FROM sessions WHERE member_id = $1", &[&member])
+        .await?;
+    db.execute(
+        "UPDATE devices SET revoked_at_ms = $2 WHERE member_id = $1 AND revoked_at_ms IS NULL",
+        &[&member, &now_ms],
+    )
+    .await?;
+    db.execute(
+        "UPDATE enrollment_codes SET used_at_ms = $2 WHERE member_id = $1 AND used_at_ms IS NULL",
+        &[&member, &now_ms],
+    )
+    .await?;
+    Ok(Some(label))
+}
+
+/// Sets whether volunteers of `org` see each other's entries.
+pub async fn set_volunteers_see_all(
+    db: &impl GenericClient,
+    org: OrgId,
+    see_all: bool,
+) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE orgs SET volunteers_see_all = $2 WHERE id = $1",
+        &[&org.to_string(), &see_all],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The organisation of `device`, if there is such a device.
+pub async fn org_of_device(
+    db: &impl GenericClient,
+    device: DeviceId,
+) -> Result<Option<OrgId>, StoreError> {
+    db.query_opt(
+        "SELECT org_id FROM devices WHERE id = $1",
+        &[&device.to_string()],
+    )
+    .await?
+    .map(|row| parsed(&row, 0))
+    .transpose()
 }
