@@ -234,7 +234,7 @@ fn fields(lang: Lang, e: &EntryRow, candidates: &[EntryRow]) -> Markup {
             }
             dt { (t.author) } dd { (e.author_name) @if let Some(g) = &e.author_group { " · " (g) } }
             dt { (t.status) } dd { span class={ "badge status-" (e.review_status) } { (ReviewStatus::from_wire(&e.review_status).map(|s| s.label(lang)).unwrap_or(&e.review_status)) } }
-            @if !e.tags.is_empty() { dt { "Taggar / tags" } dd { (e.tags.join(", ")) } }
+            @if !e.tags.is_empty() { dt { (t.f_tags) } dd { (e.tags.join(", ")) } }
             @if !e.forwarded_to.is_empty() { dt { (t.forwarded_to) } dd { (e.forwarded_to.iter().filter_map(|a| Agency::from_wire(a)).map(|a| a.label(lang)).collect::<Vec<_>>().join(", ")) } }
             @if let Some(d) = &e.duplicate_of {
                 dt { (t.f_duplicate) }
