@@ -55,7 +55,7 @@ async fn processes_starting_together_apply_each_migration_once() {
         })
         .await
         .expect("read the migrations");
-    assert_eq!(applied, 1, "every migration recorded once");
+    assert_eq!(applied, 2, "every migration recorded once");
     assert!(table_count(&b).await >= 20, "the schema is there");
     drop((a, b, c));
     // Opening again applies nothing and changes nothing.
@@ -1113,4 +1113,49 @@ async fn lost_retired_and_removed_hold_across_processes() {
         );
     }
     assert_eq!(answers, ["lost", "revoked", "revoked"]);
+}
+
+/// A database at the previous version is brought to the latest on open, its rows kept.
+#[tokio::test]
+async fn a_database_at_the_previous_version_is_migrated_with_its_rows() {
+    let url = fresh_database().await.expect("a test database");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+        .batch_execute(include_str!(
+            "../../server/migrations/postgres/0001_init.sql"
+        ))
+        .await
+        .expect("version 1");
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY,
+                                             applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             INSERT INTO schema_migrations (version) VALUES (1);
+             INSERT INTO orgs (id, name, created_at_ms) VALUES ('o', 'Nattvandrarna Testby', 0);
+             INSERT INTO areas (id, org_id, name, geojson, created_at_ms)
+                 VALUES ('a', 'o', 'Centrum', '{}', 0);",
+        )
+        .await
+        .expect("a store at version 1");
+    let store = open(&url).await;
+    let (versions, archived): (i64, Option<i64>) = store
+        .read(|db| {
+            Box::pin(async move {
+                let versions = db
+                    .query_one("SELECT MAX(version) FROM schema_migrations", &[])
+                    .await?
+                    .get(0);
+                let archived = db
+                    .query_one("SELECT archived_at_ms FROM areas WHERE id = 'a'", &[])
+                    .await?
+                    .get(0);
+                Ok((versions, archived))
+            })
+        })
+        .await
+        .expect("read");
+    assert_eq!((versions, archived), (2, None), "migrated, the area kept");
 }

@@ -37,10 +37,16 @@ use tokio_postgres::NoTls;
 pub use writer::PgWriter;
 
 /// The numbered PostgreSQL migrations, oldest first. A shipped migration is never edited.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/0002_area_archive.sql"),
+    ),
+];
 
 /// The advisory lock migrations are applied under (session-scoped).
 pub const MIGRATION_LOCK: i64 = 0x7661_6b61_0001;
