@@ -296,7 +296,7 @@ async fn odd_values_in_a_dashboard_field_give_a_page_or_a_swedish_error(
     "9999-12-31",
     "Datum måste ligga mellan"
 )]
-#[case::summary_too_long(true, "/report/summary", format!("from=2026-11-01&to=2026-11-14&summary={}", "lugnt+".repeat(1400)), "lugnt lugnt", "högst 8000 tecken")]
+#[case::summary_too_long(true, "/report/summary", format!("from=2026-11-01&to=2026-11-14&summary={}", "lugnt+".repeat(1400)), "lugnt lugnt", "id=\"summary-error\">Sammanfattningen får vara högst 8000 tecken")]
 #[case::comment_too_long(true, "/entries/{entry}/comments", format!("body={}", "ord+".repeat(600)), "ord ord ord", "högst 2000 tecken")]
 #[case::comment_empty(
     true,

@@ -404,9 +404,15 @@ fn filter_form(lang: Lang, from: &str, to: &str, shapes: &[AreaShape], areas: &[
     }
 }
 
-/// The summary form; the period as the user sent it.
-fn summary_form(lang: Lang, signed: &Signed, q: &Pairs, text: &str) -> Markup {
+/// The summary form; the period as the user sent it, and what is wrong with the text, if
+/// anything (shown beside the field).
+fn summary_form(lang: Lang, signed: &Signed, q: &Pairs, text: &str, error: Option<&str>) -> Markup {
     let t = i18n::texts(lang);
+    let described = if error.is_some() {
+        "summary-error summary-hint"
+    } else {
+        "summary-hint"
+    };
     html! {
         section.card {
             h2 { (t.summary) }
@@ -416,7 +422,11 @@ fn summary_form(lang: Lang, signed: &Signed, q: &Pairs, text: &str) -> Markup {
                 input type="hidden" name="to" value=(q.get("to").unwrap_or_default());
                 @for a in q.all("area") { input type="hidden" name="area" value=(a); }
                 label.stack for="summary" { (t.summary_label) }
-                textarea id="summary" name="summary" rows="5" style="width:100%" maxlength="8000" aria-describedby="summary-hint" { (text) }
+                textarea id="summary" name="summary" rows="5" style="width:100%" maxlength="8000"
+                    aria-describedby=(described) aria-invalid=[error.map(|_| "true")] { (text) }
+                @if let Some(error) = error {
+                    p.error id="summary-error" { (error) }
+                }
                 p.muted id="summary-hint" { (t.summary_hint) }
                 button type="submit" { (t.save) }
             }
@@ -446,7 +456,6 @@ pub async fn page(
     RawQuery(query): RawQuery,
 ) -> PageResult {
     let lang = signed.lang;
-    let t = i18n::texts(lang);
     let q = Pairs::parse(query.unwrap_or_default().as_bytes());
     let query = match query_of(&q, lang) {
         Ok(query) => query,
@@ -463,7 +472,6 @@ pub async fn page(
             return Ok(refused(lang, &signed, &message, form));
         }
     };
-    let qs = query_string(&query);
     if aggregates::wants_aggregates(&signed, &q) {
         let a = aggregates::load_for(&app, &signed, query.clone()).await?;
         aggregates::record(&app, &signed, &a, ReportFormat::Page).await?;
@@ -475,8 +483,23 @@ pub async fn page(
         });
         return Ok(aggregates::page(&signed, &a, &qs, form));
     }
-    let report = load(&app, &signed, query.clone()).await?;
-    record_report_view(&app, &signed, &query, ReportFormat::Page).await?;
+    report_page(&app, &signed, &q, query, None).await
+}
+
+/// The report page for `query`; with `refused_summary` (the text as typed and what is wrong with
+/// it) the summary form shows both and the page answers 400.
+async fn report_page(
+    app: &AppState,
+    signed: &Signed,
+    q: &Pairs,
+    query: ReportQuery,
+    refused_summary: Option<(String, String)>,
+) -> PageResult {
+    let lang = signed.lang;
+    let t = i18n::texts(lang);
+    let qs = query_string(&query);
+    let report = load(app, signed, query.clone()).await?;
+    record_report_view(app, signed, &query, ReportFormat::Page).await?;
     let org_id = signed.user.org_id;
     let shared_with_us = app
         .store
@@ -509,10 +532,21 @@ pub async fn page(
         }
         @if q.get("saved").is_some() { p.ok id="summary-saved" role="status" { (t.summary_saved) } }
         @if let Some(note) = purge_note(&report, lang) { p.note id="purged" role="note" { (note) } }
-        (summary_form(lang, &signed, &period, &report.summary))
+        @if refused_summary.is_some() {
+            p.error role="alert" { strong { (t.bad_request) } ": " (t.form_has_errors) }
+        }
+        @match &refused_summary {
+            Some((text, error)) => (summary_form(lang, signed, &period, text, Some(error))),
+            None => (summary_form(lang, signed, &period, &report.summary, None)),
+        }
         (body(&report, lang))
     };
-    Ok(layout::page(lang, Some(&signed), t.report, html).into_response())
+    let status = if refused_summary.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, layout::page(lang, Some(signed), t.report, html)).into_response())
 }
 
 /// `POST /report/summary`: saves the coordinator's summary for the period.
@@ -528,16 +562,19 @@ pub async fn save_summary(State(app): State<AppState>, signed: Signed, body: Byt
         .map(|(_, v)| v.trim().to_owned())
         .unwrap_or_default();
     let query = match query_of(&form, lang) {
-        Ok(_) if text.chars().count() > 8000 => Err(t.summary_too_long.to_owned()),
-        other => other,
-    };
-    let query = match query {
         Ok(query) => query,
+        // The period comes from the page's hidden fields; a changed one is refused on a page of
+        // its own, with the text kept.
         Err(message) => {
-            let again = summary_form(lang, &signed, &form, &text);
+            let again = summary_form(lang, &signed, &form, &text, None);
             return Ok(refused(lang, &signed, &message, again));
         }
     };
+    if text.chars().count() > 8000 {
+        // The report again, with the text as typed and the reason beside the field.
+        let refused_summary = Some((text, t.summary_too_long.to_owned()));
+        return report_page(&app, &signed, &form, query, refused_summary).await;
+    }
     let org = signed.org();
     let now = now_ms();
     let q = query.clone();
