@@ -622,6 +622,49 @@ async fn two_processes_append_to_one_audit_chain() {
         assert_eq!(record_hash(&prev, &content).expect("hash"), hash);
         prev = hash;
     }
+    // The same verification as on SQLite: sound, then an edited record is found.
+    let heads = stores[0]
+        .verify_audit()
+        .await
+        .expect("verify")
+        .expect("a sound chain");
+    assert_eq!(heads.iter().map(|h| h.records).sum::<u64>(), 12);
+    assert_eq!(
+        stores[1]
+            .set_audit_retention(org, 30, now_ms())
+            .await
+            .expect("set"),
+        Err(vaka_server::store::audit::AuditRetentionOutOfBounds),
+        "below the bound"
+    );
+    stores[1]
+        .set_audit_retention(org, 400, now_ms())
+        .await
+        .expect("set")
+        .expect("in bounds");
+    stores[0]
+        .write(|tx| {
+            Box::pin(async move {
+                tx.batch_execute(
+                    "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
+                     UPDATE audit_log SET actor_name = 'någon annan' WHERE chain_seq = 3;
+                     ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .expect("an intruder's edit");
+    let damage = stores[1]
+        .verify_audit()
+        .await
+        .expect("verify")
+        .expect_err("the edit is found");
+    assert_eq!(
+        (damage.chain_seq, damage.problem),
+        (3, vaka_server::store::audit::Problem::Edited)
+    );
 }
 
 /// A coordinator signed in through one process is signed in through the other; signing out

@@ -742,77 +742,63 @@ impl std::fmt::Display for Damage {
 }
 
 /// A stored record with everything its hash covers.
-struct Stored {
-    row_id: i64,
-    chain_seq: u64,
-    at_ms: i64,
-    actor_id: Option<String>,
-    actor_name: String,
-    action: String,
-    details: String,
-    prev_hash: String,
-    hash: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// Its row's id (storage order).
+    pub row_id: i64,
+    /// Its number in the chain.
+    pub chain_seq: u64,
+    /// When, Unix ms.
+    pub at_ms: i64,
+    /// The member, if a member did it.
+    pub actor_id: Option<String>,
+    /// The actor's name at the time.
+    pub actor_name: String,
+    /// The action's code.
+    pub action: String,
+    /// Its details, JSON.
+    pub details: String,
+    /// The previous record's hash.
+    pub prev_hash: String,
+    /// Its hash.
+    pub hash: String,
 }
 
-/// Checks every chain: each record's hash, each link to the record before, the numbering, the
-/// storage order, and that a chain not starting at #1 is anchored by an `audit_pruned` record.
-/// Returns each chain's head, or the first damaged record.
-pub fn verify(conn: &Connection) -> Result<Result<Vec<ChainHead>, Damage>, StoreError> {
-    let orgs: Vec<String> = conn
-        .prepare("SELECT DISTINCT org_id FROM audit_log ORDER BY org_id")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut heads = Vec::with_capacity(orgs.len());
-    for org in orgs {
-        match verify_chain(conn, &org)? {
-            Ok(head) => heads.push(head),
-            Err(damage) => return Ok(Err(damage)),
+/// The anchor an `audit_pruned` record's details name: `(through_seq, through_hash)`.
+pub fn anchor_of(details: &str) -> Option<(u64, String)> {
+    let value = serde_json::from_str::<serde_json::Value>(details).ok()?;
+    Some((
+        value.get("through_seq")?.as_u64()?,
+        value.get("through_hash")?.as_str()?.to_owned(),
+    ))
+}
+
+/// Checks one chain's records in chain order, one at a time, whichever store they come from:
+/// each record's hash, each link to the record before, the numbering, the storage order, and that
+/// a chain not starting at #1 is anchored by an `audit_pruned` record.
+#[derive(Debug)]
+pub struct ChainCheck {
+    org_id: String,
+    anchors: Vec<(u64, String)>,
+    previous: Option<(u64, String, i64)>,
+    records: u64,
+}
+
+impl ChainCheck {
+    /// A check of `org_id`'s chain, whose pruning anchors are `anchors`.
+    pub fn new(org_id: &str, anchors: Vec<(u64, String)>) -> Self {
+        Self {
+            org_id: org_id.to_owned(),
+            anchors,
+            previous: None,
+            records: 0,
         }
     }
-    Ok(Ok(heads))
-}
 
-/// The anchors of `org`'s chain: `(through_seq, through_hash)`.
-fn anchors(conn: &Connection, org: &str) -> Result<Vec<(u64, String)>, StoreError> {
-    let details: Vec<String> = conn
-        .prepare("SELECT details FROM audit_log WHERE org_id = ?1 AND action = 'audit_pruned'")?
-        .query_map([org], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(details
-        .iter()
-        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-        .filter_map(|v| {
-            Some((
-                v.get("through_seq")?.as_u64()?,
-                v.get("through_hash")?.as_str()?.to_owned(),
-            ))
-        })
-        .collect())
-}
-
-fn verify_chain(conn: &Connection, org: &str) -> Result<Result<ChainHead, Damage>, StoreError> {
-    let anchors = anchors(conn, org)?;
-    let mut stmt = conn.prepare(
-        "SELECT id, chain_seq, at_ms, actor_id, actor_name, action, details, prev_hash, hash
-         FROM audit_log WHERE org_id = ?1 ORDER BY chain_seq, id",
-    )?;
-    let mut rows = stmt.query([org])?;
-    let mut previous: Option<(u64, String, i64)> = None;
-    let mut records = 0u64;
-    while let Some(r) = rows.next()? {
-        let s = Stored {
-            row_id: r.get(0)?,
-            chain_seq: r.get(1)?,
-            at_ms: r.get(2)?,
-            actor_id: r.get(3)?,
-            actor_name: r.get(4)?,
-            action: r.get(5)?,
-            details: r.get(6)?,
-            prev_hash: r.get(7)?,
-            hash: r.get(8)?,
-        };
+    /// Checks the next record; the first damage found, if any.
+    pub fn next(&mut self, s: Stored) -> Result<Result<(), Damage>, StoreError> {
         let damage = |problem| Damage {
-            org_id: org.to_owned(),
+            org_id: self.org_id.clone(),
             chain_seq: s.chain_seq,
             row_id: s.row_id,
             problem,
@@ -820,7 +806,7 @@ fn verify_chain(conn: &Connection, org: &str) -> Result<Result<ChainHead, Damage
         let computed = record_hash(
             &s.prev_hash,
             &Content {
-                org_id: org,
+                org_id: &self.org_id,
                 chain_seq: s.chain_seq,
                 at_ms: s.at_ms,
                 actor_id: s.actor_id.as_deref(),
@@ -832,10 +818,11 @@ fn verify_chain(conn: &Connection, org: &str) -> Result<Result<ChainHead, Damage
         if computed != s.hash {
             return Ok(Err(damage(Problem::Edited)));
         }
-        match &previous {
+        match &self.previous {
             None => {
                 let anchored = s.chain_seq == 1 && s.prev_hash == GENESIS_HASH
-                    || anchors
+                    || self
+                        .anchors
                         .iter()
                         .any(|(seq, hash)| seq + 1 == s.chain_seq && *hash == s.prev_hash);
                 if !anchored {
@@ -859,16 +846,71 @@ fn verify_chain(conn: &Connection, org: &str) -> Result<Result<ChainHead, Damage
                 }
             }
         }
-        records += 1;
-        previous = Some((s.chain_seq, s.hash, s.row_id));
+        self.records += 1;
+        self.previous = Some((s.chain_seq, s.hash, s.row_id));
+        Ok(Ok(()))
     }
-    let (head_seq, head_hash, _) = previous.unwrap_or((0, GENESIS_HASH.to_owned(), 0));
-    Ok(Ok(ChainHead {
-        org_id: org.to_owned(),
-        records,
-        head_seq,
-        head_hash,
-    }))
+
+    /// The chain's head once every record passed.
+    pub fn head(self) -> ChainHead {
+        let (head_seq, head_hash, _) = self.previous.unwrap_or((0, GENESIS_HASH.to_owned(), 0));
+        ChainHead {
+            org_id: self.org_id,
+            records: self.records,
+            head_seq,
+            head_hash,
+        }
+    }
+}
+
+/// Checks every chain (see [`ChainCheck`]). Returns each chain's head, or the first damaged
+/// record.
+pub fn verify(conn: &Connection) -> Result<Result<Vec<ChainHead>, Damage>, StoreError> {
+    let orgs: Vec<String> = conn
+        .prepare("SELECT DISTINCT org_id FROM audit_log ORDER BY org_id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut heads = Vec::with_capacity(orgs.len());
+    for org in orgs {
+        match verify_chain(conn, &org)? {
+            Ok(head) => heads.push(head),
+            Err(damage) => return Ok(Err(damage)),
+        }
+    }
+    Ok(Ok(heads))
+}
+
+fn verify_chain(conn: &Connection, org: &str) -> Result<Result<ChainHead, Damage>, StoreError> {
+    let anchors: Vec<(u64, String)> = conn
+        .prepare("SELECT details FROM audit_log WHERE org_id = ?1 AND action = 'audit_pruned'")?
+        .query_map([org], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?
+        .iter()
+        .filter_map(|d| anchor_of(d))
+        .collect();
+    let mut check = ChainCheck::new(org, anchors);
+    let mut stmt = conn.prepare(
+        "SELECT id, chain_seq, at_ms, actor_id, actor_name, action, details, prev_hash, hash
+         FROM audit_log WHERE org_id = ?1 ORDER BY chain_seq, id",
+    )?;
+    let mut rows = stmt.query([org])?;
+    while let Some(r) = rows.next()? {
+        let stored = Stored {
+            row_id: r.get(0)?,
+            chain_seq: r.get(1)?,
+            at_ms: r.get(2)?,
+            actor_id: r.get(3)?,
+            actor_name: r.get(4)?,
+            action: r.get(5)?,
+            details: r.get(6)?,
+            prev_hash: r.get(7)?,
+            hash: r.get(8)?,
+        };
+        if let Err(damage) = check.next(stored)? {
+            return Ok(Err(damage));
+        }
+    }
+    Ok(Ok(check.head()))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use super::{PgStore, accounts, audit, sharing};
 use crate::store::StoreError;
 use crate::store::accounts::NewMember;
 use crate::store::admin::MemberToAdd;
-use crate::store::audit::{Actor, AuditAction};
+use crate::store::audit::{Actor, AuditAction, AuditRetentionOutOfBounds, ChainHead, Damage};
 use crate::store::sharing::OrgLevel;
 use vaka_shared::{MemberId, OrgId};
 
@@ -73,6 +73,27 @@ impl PgStore {
                     audit::record(tx, org, Actor::CommandLine, &created, now_ms).await?;
                 }
                 Ok(code)
+            })
+        })
+        .await
+    }
+
+    /// Checks every chain of the audit log.
+    pub async fn verify_audit(&self) -> Result<Result<Vec<ChainHead>, Damage>, StoreError> {
+        self.read(|db| Box::pin(async move { audit::verify(db).await }))
+            .await
+    }
+
+    /// Sets `org`'s audit retention, recorded as the command line's doing.
+    pub async fn set_audit_retention(
+        &self,
+        org: OrgId,
+        days: u32,
+        now_ms: i64,
+    ) -> Result<Result<(), AuditRetentionOutOfBounds>, StoreError> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                audit::set_retention_days(tx, org, Actor::CommandLine, days, now_ms).await
             })
         })
         .await

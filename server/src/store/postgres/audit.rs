@@ -6,7 +6,9 @@
 use super::ops::parsed;
 use crate::store::StoreError;
 use crate::store::audit::{
-    Actor, AuditAction, COMMAND_LINE_ACTOR, Content, GENESIS_HASH, SERVER_ACTOR, record_hash,
+    Actor, AuditAction, AuditFilter, AuditRetentionOutOfBounds, AuditRow, COMMAND_LINE_ACTOR,
+    ChainCheck, ChainHead, Content, Damage, GENESIS_HASH, MAX_AUDIT_RETENTION_DAYS,
+    MIN_AUDIT_RETENTION_DAYS, SERVER_ACTOR, Stored, anchor_of, record_hash,
 };
 use deadpool_postgres::GenericClient;
 use vaka_shared::{MemberId, OrgId};
@@ -157,4 +159,155 @@ pub async fn prune(
     )
     .await?;
     Ok(records as u64)
+}
+
+const FILTERED: &str = "FROM audit_log WHERE org_id = $1 AND ($2::text IS NULL OR action = $2)
+     AND ($3::text IS NULL OR actor_id = $3) AND ($4::bigint IS NULL OR at_ms >= $4)
+     AND ($5::bigint IS NULL OR at_ms < $5)";
+
+/// `org`'s records matching `filter`, newest first, `limit` of them after skipping `offset`.
+pub async fn list(
+    db: &impl GenericClient,
+    org: OrgId,
+    filter: &AuditFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let sql = format!(
+        "SELECT chain_seq, at_ms, actor_id, actor_name, action, details, hash {FILTERED}
+         ORDER BY chain_seq DESC LIMIT $6 OFFSET $7"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    db.query(
+        &sql,
+        &[
+            &org.to_string(),
+            &filter.action,
+            &filter.member,
+            &filter.from_ms,
+            &filter.until_ms,
+            &limit,
+            &offset,
+        ],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(AuditRow {
+            chain_seq: r.try_get::<_, i64>(0)? as u64,
+            at_ms: r.try_get(1)?,
+            actor_id: r.try_get(2)?,
+            actor_name: r.try_get(3)?,
+            action: r.try_get(4)?,
+            details: r.try_get(5)?,
+            hash: r.try_get(6)?,
+        })
+    })
+    .collect()
+}
+
+/// How many of `org`'s records match `filter`.
+pub async fn count(
+    db: &impl GenericClient,
+    org: OrgId,
+    filter: &AuditFilter,
+) -> Result<u64, StoreError> {
+    let sql = format!("SELECT COUNT(*) {FILTERED}");
+    let n: i64 = db
+        .query_one(
+            &sql,
+            &[
+                &org.to_string(),
+                &filter.action,
+                &filter.member,
+                &filter.from_ms,
+                &filter.until_ms,
+            ],
+        )
+        .await?
+        .try_get(0)?;
+    Ok(n as u64)
+}
+
+/// Sets `org`'s audit retention and records the change, by `actor`.
+pub async fn set_retention_days(
+    db: &impl GenericClient,
+    org: OrgId,
+    actor: Actor,
+    days: u32,
+    now_ms: i64,
+) -> Result<Result<(), AuditRetentionOutOfBounds>, StoreError> {
+    if !(MIN_AUDIT_RETENTION_DAYS..=MAX_AUDIT_RETENTION_DAYS).contains(&days) {
+        return Ok(Err(AuditRetentionOutOfBounds));
+    }
+    let before: i64 = db
+        .query_one(
+            "SELECT audit_retention_days FROM orgs WHERE id = $1",
+            &[&org.to_string()],
+        )
+        .await?
+        .try_get(0)?;
+    if before != i64::from(days) {
+        db.execute(
+            "UPDATE orgs SET audit_retention_days = $2 WHERE id = $1",
+            &[&org.to_string(), &i64::from(days)],
+        )
+        .await?;
+        let change = AuditAction::AuditRetentionChanged {
+            from_days: u32::try_from(before).unwrap_or(u32::MAX),
+            to_days: days,
+        };
+        record(db, Some(org), actor, &change, now_ms).await?;
+    }
+    Ok(Ok(()))
+}
+
+/// Checks every chain (see [`ChainCheck`]): each chain's head, or the first damaged record.
+pub async fn verify(db: &impl GenericClient) -> Result<Result<Vec<ChainHead>, Damage>, StoreError> {
+    let orgs: Vec<String> = db
+        .query("SELECT DISTINCT org_id FROM audit_log ORDER BY org_id", &[])
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let mut heads = Vec::with_capacity(orgs.len());
+    for org in orgs {
+        let anchors = db
+            .query(
+                "SELECT details FROM audit_log WHERE org_id = $1 AND action = 'audit_pruned'",
+                &[&org],
+            )
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<_, &str>(0).ok().and_then(anchor_of))
+            .collect();
+        let mut check = ChainCheck::new(&org, anchors);
+        for r in db
+            .query(
+                "SELECT id, chain_seq, at_ms, actor_id, actor_name, action, details, prev_hash,
+                        hash
+                 FROM audit_log WHERE org_id = $1 ORDER BY chain_seq, id",
+                &[&org],
+            )
+            .await?
+        {
+            let stored = Stored {
+                row_id: r.try_get(0)?,
+                chain_seq: r.try_get::<_, i64>(1)? as u64,
+                at_ms: r.try_get(2)?,
+                actor_id: r.try_get(3)?,
+                actor_name: r.try_get(4)?,
+                action: r.try_get(5)?,
+                details: r.try_get(6)?,
+                prev_hash: r.try_get(7)?,
+                hash: r.try_get(8)?,
+            };
+            if let Err(damage) = check.next(stored)? {
+                return Ok(Err(damage));
+            }
+        }
+        heads.push(check.head());
+    }
+    Ok(Ok(heads))
 }
