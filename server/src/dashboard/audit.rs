@@ -7,7 +7,6 @@ use super::layout;
 use super::{
     LangError, PageError, PageResult, Pairs, WithLang, fmt_time, i18n, period_fields, quoted,
 };
-use crate::store::StoreError;
 use crate::store::audit::{
     self, ACTION_CODES, Actor, AuditAction, AuditFilter, AuditRow, COMMAND_LINE_ACTOR, SERVER_ACTOR,
 };
@@ -18,7 +17,6 @@ use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::IntoResponse;
 use maud::{Markup, html};
-use rusqlite::Connection;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use time::Date;
@@ -149,15 +147,6 @@ fn asked(q: &Pairs, lang: Lang) -> Result<Asked, String> {
     })
 }
 
-/// The organisation's members by id, for names in the details.
-fn member_names(conn: &Connection, org: &str) -> Result<BTreeMap<String, String>, StoreError> {
-    let rows = conn
-        .prepare_cached("SELECT id, display_name FROM members WHERE org_id = ?1")?
-        .query_map([org], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<BTreeMap<_, _>, _>>()?;
-    Ok(rows)
-}
-
 /// Who did it, in words.
 fn who(row: &AuditRow, lang: Lang) -> String {
     let t = i18n::texts(lang);
@@ -271,7 +260,7 @@ pub async fn page(
             Ok((
                 audit::count(conn, org, &filter)?,
                 audit::list(conn, org, &filter, offset, PAGE_SIZE)?,
-                member_names(conn, &org_text)?,
+                crate::store::choices::member_names(conn, &org_text)?,
                 audit::retention_days(conn, org)?,
             ))
         })

@@ -8,14 +8,12 @@ use super::{
     PageResult, Pairs, WithLang, category_label, fmt_time, i18n, kind_label, period_fields,
 };
 use crate::AppState;
-use crate::store::StoreError;
 use crate::store::entries::{self, InboxFilter, InboxPage, InboxSort};
 use crate::store::reports::{local, local_midnight_ms};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use maud::{Markup, html};
-use rusqlite::Connection;
 use time::{Date, Duration};
 use vaka_shared::model::{
     DEFAULT_CATEGORIES, Lang, ObservationCategory, PatrolKind, ReviewStatus, Severity,
@@ -27,43 +25,7 @@ pub const PAGE_SIZE: i64 = 50;
 /// stay far inside `i64`.
 const MAX_PAGE: i64 = 1_000_000_000;
 
-/// The organisation's areas, members and groups, for filter choices.
-#[derive(Debug, Clone, Default)]
-pub struct Choices {
-    /// (id, name) of areas.
-    pub areas: Vec<(String, String)>,
-    /// (id, name, role) of members.
-    pub members: Vec<(String, String, String)>,
-    /// Group names.
-    pub groups: Vec<String>,
-}
-
-/// Loads the filter choices of `org`.
-pub fn choices(conn: &Connection, org: &str) -> Result<Choices, StoreError> {
-    let areas = conn
-        .prepare_cached(
-            "SELECT id, name FROM areas WHERE org_id = ?1 AND archived_at_ms IS NULL ORDER BY name",
-        )?
-        .query_map([org], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    let members = conn
-        .prepare_cached(
-            "SELECT id, display_name, role FROM members WHERE org_id = ?1 ORDER BY display_name",
-        )?
-        .query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    let groups = conn
-        .prepare_cached(
-            "SELECT DISTINCT member_group FROM members WHERE org_id = ?1 AND member_group IS NOT NULL ORDER BY 1",
-        )?
-        .query_map([org], |r| r.get(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Choices {
-        areas,
-        members,
-        groups,
-    })
-}
+pub use crate::store::choices::{Choices, choices};
 
 /// Today in Swedish local time.
 pub fn today() -> Date {

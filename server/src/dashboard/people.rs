@@ -8,9 +8,9 @@
 use super::auth::{CSRF_FIELD, Signed};
 use super::layout;
 use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, fmt_time, i18n};
-use crate::store::StoreError;
 use crate::store::accounts;
 use crate::store::audit::{self, Actor, AuditAction};
+use crate::store::people::{self, MemberChange, Person};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -18,22 +18,8 @@ use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use maud::{PreEscaped, html};
-use rusqlite::{Connection, OptionalExtension};
 use vaka_shared::model::Role;
 use vaka_shared::{DeviceId, MemberId};
-
-/// A member and their devices.
-#[derive(Debug, Clone)]
-struct Person {
-    id: String,
-    name: String,
-    role: String,
-    group: Option<String>,
-    removed: bool,
-    /// Whether they have a sign-in name for the dashboard.
-    signs_in: bool,
-    devices: Vec<Device>,
-}
 
 /// What a coordinator can do with a phone in use: `(path, button, what it does)`.
 fn device_actions(
@@ -47,81 +33,6 @@ fn device_actions(
     }
     actions.push(("revoke", t.revoke, t.revoke_text));
     actions
-}
-
-#[derive(Debug, Clone)]
-struct Device {
-    id: String,
-    name: String,
-    last_sync_ms: Option<i64>,
-    revoked: bool,
-    lost: bool,
-    retired: bool,
-    wiped: bool,
-    /// The highest number of its changes the server holds.
-    last_seq: i64,
-    /// Photos its entries refer to that never arrived.
-    photos_missing: i64,
-}
-
-fn people(conn: &Connection, org: &str) -> Result<Vec<Person>, StoreError> {
-    let mut people: Vec<Person> = conn
-        .prepare_cached(
-            "SELECT id, display_name, role, member_group, removed_at_ms IS NOT NULL, login IS NOT NULL FROM members
-             WHERE org_id = ?1 ORDER BY removed_at_ms IS NOT NULL, role DESC, display_name",
-        )?
-        .query_map([org], |r| {
-            Ok(Person {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                role: r.get(2)?,
-                group: r.get(3)?,
-                removed: r.get(4)?,
-                signs_in: r.get(5)?,
-                devices: Vec::new(),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let devices: Vec<(String, Device)> = conn
-        .prepare_cached(
-            "SELECT d.member_id, d.id, d.name, d.last_sync_at_ms, d.revoked_at_ms IS NOT NULL,
-                    d.lost_at_ms IS NOT NULL, d.retired_at_ms IS NOT NULL, d.wiped_at_ms IS NOT NULL,
-                    d.last_seq,
-                    CASE WHEN d.lost_at_ms IS NULL THEN 0 ELSE (
-                        SELECT COUNT(DISTINCT json_extract(a.value, '$.sha256'))
-                        FROM entities e, json_each(e.state, '$.attachments.v') a
-                        WHERE e.org_id = d.org_id
-                          AND e.id IN (SELECT entity_id FROM ops WHERE device_id = d.id)
-                          AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.org_id = d.org_id
-                                          AND b.sha256 = json_extract(a.value, '$.sha256')
-                                          AND b.completed_at_ms IS NOT NULL)) END
-             FROM devices d
-             WHERE d.org_id = ?1 AND d.id NOT IN (SELECT device_id FROM dashboard_devices)
-             ORDER BY d.created_at_ms",
-        )?
-        .query_map([org], |r| {
-            Ok((
-                r.get(0)?,
-                Device {
-                    id: r.get(1)?,
-                    name: r.get(2)?,
-                    last_sync_ms: r.get(3)?,
-                    revoked: r.get(4)?,
-                    lost: r.get(5)?,
-                    retired: r.get(6)?,
-                    wiped: r.get(7)?,
-                    last_seq: r.get(8)?,
-                    photos_missing: r.get(9)?,
-                },
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
-    for (member, device) in devices {
-        if let Some(p) = people.iter_mut().find(|p| p.id == member) {
-            p.devices.push(device);
-        }
-    }
-    Ok(people)
 }
 
 /// What the add-member form (or a member's change form) was filled in with, and what is wrong
@@ -246,8 +157,7 @@ fn edit_form(signed: &Signed, p: &Person, f: Option<&MemberForm>) -> maud::Marku
         f.group.clone()
     };
     let id = |name: &str| format!("{name}-{}", p.id);
-    let may_change_role =
-        signed.user.role == Role::Admin && p.id != signed.user.member_id.to_string();
+    let may_change_role = signed.user.role == Role::Admin && p.id != signed.user.member_id;
     html! {
         details.member-actions open[!f.errors.is_empty()] {
             summary { (t.change_member) }
@@ -274,7 +184,7 @@ fn render(
     signed: &Signed,
     people: &[Person],
     add: &MemberForm,
-    edit: Option<(&str, &MemberForm)>,
+    edit: Option<(&MemberId, &MemberForm)>,
     notice: Option<&str>,
 ) -> maud::Markup {
     let lang = signed.lang;
@@ -294,7 +204,7 @@ fn render(
             thead { tr { th { (t.name) } th { (t.role) } th { (t.group) } th { (t.devices) } th { (t.actions) } } }
             tbody { @for p in people { tr {
                 td data-label=(t.name) { (p.name) }
-                td data-label=(t.role) { (Role::from_wire(&p.role).map(|r| r.label(lang)).unwrap_or(&p.role)) }
+                td data-label=(t.role) { (p.role.label(lang)) }
                 td data-label=(t.group) { (p.group.clone().unwrap_or_default()) }
                 td data-label=(t.devices) {
                     @for d in &p.devices {
@@ -334,8 +244,8 @@ fn render(
                             input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
                             button.secondary type="submit" { (t.new_code) }
                         }
-                        (edit_form(signed, p, edit.filter(|(id, _)| *id == p.id).map(|(_, f)| f)))
-                        @if signed.user.role == Role::Admin && p.id != signed.user.member_id.to_string() {
+                        (edit_form(signed, p, edit.filter(|(id, _)| **id == p.id).map(|(_, f)| f)))
+                        @if signed.user.role == Role::Admin && p.id != signed.user.member_id {
                             details.member-actions {
                                 summary { (t.remove_member) }
                                 form method="post" action={ "/people/" (p.id) "/remove" } {
@@ -366,7 +276,7 @@ pub async fn page(
     let org = signed.org();
     let people = app
         .store
-        .read(move |conn| people(conn, &org))
+        .read(move |conn| people::people(conn, &org))
         .await
         .lang(lang)?;
     let q = Pairs::parse(query.unwrap_or_default().as_bytes());
@@ -415,17 +325,6 @@ async fn hash(form: &Pairs, lang: vaka_shared::model::Lang) -> Result<String, La
         })
 }
 
-fn login_taken(conn: &Connection, login: &str) -> Result<bool, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM members WHERE login = ?1",
-            [login],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
-}
-
 /// `POST /people`: adds a member (coordinators add volunteers, admins any role; a role that
 /// signs in needs a sign-in name and a password of at least ten characters).
 pub async fn add_member(State(app): State<AppState>, signed: Signed, body: Bytes) -> PageResult {
@@ -457,7 +356,12 @@ pub async fn add_member(State(app): State<AppState>, signed: Signed, body: Bytes
     let (taken, people_now) = {
         let login = f.login.clone();
         app.store
-            .read(move |conn| Ok((login_taken(conn, &login)?, people(conn, &org)?)))
+            .read(move |conn| {
+                Ok((
+                    people::login_taken(conn, &login)?,
+                    people::people(conn, &org)?,
+                ))
+            })
             .await
             .lang(lang)?
     };
@@ -484,7 +388,7 @@ pub async fn add_member(State(app): State<AppState>, signed: Signed, body: Bytes
         .store
         .write(move |conn| {
             if let Some(login) = &login
-                && login_taken(conn, login)?
+                && people::login_taken(conn, login)?
             {
                 return Ok(None);
             }
@@ -537,27 +441,32 @@ pub async fn update_member(
     let (people_now, taken) = {
         let login = form.get("login").unwrap_or_default().to_owned();
         app.store
-            .read(move |conn| Ok((people(conn, &org)?, login_taken(conn, &login)?)))
+            .read(move |conn| {
+                Ok((
+                    people::people(conn, &org)?,
+                    people::login_taken(conn, &login)?,
+                ))
+            })
             .await
             .lang(lang)?
     };
     let Some(person) = people_now
         .iter()
-        .find(|p| p.id == member.to_string() && !p.removed)
+        .find(|p| p.id == member && !p.removed)
         .cloned()
     else {
         return Err(LangError(lang, PageError::NotFound));
     };
     let mut f = MemberForm {
         name: person.name.clone(),
-        role: form.get("role").unwrap_or(&person.role).to_owned(),
+        role: form.get("role").unwrap_or(person.role.as_str()).to_owned(),
         group: form.get("group").unwrap_or_default().to_owned(),
         login: form.get("login").unwrap_or_default().to_owned(),
         errors: Vec::new(),
     };
     let may_change_role = signed.user.role == Role::Admin && member != signed.user.member_id;
     let role = match Role::from_wire(&f.role) {
-        Some(r) if r.as_str() == person.role || may_change_role => Some(r),
+        Some(r) if r == person.role || may_change_role => Some(r),
         _ => None,
     };
     if role.is_none() {
@@ -589,36 +498,14 @@ pub async fn update_member(
     let group = (!f.group.is_empty()).then(|| f.group.clone());
     let (org_id, by) = (signed.user.org_id, Actor::Member(signed.user.member_id));
     let now = now_ms();
-    let before = (person.role.clone(), person.group.clone());
+    let change = MemberChange {
+        member,
+        before: (person.role, person.group.clone()),
+        after: (role, group),
+        sign_in: login.zip(password_hash),
+    };
     app.store
-        .write(move |conn| {
-            let member_text = member.to_string();
-            if before.0 != role.as_str() {
-                conn.execute(
-                    "UPDATE members SET role = ?2 WHERE id = ?1 AND org_id = ?3",
-                    rusqlite::params![member_text, role.as_str(), org_id.to_string()],
-                )?;
-                // A changed role takes effect at the next sign-in.
-                conn.execute("DELETE FROM sessions WHERE member_id = ?1", [&member_text])?;
-                let action = AuditAction::MemberRoleChanged { member, from: before.0.clone(), to: role.as_str().to_owned() };
-                audit::record(conn, Some(org_id), by, &action, now)?;
-            }
-            if before.1 != group {
-                conn.execute(
-                    "UPDATE members SET member_group = ?2 WHERE id = ?1 AND org_id = ?3",
-                    rusqlite::params![member_text, group, org_id.to_string()],
-                )?;
-                let action = AuditAction::MemberGroupChanged { member, from: before.1.clone(), to: group.clone() };
-                audit::record(conn, Some(org_id), by, &action, now)?;
-            }
-            if let (Some(login), Some(hash)) = (&login, &password_hash) {
-                conn.execute(
-                    "UPDATE members SET login = ?2, password_hash = ?3 WHERE id = ?1 AND org_id = ?4",
-                    rusqlite::params![member_text, login, hash, org_id.to_string()],
-                )?;
-            }
-            Ok(())
-        })
+        .write(move |conn| people::change_member(conn, org_id, by, &change, now))
         .await
         .lang(lang)?;
     Ok((StatusCode::SEE_OTHER, [(LOCATION, "/people?saved=1")]).into_response())
@@ -648,21 +535,15 @@ pub async fn enrolment_code(
     let member: MemberId = member
         .parse()
         .map_err(|_| LangError(lang, PageError::NotFound))?;
-    let org = signed.org();
     let (org_id, by) = (signed.user.org_id, Actor::Member(signed.user.member_id));
     let ttl = i64::try_from(app.config.enrollment_code_ttl.as_millis()).unwrap_or(i64::MAX / 4);
     let now = now_ms();
     let created = app
         .store
         .write(move |conn| {
-            let name: Option<String> = conn
-                .query_row(
-                    "SELECT display_name FROM members WHERE id = ?1 AND org_id = ?2",
-                    [member.to_string(), org],
-                    |r| r.get(0),
-                )
-                .ok();
-            let Some(name) = name else { return Ok(None) };
+            let Some(name) = people::display_name(conn, org_id, member)? else {
+                return Ok(None);
+            };
             let code = accounts::create_enrollment_code(conn, member, now, ttl)?;
             if code.is_some() {
                 let created = AuditAction::EnrolmentCodeCreated { member };
