@@ -105,6 +105,16 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Copy the SQLite store in a data folder into an empty PostgreSQL database, then check that
+    /// every row of every table is the same on both sides. Stop the server first.
+    Migrate {
+        /// The data folder of the SQLite store.
+        #[arg(long, value_name = "DIR")]
+        from_data: PathBuf,
+        /// The empty PostgreSQL database: postgres://USER@HOST:PORT/DB.
+        #[arg(long, value_name = "URL")]
+        to_database: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,9 +293,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 serve(config, false).await
             }
             Command::Demo { listen } => serve(Config { listen, ..config }, true).await,
+            Command::Migrate {
+                from_data,
+                to_database,
+            } => move_store(config, from_data, &to_database).await,
             command => admin(config, command).await,
         }
     })
+}
+
+/// `vaka-server migrate`: the SQLite store in `from_data` (brought to the current schema first)
+/// copied into the empty PostgreSQL database at `url` and compared row by row.
+async fn move_store(config: Config, from_data: PathBuf, url: &str) -> anyhow::Result<()> {
+    let config = Config {
+        data_dir: from_data,
+        ..config
+    };
+    let path = config.database_path();
+    if !path.exists() {
+        bail!("no store at {}", path.display());
+    }
+    // Opening applies the migrations the file lacks; then it is closed again.
+    drop(Server::open(config).context("opening the SQLite store")?);
+    let pg = crate::store::postgres::PgStore::open(url, 4, 64, std::sync::Arc::default())
+        .await
+        .context("opening the PostgreSQL database")?;
+    let moved = crate::store::postgres::copy::move_store(&path, &pg).await?;
+    for (table, rows) in &moved.tables {
+        println!("{table}: {rows} rows");
+    }
+    println!("moved and checked: every row of every table is the same on both sides");
+    Ok(())
 }
 
 async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
@@ -448,7 +486,9 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
             store.backup_to(&to).await?;
             println!("backup written to {}", to.display());
         }
-        Command::Serve { .. } | Command::Demo { .. } => unreachable!("handled by run"),
+        Command::Serve { .. } | Command::Demo { .. } | Command::Migrate { .. } => {
+            unreachable!("handled by run")
+        }
     }
     Ok(())
 }

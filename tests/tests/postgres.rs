@@ -1202,3 +1202,69 @@ async fn a_database_at_the_previous_version_is_migrated_with_its_rows() {
         .expect("read");
     assert_eq!((versions, archived), (2, None), "migrated, the area kept");
 }
+
+/// A SQLite store with the demo's data moves into an empty PostgreSQL database and compares
+/// equal row by row; a second move into the now full database is refused, and a row changed on
+/// one side afterwards is found.
+#[tokio::test]
+async fn a_sqlite_store_moves_to_postgresql_and_compares_equal() {
+    use vaka_server::store::Store;
+    use vaka_server::store::postgres::copy::{MoveError, compare, move_store};
+
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("vaka.sqlite3");
+    {
+        let sqlite = Store::open(&path, 2, 64, Arc::default()).expect("a SQLite store");
+        vaka_server::demo::ensure(&sqlite, now_ms())
+            .await
+            .expect("the demo's data");
+    }
+    let url = fresh_database().await.expect("a test database");
+    let pg = open(&url).await;
+    let moved = move_store(&path, &pg).await.expect("moved and equal");
+    let rows = |table: &str| {
+        moved
+            .tables
+            .iter()
+            .find(|(t, _)| t == table)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    for table in [
+        "orgs", "members", "devices", "ops", "entities", "entries", "areas", "shares",
+    ] {
+        assert!(rows(table) > 0, "the demo has {table}");
+    }
+    assert!(matches!(
+        move_store(&path, &pg).await,
+        Err(MoveError::NotEmpty(_))
+    ));
+    // The moved store goes on where SQLite's stopped: the next number is above every one moved.
+    let next: i64 = pg
+        .write(|tx| Box::pin(async move { Ok(next_seq(tx).await? as i64) }))
+        .await
+        .expect("a number");
+    let highest: i64 = pg
+        .read(|db| {
+            Box::pin(async move { Ok(db.query_one("SELECT MAX(seq) FROM ops", &[]).await?.get(0)) })
+        })
+        .await
+        .expect("read");
+    assert!(next > highest);
+    pg.write(|tx| {
+        Box::pin(async move {
+            tx.execute(
+                "UPDATE entities SET state = '{}' WHERE id = (SELECT MIN(id) FROM entities)",
+                &[],
+            )
+            .await?;
+            Ok(())
+        })
+    })
+    .await
+    .expect("a change on one side");
+    assert!(matches!(
+        compare(&path, &pg).await,
+        Err(MoveError::Differs { table, .. }) if table == "entities"
+    ));
+}

@@ -18,6 +18,7 @@ pub mod accounts;
 mod admin;
 pub mod audit;
 pub mod blobs;
+pub mod copy;
 pub mod ops;
 pub mod push;
 pub mod redaction;
