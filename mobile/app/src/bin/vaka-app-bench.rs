@@ -232,7 +232,7 @@ fn report(during: &str, mut figures: Figures) {
 }
 
 /// Logs `args.rounds` incidents by tapping, and reads the screens' data once after each, as
-/// the app does; with `sync`, only until it ends, keeping the rounds that ended before it did.
+/// the app does; with `sync`, only while it runs, keeping every round that started before it ended.
 async fn rounds(
     args: &Args,
     device: &Device,
@@ -261,9 +261,7 @@ async fn rounds(
         let started = Instant::now();
         device.run(Snapshot::load).await?;
         let refresh = started.elapsed().as_secs_f64() * 1000.0;
-        if sync.is_some_and(|s| s.is_finished()) {
-            break;
-        }
+        // A round that started while the sync ran is kept, even if the sync ended during it.
         figures.store_ms.push(stored);
         figures.screen_ms.push(shown);
         figures.refresh_ms.push(refresh);
