@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_blobs_settings.sql"),
     include_str!("migrations/0003_areas.sql"),
     include_str!("migrations/0004_privacy.sql"),
+    include_str!("migrations/0005_blobs_status.sql"),
 ];
 
 /// The first 16 bytes of a plain (unencrypted) SQLite file.

@@ -191,6 +191,9 @@ struct Figures {
     store_ms: Vec<f64>,
     screen_ms: Vec<f64>,
     refresh_ms: Vec<f64>,
+    /// The same read called on this task directly, without the blocking thread: the core's
+    /// part of a refresh.
+    read_ms: Vec<f64>,
 }
 
 impl Figures {
@@ -198,6 +201,7 @@ impl Figures {
         self.store_ms.extend(more.store_ms);
         self.screen_ms.extend(more.screen_ms);
         self.refresh_ms.extend(more.refresh_ms);
+        self.read_ms.extend(more.read_ms);
     }
 }
 
@@ -228,6 +232,10 @@ fn report(during: &str, mut figures: Figures) {
     print_figure(
         &format!("screen refresh (the screens' data read again){during}"),
         &mut figures.refresh_ms,
+    );
+    print_figure(
+        &format!("the screens' data read alone, on this task{during}"),
+        &mut figures.read_ms,
     );
 }
 
@@ -261,10 +269,14 @@ async fn rounds(
         let started = Instant::now();
         device.run(Snapshot::load).await?;
         let refresh = started.elapsed().as_secs_f64() * 1000.0;
+        let started = Instant::now();
+        Snapshot::load(device)?;
+        let read = started.elapsed().as_secs_f64() * 1000.0;
         // A round that started while the sync ran is kept, even if the sync ended during it.
         figures.store_ms.push(stored);
         figures.screen_ms.push(shown);
         figures.refresh_ms.push(refresh);
+        figures.read_ms.push(read);
     }
     Ok(figures)
 }
