@@ -23,6 +23,12 @@ async fn open(url: &str) -> PgStore {
         .expect("open the PostgreSQL store")
 }
 
+/// Two server processes' stores on one fresh database.
+async fn two_processes() -> [PgStore; 2] {
+    let url = fresh_database().await.expect("a test database");
+    [open(&url).await, open(&url).await]
+}
+
 async fn table_count(store: &PgStore) -> i64 {
     store
         .read(|client| {
@@ -317,8 +323,7 @@ async fn pushes_are_acknowledged_merged_and_pulled_by_sequence() {
 /// device that pulls by cursor gets every accepted op exactly once, in sequence order.
 #[tokio::test]
 async fn pulls_by_cursor_miss_nothing_with_two_processes_writing() {
-    let url = fresh_database().await.expect("a test database");
-    let stores = [open(&url).await, open(&url).await];
+    let stores = two_processes().await;
     let phones = org_with_phones(&stores[0], 8).await;
     let coordinator = {
         let mut caller = phones[0].caller;
@@ -458,8 +463,7 @@ async fn a_photo_uploads_in_chunks_through_either_process() {
     use vaka_server::store::blobs::{Chunk, ChunkOutcome};
     use vaka_shared::blob::BlobState;
 
-    let url = fresh_database().await.expect("a test database");
-    let stores = [open(&url).await, open(&url).await];
+    let stores = two_processes().await;
     let phones = org_with_phones(&stores[0], 1).await;
     let caller = phones[0].caller;
     let bytes: Vec<u8> = (0..3000u32).map(|n| (n % 251) as u8).collect();
@@ -550,8 +554,7 @@ async fn two_processes_append_to_one_audit_chain() {
     use vaka_server::store::audit::{Content, GENESIS_HASH, record_hash};
     use vaka_server::store::sharing::OrgLevel;
 
-    let url = fresh_database().await.expect("a test database");
-    let stores = [open(&url).await, open(&url).await];
+    let stores = two_processes().await;
     let org = stores[0]
         .create_org_at(
             "Nattvandrarna Testby".into(),
@@ -675,8 +678,7 @@ async fn a_session_made_by_one_process_holds_in_the_other() {
     use vaka_server::store::postgres::sessions as pg_sessions;
     use vaka_server::store::sharing::OrgLevel;
 
-    let url = fresh_database().await.expect("a test database");
-    let stores = [open(&url).await, open(&url).await];
+    let stores = two_processes().await;
     let org = stores[0]
         .create_org_at(
             "Nattvandrarna Testby".into(),
@@ -758,8 +760,7 @@ async fn sign_in_limits_hold_across_processes() {
     use vaka_server::store::postgres::sign_in as pg_sign_in;
     use vaka_server::store::sign_in::{Admission, Attempt};
 
-    let url = fresh_database().await.expect("a test database");
-    let stores = [open(&url).await, open(&url).await];
+    let stores = two_processes().await;
     let limits = SignInLimits {
         free_per_name: 3,
         first_delay: Duration::from_secs(30),
@@ -803,8 +804,7 @@ async fn sharing_with_a_municipality_and_withdrawing() {
     use vaka_server::store::postgres::sharing as pg_sharing;
     use vaka_server::store::sharing::{OrgLevel, ShareRefused};
 
-    let url = fresh_database().await.expect("a test database");
-    let stores = [open(&url).await, open(&url).await];
+    let stores = two_processes().await;
     let association = stores[0]
         .create_org_at(
             "Nattvandrarna Testby".into(),
@@ -879,8 +879,7 @@ async fn a_redaction_rewrites_every_write_and_reaches_the_pull_stream() {
     use vaka_server::store::postgres::redaction as pg_redaction;
     use vaka_shared::sync::RemovalKind;
 
-    let url = fresh_database().await.expect("a test database");
-    let stores = [open(&url).await, open(&url).await];
+    let stores = two_processes().await;
     let mut phones = org_with_phones(&stores[0], 1).await;
     let phone = &mut phones[0];
     let entry = EntityId::new();
@@ -978,8 +977,7 @@ async fn a_redaction_rewrites_every_write_and_reaches_the_pull_stream() {
 async fn retention_purges_every_trace_and_refuses_late_ops() {
     use vaka_shared::sync::{RejectCode, RemovalKind};
 
-    let url = fresh_database().await.expect("a test database");
-    let stores = [open(&url).await, open(&url).await];
+    let stores = two_processes().await;
     let mut phones = org_with_phones(&stores[0], 1).await;
     let phone = &mut phones[0];
     let org = phone.caller.org_id;
@@ -1066,8 +1064,7 @@ async fn retention_purges_every_trace_and_refuses_late_ops() {
 async fn lost_retired_and_removed_hold_across_processes() {
     use vaka_server::store::accounts::DeviceMark;
 
-    let url = fresh_database().await.expect("a test database");
-    let stores = [open(&url).await, open(&url).await];
+    let stores = two_processes().await;
     let phones = org_with_phones(&stores[0], 3).await;
     let (lost, retired, leaver) = (phones[0].caller, phones[1].caller, phones[2].caller);
     let label = stores[0]
