@@ -52,7 +52,8 @@ async fn run(entries: usize) -> anyhow::Result<()> {
     let server = Server::open(Config {
         data_dir: dir.path().to_path_buf(),
         ..Config::default()
-    })?;
+    })
+    .await?;
     let store = server.store().clone();
     let now = now_ms();
     let hash = secrets::hash_password("bench-password-2026").map_err(|e| anyhow::anyhow!("{e}"))?;

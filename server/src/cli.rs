@@ -1,7 +1,7 @@
 //! The `vaka-server` command line: serve, demo, and admin subcommands.
 
 use crate::store::admin::MemberToAdd;
-use crate::store::retention::{self, PurgeSummary};
+use crate::store::retention::PurgeSummary;
 use crate::store::sharing::OrgLevel;
 use crate::{Config, Server, demo, now_ms, secrets};
 use anyhow::{Context, bail};
@@ -17,9 +17,19 @@ use vaka_shared::{DeviceId, MemberId, OrgId};
 #[derive(Debug, Parser)]
 #[command(name = "vaka-server", version, about)]
 struct Cli {
-    /// Folder holding the SQLite store.
+    /// Folder holding the SQLite store (used when --database is not given).
     #[arg(long, global = true, env = "VAKA_DATA", default_value = "vaka-data")]
     data: PathBuf,
+    /// Serve from (or run the command on) this PostgreSQL database instead of the SQLite store:
+    /// postgres://USER@HOST:PORT/DB. Better given by the environment when it holds a password.
+    #[arg(
+        long,
+        global = true,
+        env = "VAKA_DATABASE",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    database: Option<String>,
     /// Mark dashboard cookies Secure; set this when users reach the server over HTTPS.
     #[arg(long, global = true, env = "VAKA_SECURE_COOKIES")]
     secure_cookies: bool,
@@ -52,7 +62,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the API (and dashboard) on the store in --data.
+    /// Serve the API (and dashboard) on the store in --data, or on --database.
     Serve {
         /// Address to listen on.
         #[arg(long, env = "VAKA_LISTEN", default_value = "127.0.0.1:8080")]
@@ -240,6 +250,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let mut config = Config {
         data_dir: cli.data.clone(),
+        database: cli.database.clone(),
         secure_cookies: cli.secure_cookies,
         public_url: cli.public_url.clone(),
         session_ttl: std::time::Duration::from_secs(cli.session_ttl_secs),
@@ -314,7 +325,14 @@ async fn move_store(config: Config, from_data: PathBuf, url: &str) -> anyhow::Re
         bail!("no store at {}", path.display());
     }
     // Opening applies the migrations the file lacks; then it is closed again.
-    drop(Server::open(config).context("opening the SQLite store")?);
+    drop(
+        Server::open(Config {
+            database: None,
+            ..config
+        })
+        .await
+        .context("opening the SQLite store")?,
+    );
     let pg = crate::store::postgres::PgStore::open(url, 4, 64, std::sync::Arc::default())
         .await
         .context("opening the PostgreSQL database")?;
@@ -328,7 +346,7 @@ async fn move_store(config: Config, from_data: PathBuf, url: &str) -> anyhow::Re
 
 async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let listen = config.listen;
-    let server = Server::open(config).context("opening the store")?;
+    let server = Server::open(config).await.context("opening the store")?;
     if with_demo {
         let demo = demo::ensure(server.store(), now_ms())
             .await
@@ -385,7 +403,7 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
 
 async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
     let ttl_ms = |hours: i64| hours * 60 * 60 * 1000;
-    let server = Server::open(config).context("opening the store")?;
+    let server = Server::open(config).await.context("opening the store")?;
     let store = server.store();
     let now = now_ms();
     match command {
@@ -448,7 +466,7 @@ async fn admin(config: Config, command: Command) -> anyhow::Result<()> {
             let summaries = if dry_run {
                 store.purge_dry_run(now).await?
             } else {
-                retention::purge_all(store, now).await?
+                store.purge_all(now).await?
             };
             for summary in &summaries {
                 println!("{}", purge_line(summary, dry_run));

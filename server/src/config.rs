@@ -10,8 +10,11 @@ use vaka_shared::sync::limits;
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Folder holding the SQLite store (`vaka.sqlite3`).
+    /// Folder holding the SQLite store (`vaka.sqlite3`), when [`Config::database`] is not set.
     pub data_dir: PathBuf,
+    /// The PostgreSQL database to serve from (`postgres://USER@HOST:PORT/DB`); `None`: the
+    /// SQLite store in [`Config::data_dir`].
+    pub database: Option<String>,
     /// How far an op's clock may run ahead of the server's before it is refused, in ms.
     pub max_clock_ahead_ms: i64,
     /// Most ops in one push.
@@ -112,6 +115,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("vaka-data"),
+            database: None,
             max_clock_ahead_ms: limits::MAX_CLOCK_AHEAD_MS,
             max_push_ops: limits::MAX_PUSH_OPS,
             max_pull_page: limits::MAX_PULL_PAGE,

@@ -49,15 +49,27 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens (creating and migrating) the store in `config.data_dir`.
-    pub fn open(config: Config) -> Result<Self, StoreError> {
+    /// Opens (creating and migrating) the store: the PostgreSQL database `config.database`
+    /// when it is set, else the SQLite store in `config.data_dir`.
+    pub async fn open(config: Config) -> Result<Self, StoreError> {
         let metrics = Arc::new(Metrics::default());
-        let store = Store::open(
-            &config.database_path(),
-            config.read_connections,
-            config.max_group_commit,
-            metrics.clone(),
-        )?;
+        let store = match &config.database {
+            Some(url) => {
+                Store::open_postgres(
+                    url,
+                    config.read_connections as usize,
+                    config.max_group_commit,
+                    metrics.clone(),
+                )
+                .await?
+            }
+            None => Store::open(
+                &config.database_path(),
+                config.read_connections,
+                config.max_group_commit,
+                metrics.clone(),
+            )?,
+        };
         let passwords =
             passwords::PasswordChecker::start(config.sign_in.checks_at_once, config.sign_in.queue);
         Ok(Self {
@@ -141,7 +153,7 @@ impl Server {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                match store::retention::purge_all(&state.store, now_ms()).await {
+                match state.store.purge_all(now_ms()).await {
                     Ok(summaries) => {
                         for s in summaries.iter().filter(|s| s.entries() > 0) {
                             tracing::info!(

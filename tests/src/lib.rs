@@ -65,13 +65,13 @@ pub struct Admin {
 
 impl Admin {
     /// Opens the store in `data_dir` in this process (for checks after a server process ended).
-    pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
+    pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
         let config = Config {
             data_dir: data_dir.to_path_buf(),
             ..Config::default()
         };
         Ok(Self {
-            server: Server::open(config)?,
+            server: Server::open(config).await?,
         })
     }
 
@@ -346,7 +346,7 @@ impl TestServer {
             ..Config::default()
         };
         adjust(&mut config);
-        let server = Server::open(config.clone())?;
+        let server = Server::open(config.clone()).await?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let (shutdown, stop) = oneshot::channel();

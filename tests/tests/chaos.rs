@@ -296,7 +296,7 @@ async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<Kills> {
     let phone_dir = tempfile::tempdir()?;
 
     // Two organisations: A with three volunteers and a coordinator, B with one of each.
-    let admin = Admin::open(data.path())?;
+    let admin = Admin::open(data.path()).await?;
     let org_a = admin.org("Nattvandrarna A", 3).await?;
     let org_b = admin.org("Grannsamverkan B", 1).await?;
     let mut members = Vec::new();
@@ -389,7 +389,7 @@ async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<Kills> {
     }
     drop(server);
 
-    let admin = Admin::open(data.path())?;
+    let admin = Admin::open(data.path()).await?;
     let (accepted, distinct, rejected): (i64, i64, i64) = admin
         .query(|c| {
             c.query_row(

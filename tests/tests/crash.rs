@@ -199,7 +199,7 @@ async fn acknowledged_ops_survive_a_sigkill_during_a_sync_burst() -> anyhow::Res
             "phone {i}: the server holds exactly its ops, each once"
         );
     }
-    let admin = Admin::open(data.path())?;
+    let admin = Admin::open(data.path()).await?;
     let expected = admin.snapshot(org.parse()?).await?;
     assert_eq!(expected.len() as u64, total);
     for (i, phone) in phones.iter().enumerate() {

@@ -9,7 +9,7 @@ use super::layout;
 use super::{LangError, Pairs, WithLang, category_label, i18n};
 use crate::AppState;
 use crate::store::StoreError;
-use crate::store::audit::{self, Actor, AuditAction, ReportFormat};
+use crate::store::audit::{Actor, AuditAction, ReportFormat};
 use crate::store::reports::{self, Change, Report, ReportQuery};
 use crate::store::sharing;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -333,7 +333,8 @@ pub async fn record(
                 to: a.query.to.to_string(),
                 format,
             };
-            audit::record_view(&app.store, Some(*side), actor, action, crate::now_ms())
+            app.store
+                .record_view(Some(*side), actor, action, crate::now_ms())
                 .await
                 .lang(signed.lang)?;
         }

@@ -362,7 +362,8 @@ pub async fn csv(
         to: asked.to.map(|d| d.to_string()),
     };
     let member = Actor::Member(signed.user.member_id);
-    audit::record_view(&app.store, Some(org), member, exported, now_ms())
+    app.store
+        .record_view(Some(org), member, exported, now_ms())
         .await
         .lang(lang)?;
     let rows = app

@@ -557,7 +557,8 @@ pub async fn record_view(
     action: AuditAction,
 ) -> Result<(), LangError> {
     let (org, member) = (signed.user.org_id, Actor::Member(signed.user.member_id));
-    audit::record_view(&app.store, Some(org), member, action, now_ms())
+    app.store
+        .record_view(Some(org), member, action, now_ms())
         .await
         .lang(signed.lang)?;
     Ok(())

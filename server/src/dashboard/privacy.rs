@@ -301,9 +301,7 @@ pub async fn set_retention(State(app): State<AppState>, signed: Signed, body: By
         .lang(lang)?
         .map_err(|e| LangError(lang, PageError::Refused(e.to_string())))?;
     tracing::info!(org = %org, days, "retention period changed");
-    retention::purge_all(&app.store, now_ms())
-        .await
-        .lang(lang)?;
+    app.store.purge_all(now_ms()).await.lang(lang)?;
     Ok(see_other("/settings?saved=1".into()))
 }
 

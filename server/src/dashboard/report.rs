@@ -11,7 +11,7 @@ use super::pdf::Tone;
 use super::{
     LangError, PageResult, Pairs, WithLang, category_label, fmt_time, i18n, period_fields,
 };
-use crate::store::audit::{self, Actor, AuditAction, ReportFormat};
+use crate::store::audit::{Actor, AuditAction, ReportFormat};
 use crate::store::reports::{self, AreaShape, Change, Report, ReportQuery};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
@@ -78,7 +78,8 @@ pub async fn record_report_view(
         format,
     };
     let (org, member) = (signed.user.org_id, Actor::Member(signed.user.member_id));
-    audit::record_view(&app.store, Some(org), member, viewed, now_ms())
+    app.store
+        .record_view(Some(org), member, viewed, now_ms())
         .await
         .lang(signed.lang)?;
     Ok(())

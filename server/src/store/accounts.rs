@@ -432,7 +432,7 @@ pub fn first_admin(conn: &Connection, org: OrgId) -> Result<Option<MemberId>, St
 }
 
 /// Devices and enrolment as the device endpoints use them.
-impl super::Store {
+impl super::SqliteStore {
     /// Who the device holding `token` is, from a read connection.
     pub async fn device_by_token(&self, token: String) -> Result<TokenLookup, StoreError> {
         self.read(move |conn| device_by_token(conn, &token)).await

@@ -5,7 +5,7 @@ use super::accounts::{self, NewMember};
 use super::audit::{self, Actor, AuditAction, AuditRetentionOutOfBounds, ChainHead, Damage};
 use super::retention::{self, PurgeSummary};
 use super::sharing::{self, OrgLevel};
-use super::{Store, StoreError};
+use super::{SqliteStore, StoreError};
 use vaka_shared::model::Role;
 use vaka_shared::{DeviceId, MemberId, OrgId};
 
@@ -26,7 +26,7 @@ pub struct MemberToAdd {
     pub password_hash: Option<String>,
 }
 
-impl Store {
+impl SqliteStore {
     /// Creates an organisation at `level`.
     pub async fn create_org_at(
         &self,

@@ -12,14 +12,14 @@
 //! [`record_hash`]). [`verify`] recomputes every hash and checks the links and the numbering.
 //!
 //! A state-changing action is recorded by [`record`] inside the same write job as the change, so
-//! both commit or neither does; a read (an entry page, an export) by [`record_view`], a write job
+//! both commit or neither does; a read (an entry page, an export) by `Store::record_view`, a write job
 //! of its own that completes before the page or file is handed out.
 //!
 //! Pruning (the audit retention, [`prune`]) removes a chain's oldest records but first appends an
 //! `audit_pruned` anchor naming the last record removed and its hash, so the chain still verifies
 //! from its first remaining record.
 
-use super::{Store, StoreError};
+use super::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -423,21 +423,6 @@ pub fn record(
         org, chain_seq, now_ms, actor_id, actor_name, code, details, prev_hash, hash
     ])?;
     Ok(chain_seq)
-}
-
-/// Records a read (an entry page viewed, a file downloaded) in a write job of its own, and returns
-/// once it is committed: call it before handing out what was read, and hand out nothing if it
-/// fails.
-pub async fn record_view(
-    store: &Store,
-    org: Option<OrgId>,
-    actor: Actor,
-    action: AuditAction,
-    now_ms: i64,
-) -> Result<u64, StoreError> {
-    store
-        .write(move |conn| record(conn, org, actor, &action, now_ms))
-        .await
 }
 
 /// A member's role and group, before or after a change.

@@ -253,7 +253,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// Photos as the blob endpoints use them.
-impl super::Store {
+impl super::SqliteStore {
     /// Stores a chunk (see [`put_chunk`]) in the next group transaction.
     pub async fn put_chunk(
         &self,

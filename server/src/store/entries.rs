@@ -704,7 +704,7 @@ pub fn in_period(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::store::SqliteStore;
     use std::sync::Arc;
 
     #[tokio::test]
@@ -736,7 +736,7 @@ mod tests {
             )
             .expect("data of version 1");
         }
-        let store = Store::open(&path, 1, 4, Arc::default()).expect("migrates");
+        let store = SqliteStore::open(&path, 1, 4, Arc::default()).expect("migrates");
         let row = store
             .read(|conn| entry(conn, "o", "e"))
             .await

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod areas;
 pub mod audit;
+mod backend;
 pub mod blobs;
 pub mod choices;
 pub mod entries;
@@ -24,6 +25,9 @@ pub mod sign_in;
 mod writer;
 
 use crate::metrics::Metrics;
+pub use backend::Store;
+#[allow(unused_imports)] // used by the `impl Store` blocks of each area
+pub(crate) use backend::on_backend;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
@@ -105,6 +109,9 @@ pub enum StoreError {
     /// No PostgreSQL connection could be had.
     #[error("no database connection available")]
     PgPool(#[from] deadpool_postgres::PoolError),
+    /// The operation is not one this backend offers (a file backup on PostgreSQL).
+    #[error("not on this backend: {0}")]
+    NotHere(&'static str),
     /// Creating the data folder failed.
     #[error("cannot create the data folder")]
     Io(#[from] std::io::Error),
@@ -165,9 +172,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The store: a group-committing writer and a pool of readers on one SQLite file.
+/// The store on SQLite: a group-committing writer and a pool of readers on one file.
 #[derive(Debug, Clone)]
-pub struct Store {
+pub struct SqliteStore {
     writer: Writer,
     path: std::path::PathBuf,
     readers: r2d2::Pool<SqliteConnectionManager>,
@@ -176,7 +183,7 @@ pub struct Store {
     read_permits: Arc<tokio::sync::Semaphore>,
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(
         path: &Path,
@@ -281,7 +288,7 @@ mod tests {
     async fn a_write_is_visible_to_readers_once_acknowledged() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store =
-            Store::open(&dir.path().join("db.sqlite3"), 2, 16, Arc::default()).expect("open");
+            SqliteStore::open(&dir.path().join("db.sqlite3"), 2, 16, Arc::default()).expect("open");
         let id = store
             .write(|conn| accounts::create_org(conn, "Nattvandrarna Testby", 0))
             .await
@@ -299,7 +306,7 @@ mod tests {
         assert_eq!(name, "Nattvandrarna Testby");
     }
 
-    async fn org_names(store: &Store) -> Vec<String> {
+    async fn org_names(store: &SqliteStore) -> Vec<String> {
         store
             .read(|conn| {
                 let mut stmt = conn.prepare("SELECT name FROM orgs")?;
@@ -314,7 +321,7 @@ mod tests {
     async fn a_panicking_job_rolls_back_and_the_writer_goes_on() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store =
-            Store::open(&dir.path().join("db.sqlite3"), 2, 16, Arc::default()).expect("open");
+            SqliteStore::open(&dir.path().join("db.sqlite3"), 2, 16, Arc::default()).expect("open");
         let panicking = store
             .write(|conn| -> Result<(), StoreError> {
                 accounts::create_org(conn, "Rullas tillbaka", 0)?;
@@ -336,7 +343,7 @@ mod tests {
     async fn a_failing_job_rolls_back_alone() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store =
-            Store::open(&dir.path().join("db.sqlite3"), 2, 16, Arc::default()).expect("open");
+            SqliteStore::open(&dir.path().join("db.sqlite3"), 2, 16, Arc::default()).expect("open");
         let failing = store.write(|conn| {
             accounts::create_org(conn, "Rullas tillbaka", 0)?;
             Err::<(), _>(StoreError::WriterGone)

@@ -506,7 +506,7 @@ pub fn page(
 }
 
 /// The op log as the sync endpoints use it.
-impl super::Store {
+impl super::SqliteStore {
     /// The highest `device_seq` of `device` the server holds, from a read connection.
     pub async fn held_seq(&self, device: DeviceId) -> Result<u64, StoreError> {
         self.read(move |conn| held_seq(conn, device)).await

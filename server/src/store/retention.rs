@@ -382,7 +382,7 @@ pub fn drop_old_removals(conn: &Connection, org: OrgId, now_ms: i64) -> Result<(
 /// `audit::prune`), and checkpoints the log. Returns what went, per
 /// organisation.
 pub async fn purge_all(
-    store: &crate::store::Store,
+    store: &crate::store::SqliteStore,
     now_ms: i64,
 ) -> Result<Vec<PurgeSummary>, StoreError> {
     let orgs = store.read(orgs).await?;

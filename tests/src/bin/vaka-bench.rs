@@ -253,7 +253,7 @@ async fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism()?.get()
     );
 
-    let admin = Admin::open(data.path())?;
+    let admin = Admin::open(data.path()).await?;
     let org = admin.org("Benchmark", W1_DEVICES + 2).await?;
     let mut codes = Vec::new();
     for member in &org.volunteers {

@@ -7,7 +7,7 @@ use crate::store::accounts::NewMember;
 use crate::store::admin::MemberToAdd;
 use crate::store::audit::{Actor, AuditAction, AuditRetentionOutOfBounds, ChainHead, Damage};
 use crate::store::sharing::OrgLevel;
-use vaka_shared::{MemberId, OrgId};
+use vaka_shared::{DeviceId, MemberId, OrgId};
 
 impl PgStore {
     /// Creates an organisation at `level`.
@@ -95,6 +95,35 @@ impl PgStore {
             Box::pin(async move {
                 audit::set_retention_days(tx, org, Actor::CommandLine, days, now_ms).await
             })
+        })
+        .await
+    }
+
+    /// Revokes `device`'s token, recorded as the command line's doing; whether an active device
+    /// was revoked.
+    pub async fn revoke_device_by_operator(
+        &self,
+        device: DeviceId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                let revoked = accounts::revoke_device(tx, device, None, now_ms).await?;
+                if revoked {
+                    let org = accounts::org_of_device(tx, device).await?;
+                    let action = AuditAction::DeviceRevoked { device };
+                    audit::record(tx, org, Actor::CommandLine, &action, now_ms).await?;
+                }
+                Ok(revoked)
+            })
+        })
+        .await
+    }
+
+    /// Notes that a retired device wiped itself.
+    pub async fn device_wiped(&self, device: DeviceId, now_ms: i64) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            Box::pin(async move { accounts::device_wiped(tx, device, now_ms).await })
         })
         .await
     }

@@ -320,20 +320,25 @@ impl PgStore {
             .await?
             > 0;
         if removed_any {
-            // VACUUM runs outside a transaction, on a pooled connection.
-            self.read(|db| {
-                Box::pin(async move {
-                    db.batch_execute(
-                        "VACUUM ops, entities, entries, conflicts, redactions, rejected_ops,
-                                blobs, blob_chunks, audit_log",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            })
-            .await?;
+            self.vacuum().await?;
         }
         Ok(summaries)
+    }
+
+    /// Vacuums the tables a purge or a redaction removes text from, so the space of the removed
+    /// rows is reclaimed and reused (outside a transaction, on a pooled connection).
+    pub async fn vacuum(&self) -> Result<(), StoreError> {
+        self.read(|db| {
+            Box::pin(async move {
+                db.batch_execute(
+                    "VACUUM ops, entities, entries, conflicts, redactions, rejected_ops,
+                            blobs, blob_chunks, audit_log",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// What a purge would remove now, per organisation, without removing anything.
