@@ -4,8 +4,9 @@
 
 use crate::secrets;
 use crate::store::accounts::{self, NewMember, TokenLookup};
+use crate::store::postgres::{PgStore, accounts as pg_accounts, copy};
 use crate::store::server_device::{Made, ServerDevice};
-use crate::store::{Store, StoreError, ops, reports, sharing};
+use crate::store::{SqliteStore, Store, StoreError, ops, reports, sharing};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -64,7 +65,59 @@ impl DemoInfo {
 }
 
 /// Creates the demo organisation if the store has none, and a fresh enrolment code.
+///
+/// On PostgreSQL the demo's four weeks are made in a temporary embedded store and moved into the
+/// database by the same copy `vaka-server migrate` makes (so the database must be empty the first
+/// time); later starts only make a fresh code.
 pub async fn ensure(store: &Store, now_ms: i64) -> Result<DemoInfo, StoreError> {
+    match store {
+        Store::Sqlite(s) => ensure_sqlite(s, now_ms).await,
+        Store::Postgres(pg) => ensure_postgres(pg, now_ms).await,
+    }
+}
+
+async fn ensure_postgres(pg: &PgStore, now_ms: i64) -> Result<DemoInfo, StoreError> {
+    let found = pg
+        .read(|db| {
+            Box::pin(
+                async move { pg_accounts::member_by_names(db, DEMO_ORG_NAME, PHONE_MEMBER).await },
+            )
+        })
+        .await?;
+    let (org_id, phone_member) = match found {
+        Some(found) => found,
+        None => {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("demo.sqlite3");
+            let made = SqliteStore::open(&path, 1, 64, Default::default())?;
+            let info = ensure_sqlite(&made, now_ms).await?;
+            drop(made);
+            copy::move_store(&path, pg).await.map_err(|e| match e {
+                copy::MoveError::Store(e) => e,
+                other => StoreError::Damaged(format!("the demo could not be moved: {other}")),
+            })?;
+            (info.org_id, info.phone_member)
+        }
+    };
+    let code = pg
+        .write(move |tx| {
+            Box::pin(async move {
+                pg_accounts::create_enrollment_code(tx, phone_member, now_ms, CODE_TTL_MS).await
+            })
+        })
+        .await?
+        .ok_or(StoreError::NotCommitted { disk_full: false })?;
+    Ok(DemoInfo {
+        org_id,
+        phone_member,
+        enrollment_code: code,
+    })
+}
+
+/// How long the demo's printed enrolment code stays valid.
+const CODE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+async fn ensure_sqlite(store: &SqliteStore, now_ms: i64) -> Result<DemoInfo, StoreError> {
     // Hashing the password is slow on purpose; do it outside the writer.
     let password_hash = secrets::hash_password(COORDINATOR_PASSWORD)
         .map_err(|_| StoreError::NotCommitted { disk_full: false })?;
@@ -79,9 +132,8 @@ pub async fn ensure(store: &Store, now_ms: i64) -> Result<DemoInfo, StoreError> 
                     (org, member)
                 }
             };
-            let code =
-                accounts::create_enrollment_code(conn, phone_member, now_ms, 7 * 24 * 3600 * 1000)?
-                    .ok_or(StoreError::NotCommitted { disk_full: false })?;
+            let code = accounts::create_enrollment_code(conn, phone_member, now_ms, CODE_TTL_MS)?
+                .ok_or(StoreError::NotCommitted { disk_full: false })?;
             Ok(DemoInfo {
                 org_id,
                 phone_member,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use vaka_server::store::accounts::{self, NewMember};
+use vaka_server::store::postgres::{PgStore, accounts as pg_accounts};
 use vaka_server::store::reports;
 use vaka_server::{Config, Server, now_ms};
 use vaka_shared::merge::EntityState;
@@ -57,10 +58,27 @@ pub struct TestOrg {
     pub volunteers: Vec<MemberId>,
 }
 
-/// Admin operations straight on a server's store.
+/// Admin operations straight on a server's store, on either backend.
 #[derive(Debug, Clone)]
 pub struct Admin {
     server: Server,
+}
+
+/// The environment variable that runs the in-process test servers on PostgreSQL: `postgres`
+/// (each server on a fresh database of the cluster in [`postgres::ENV`]); unset or `sqlite`, on
+/// SQLite in a temporary folder.
+pub const BACKEND_ENV: &str = "VAKA_TEST_BACKEND";
+
+/// Whether the tests' servers run on PostgreSQL ([`BACKEND_ENV`]).
+pub fn on_postgres() -> bool {
+    std::env::var(BACKEND_ENV).is_ok_and(|b| b == "postgres")
+}
+
+/// A job on the PostgreSQL store: `pg_job!(pg, write, |tx| async body)`.
+macro_rules! pg_job {
+    ($pg:expr, $how:ident, |$db:ident| $body:expr) => {
+        $pg.$how(move |$db| Box::pin(async move { $body }))
+    };
 }
 
 impl Admin {
@@ -75,9 +93,47 @@ impl Admin {
         })
     }
 
+    /// The PostgreSQL store, when the server runs on one.
+    fn pg(&self) -> Option<&PgStore> {
+        self.server.store().as_postgres()
+    }
+
+    /// The server's store.
+    pub fn store(&self) -> &vaka_server::store::Store {
+        self.server.store()
+    }
+
     /// Creates an organisation with a coordinator and `volunteers` volunteers.
     pub async fn org(&self, name: &str, volunteers: usize) -> anyhow::Result<TestOrg> {
         let name = name.to_owned();
+        if let Some(pg) = self.pg() {
+            return Ok(pg_job!(pg, write, |tx| {
+                let now = now_ms();
+                let id = pg_accounts::create_org(tx, &name, now).await?;
+                let member = |name: String, role| async move {
+                    let new = NewMember {
+                        org: id,
+                        name: &name,
+                        role,
+                        group: None,
+                        login: None,
+                        password_hash: None,
+                    };
+                    pg_accounts::create_member(tx, &new, now).await
+                };
+                let coordinator = member("Samordnare".into(), Role::Coordinator).await?;
+                let mut members = Vec::with_capacity(volunteers);
+                for i in 0..volunteers {
+                    members.push(member(format!("Volontär {i}"), Role::Volunteer).await?);
+                }
+                Ok(TestOrg {
+                    id,
+                    coordinator,
+                    volunteers: members,
+                })
+            })
+            .await?);
+        }
         let org = self
             .server
             .store()
@@ -114,6 +170,13 @@ impl Admin {
 
     /// A one-time enrolment code for `member`.
     pub async fn code(&self, member: MemberId) -> anyhow::Result<String> {
+        if let Some(pg) = self.pg() {
+            return pg_job!(pg, write, |tx| {
+                pg_accounts::create_enrollment_code(tx, member, now_ms(), 3_600_000).await
+            })
+            .await?
+            .context("no such member");
+        }
         self.server
             .store()
             .write(move |conn| accounts::create_enrollment_code(conn, member, now_ms(), 3_600_000))
@@ -123,6 +186,12 @@ impl Admin {
 
     /// Revokes a device.
     pub async fn revoke(&self, device: vaka_shared::DeviceId) -> anyhow::Result<bool> {
+        if let Some(pg) = self.pg() {
+            return Ok(pg_job!(pg, write, |tx| {
+                pg_accounts::revoke_device(tx, device, None, now_ms()).await
+            })
+            .await?);
+        }
         Ok(self
             .server
             .store()
@@ -132,6 +201,12 @@ impl Admin {
 
     /// Sets whether volunteers of `org` see each other's entries.
     pub async fn set_volunteers_see_all(&self, org: OrgId, see_all: bool) -> anyhow::Result<()> {
+        if let Some(pg) = self.pg() {
+            return Ok(pg_job!(pg, write, |tx| {
+                pg_accounts::set_volunteers_see_all(tx, org, see_all).await
+            })
+            .await?);
+        }
         Ok(self
             .server
             .store()
@@ -142,6 +217,20 @@ impl Admin {
     /// Adds a member with `role` to `org`.
     pub async fn org_member(&self, org: OrgId, name: &str, role: Role) -> anyhow::Result<MemberId> {
         let name = name.to_owned();
+        if let Some(pg) = self.pg() {
+            return Ok(pg_job!(pg, write, |tx| {
+                let new = NewMember {
+                    org,
+                    name: &name,
+                    role,
+                    group: None,
+                    login: None,
+                    password_hash: None,
+                };
+                pg_accounts::create_member(tx, &new, now_ms()).await
+            })
+            .await?);
+        }
         Ok(self
             .server
             .store()
@@ -164,6 +253,14 @@ impl Admin {
 
     /// Makes `org` a municipality-level organisation (associations may share aggregates with it).
     pub async fn make_municipality(&self, org: OrgId) -> anyhow::Result<()> {
+        use vaka_server::store::sharing::OrgLevel;
+        if let Some(pg) = self.pg() {
+            return Ok(pg_job!(pg, write, |tx| {
+                vaka_server::store::postgres::sharing::set_level(tx, org, OrgLevel::Municipality)
+                    .await
+            })
+            .await?);
+        }
         Ok(self
             .server
             .store()
@@ -179,6 +276,18 @@ impl Admin {
 
     /// Changes a member's role (as an admin would in the dashboard).
     pub async fn set_role(&self, member: MemberId, role: Role) -> anyhow::Result<()> {
+        if let Some(pg) = self.pg() {
+            pg_job!(pg, write, |tx| {
+                tx.execute(
+                    "UPDATE members SET role = $2 WHERE id = $1",
+                    &[&member.to_string(), &role.as_str()],
+                )
+                .await?;
+                Ok(())
+            })
+            .await?;
+            return Ok(());
+        }
         self.server
             .store()
             .write(move |conn| {
@@ -202,6 +311,18 @@ impl Admin {
         let hash = vaka_server::secrets::hash_password(password)
             .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
         let login = login.to_owned();
+        if let Some(pg) = self.pg() {
+            pg_job!(pg, write, |tx| {
+                tx.execute(
+                    "UPDATE members SET login = $2, password_hash = $3 WHERE id = $1",
+                    &[&member.to_string(), &login, &hash],
+                )
+                .await?;
+                Ok(())
+            })
+            .await?;
+            return Ok(());
+        }
         self.server
             .store()
             .write(move |conn| {
@@ -217,6 +338,18 @@ impl Admin {
 
     /// Makes every dashboard session of `member` expire now.
     pub async fn expire_sessions(&self, member: MemberId) -> anyhow::Result<()> {
+        if let Some(pg) = self.pg() {
+            pg_job!(pg, write, |tx| {
+                tx.execute(
+                    "UPDATE sessions SET expires_at_ms = $2 WHERE member_id = $1",
+                    &[&member.to_string(), &now_ms()],
+                )
+                .await?;
+                Ok(())
+            })
+            .await?;
+            return Ok(());
+        }
         self.server
             .store()
             .write(move |conn| {
@@ -228,15 +361,30 @@ impl Admin {
 
     /// The merged state of every entity of `org`, in the same shape as a device's snapshot.
     pub async fn snapshot(&self, org: OrgId) -> anyhow::Result<Snapshot> {
-        let rows: Vec<(String, String, String)> = self
-            .query(move |c| {
+        let rows: Vec<(String, String, String)> = if let Some(pg) = self.pg() {
+            pg_job!(pg, read, |db| {
+                let rows = db
+                    .query(
+                        "SELECT id, kind, state FROM entities WHERE org_id = $1",
+                        &[&org.to_string()],
+                    )
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect())
+            })
+            .await?
+        } else {
+            self.query(move |c| {
                 let mut stmt =
                     c.prepare("SELECT id, kind, state FROM entities WHERE org_id = ?1")?;
                 let rows =
                     stmt.query_map([org.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 rows.collect()
             })
-            .await?;
+            .await?
+        };
         rows.into_iter()
             .map(|(id, kind, state)| {
                 let state: EntityState = serde_json::from_str(&state)?;
@@ -272,6 +420,29 @@ impl Admin {
         geometry: serde_json::Value,
     ) -> anyhow::Result<vaka_shared::AreaId> {
         let name = name.to_owned();
+        if let Some(pg) = self.pg() {
+            return Ok(pg_job!(pg, write, |tx| {
+                let (org, geometry) = (org.to_string(), geometry.to_string());
+                let added: String = tx
+                    .query_one(
+                        "INSERT INTO areas (id, org_id, name, geojson, created_at_ms)
+                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        &[
+                            &vaka_shared::AreaId::new().to_string(),
+                            &org,
+                            &name,
+                            &geometry,
+                            &now_ms(),
+                        ],
+                    )
+                    .await?
+                    .get(0);
+                added
+                    .parse()
+                    .map_err(|_| vaka_server::store::StoreError::Damaged(added))
+            })
+            .await?);
+        }
         Ok(self
             .server
             .store()
@@ -310,7 +481,8 @@ impl Admin {
         Ok(task)
     }
 
-    /// Runs a read-only query on the store.
+    /// Runs a read-only query on the store (SQLite only: on PostgreSQL it fails with a message
+    /// naming the backend).
     pub async fn query<R: Send + 'static>(
         &self,
         f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R> + Send + 'static,
@@ -340,8 +512,13 @@ impl TestServer {
     /// Starts a server after `adjust` has changed its configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
+        let database = match on_postgres() {
+            true => Some(postgres::fresh_database().await?),
+            false => None,
+        };
         let mut config = Config {
             data_dir: dir.path().to_path_buf(),
+            database,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..Config::default()
         };

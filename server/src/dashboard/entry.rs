@@ -10,13 +10,14 @@ use super::privacy;
 use super::words::{self, Names, field_label, value_words};
 use super::{
     LangError, PageError, PageResult, Pairs, PathText, WithLang, category_label, fmt_time, i18n,
-    kind_label, ops, quoted,
+    kind_label, quoted,
 };
-use crate::store::audit::{self, Actor, AuditAction};
+use crate::store::audit::{Actor, AuditAction};
 use crate::store::blobs;
 use crate::store::entries::{self, CommentRow, ConflictRow, EntryRow, HistoryItem};
 use crate::store::redaction::RedactionRow;
 use crate::store::reports::area_shapes;
+use crate::store::server_device::AlongWith;
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -577,16 +578,13 @@ async fn write_and_return(
     let org = signed.user.org_id;
     let member: MemberId = signed.user.member_id;
     let now = now_ms();
+    let (settles, audit) = match settle {
+        Some((conflict, settled)) => (Some(conflict), Some((org, settled))),
+        None => (None, None),
+    };
     let result = app
         .store
-        .write(move |conn| {
-            let written = ops::write(conn, member, entity, body, now)?;
-            if let (Ok(seq), Some((conflict, settled))) = (&written, settle) {
-                entries::mark_settled(conn, conflict, *seq)?;
-                audit::record(conn, Some(org), Actor::Member(member), &settled, now)?;
-            }
-            Ok(written)
-        })
+        .write_as_member(member, entity, body, AlongWith { settles, audit }, now)
         .await
         .lang(signed.lang)?;
     match result {

@@ -3,7 +3,7 @@
 //! (sign-in, sessions, CSRF), `inbox`, `entry` (one entry, review, comments, conflicts),
 //! `people` (members, enrolment codes as QR, devices), `areas` (GeoJSON upload and map),
 //! `report` (the situation report page), `exports` (PDF, CSV, GeoJSON), `charts` (SVG and PDF
-//! drawings from one display list), `ops` (coordinators' writes as ops through the push path).
+//! drawings from one display list).
 //!
 //! Every query is scoped to the signed-in member's organisation: another organisation's id
 //! answers 404, as if it did not exist.
@@ -19,7 +19,6 @@ mod exports;
 pub mod i18n;
 mod inbox;
 mod layout;
-mod ops;
 mod pdf;
 mod people;
 mod privacy;

@@ -3,12 +3,13 @@
 
 use super::auth::{CSRF_FIELD, Signed};
 use super::layout;
-use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, fmt_time, i18n, ops};
+use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, fmt_time, i18n};
 use crate::store::accounts::{self, DeviceMark};
 use crate::store::audit::{self, Actor, AuditAction};
 use crate::store::entries::{self, EntryRow};
 use crate::store::redaction::{self, RedactionRefused, RedactionRow};
 use crate::store::retention::{self, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
+use crate::store::server_device::AlongWith;
 use crate::store::sharing;
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
@@ -411,15 +412,13 @@ pub async fn hold(
     };
     let (org, member) = (signed.user.org_id, signed.user.member_id);
     let now = now_ms();
+    let along = AlongWith {
+        settles: None,
+        audit: Some((org, held)),
+    };
     let written = app
         .store
-        .write(move |conn| {
-            let written = ops::write(conn, member, entity, body, now)?;
-            if written.is_ok() {
-                audit::record(conn, Some(org), Actor::Member(member), &held, now)?;
-            }
-            Ok(written)
-        })
+        .write_as_member(member, entity, body, along, now)
         .await
         .lang(lang)?;
     match written {

@@ -36,8 +36,8 @@ pub enum Store {
 macro_rules! on_backend {
     ($store:expr, $s:ident => $sqlite:expr, $p:ident => $pg:expr $(,)?) => {
         match $store {
-            Store::Sqlite($s) => $sqlite,
-            Store::Postgres($p) => $pg,
+            $crate::store::Store::Sqlite($s) => $sqlite,
+            $crate::store::Store::Postgres($p) => $pg,
         }
     };
 }

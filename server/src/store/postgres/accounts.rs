@@ -306,3 +306,20 @@ pub async fn org_of_device(
     .map(|row| parsed(&row, 0))
     .transpose()
 }
+
+/// The organisation called `org_name` and its member called `display_name`, if both exist.
+pub async fn member_by_names(
+    db: &impl GenericClient,
+    org_name: &str,
+    display_name: &str,
+) -> Result<Option<(OrgId, MemberId)>, StoreError> {
+    let row = db
+        .query_opt(
+            "SELECT o.id, m.id FROM orgs o JOIN members m ON m.org_id = o.id
+             WHERE o.name = $1 AND m.display_name = $2",
+            &[&org_name, &display_name],
+        )
+        .await?;
+    row.map(|r| Ok((parsed(&r, 0)?, parsed(&r, 1)?)))
+        .transpose()
+}

@@ -23,6 +23,7 @@ pub mod ops;
 pub mod push;
 pub mod redaction;
 pub mod retention;
+pub mod server_device;
 pub mod sessions;
 pub mod sharing;
 pub mod sign_in;
