@@ -467,6 +467,19 @@ impl Admin {
     ) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
         let store = self.server.store().clone();
         let (held, holding) = tokio::sync::oneshot::channel();
+        if let Some(pg) = store.as_postgres().cloned() {
+            let task = tokio::spawn(async move {
+                pg_job!(pg, write, |_tx| {
+                    let _ = held.send(());
+                    let _ = tokio::task::spawn_blocking(move || release.recv()).await;
+                    Ok(())
+                })
+                .await?;
+                Ok(())
+            });
+            holding.await?;
+            return Ok(task);
+        }
         let task = tokio::spawn(async move {
             store
                 .write(move |_| {
@@ -479,6 +492,64 @@ impl Admin {
         });
         holding.await?;
         Ok(task)
+    }
+
+    /// The rows of `sql` on the store, whichever backend: written with `?1`-style parameters
+    /// (`$1` on PostgreSQL), every parameter text, each value as JSON (`null`, a number, a bool
+    /// or a string).
+    pub async fn rows(
+        &self,
+        sql: &str,
+        params: &[&str],
+    ) -> anyhow::Result<Vec<Vec<serde_json::Value>>> {
+        let params: Vec<String> = params.iter().map(|p| (*p).to_owned()).collect();
+        if let Some(pg) = self.pg() {
+            let sql = sql.replace('?', "$");
+            return Ok(pg_job!(pg, read, |db| {
+                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                let rows = db.query(&sql, &refs).await?;
+                Ok(rows.iter().map(pg_values).collect())
+            })
+            .await?);
+        }
+        let sql = sql.to_owned();
+        self.query(move |c| {
+            let mut stmt = c.prepare(&sql)?;
+            let width = stmt.column_count();
+            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                (0..width)
+                    .map(|i| Ok(sqlite_value(r.get_ref(i)?)))
+                    .collect()
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// Checks the store's structure: `ok` when sound. SQLite's `PRAGMA integrity_check`; on
+    /// PostgreSQL every B-tree index of the schema checked against its table (`amcheck`).
+    pub async fn integrity(&self) -> anyhow::Result<String> {
+        if let Some(pg) = self.pg() {
+            return Ok(pg_job!(pg, read, |db| {
+                db.batch_execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+                    .await?;
+                db.query(
+                    "SELECT bt_index_check(c.oid, true) FROM pg_index i
+                     JOIN pg_class c ON c.oid = i.indexrelid
+                     JOIN pg_am am ON am.oid = c.relam
+                     WHERE am.amname = 'btree' AND c.relnamespace = 'public'::regnamespace",
+                    &[],
+                )
+                .await?;
+                Ok("ok".to_owned())
+            })
+            .await?);
+        }
+        self.query(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
+            .await
     }
 
     /// Runs a read-only query on the store (SQLite only: on PostgreSQL it fails with a message
@@ -697,4 +768,36 @@ impl TestPhone {
     pub fn file(&self) -> PathBuf {
         self.dir.path().join("phone.sqlite3")
     }
+}
+
+fn sqlite_value(value: rusqlite::types::ValueRef<'_>) -> serde_json::Value {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => serde_json::Value::Null,
+        ValueRef::Integer(i) => i.into(),
+        ValueRef::Real(f) => f.into(),
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned().into(),
+    }
+}
+
+fn pg_values(row: &tokio_postgres::Row) -> Vec<serde_json::Value> {
+    use tokio_postgres::types::Type;
+    (0..row.len())
+        .map(|i| {
+            let ty = row.columns()[i].type_().clone();
+            let value: Option<serde_json::Value> = if ty == Type::INT8 {
+                row.get::<_, Option<i64>>(i).map(Into::into)
+            } else if ty == Type::INT4 {
+                row.get::<_, Option<i32>>(i).map(Into::into)
+            } else if ty == Type::BOOL {
+                // As SQLite keeps them.
+                row.get::<_, Option<bool>>(i).map(|b| i64::from(b).into())
+            } else if ty == Type::FLOAT8 {
+                row.get::<_, Option<f64>>(i).map(Into::into)
+            } else {
+                row.get::<_, Option<String>>(i).map(Into::into)
+            };
+            value.unwrap_or(serde_json::Value::Null)
+        })
+        .collect()
 }

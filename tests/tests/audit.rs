@@ -79,58 +79,57 @@ struct Record {
 
 /// Every record, oldest first (chain by chain, in the order they were written).
 async fn records(server: &TestServer) -> anyhow::Result<Vec<Record>> {
-    server
+    let rows = server
         .admin
-        .query(|conn| {
-            let mut stmt = conn
-                .prepare("SELECT org_id, actor_id, action, details FROM audit_log ORDER BY id")?;
-            let rows = stmt
-                .query_map([], |r| {
-                    let details: String = r.get(3)?;
-                    Ok(Record {
-                        org: r.get(0)?,
-                        actor: r.get(1)?,
-                        action: r.get(2)?,
-                        details: serde_json::from_str(&details).unwrap_or(Value::Null),
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+        .rows(
+            "SELECT org_id, actor_id, action, details FROM audit_log ORDER BY id",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Record {
+            org: text(&r[0]),
+            actor: r[1].as_str().map(str::to_owned),
+            action: text(&r[2]),
+            details: serde_json::from_str(r[3].as_str().unwrap_or_default()).unwrap_or(Value::Null),
         })
-        .await
+        .collect())
+}
+
+/// A text column of a row from `Admin::rows`.
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
 }
 
 /// The raw rows of the audit table, every column as text.
 async fn raw_rows(server: &TestServer) -> anyhow::Result<String> {
-    server
+    let rows = server
         .admin
-        .query(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT org_id || '|' || chain_seq || '|' || at_ms || '|' || COALESCE(actor_id, '')
-                        || '|' || actor_name || '|' || action || '|' || details || '|' || prev_hash
-                        || '|' || hash FROM audit_log",
-            )?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows.join("\n"))
-        })
-        .await
+        .rows(
+            "SELECT org_id || '|' || chain_seq || '|' || at_ms || '|' || COALESCE(actor_id, '')
+                    || '|' || actor_name || '|' || action || '|' || details || '|' || prev_hash
+                    || '|' || hash FROM audit_log ORDER BY id",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| text(&r[0]))
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 /// The ids of `member`'s devices, oldest first.
 async fn devices_of(server: &TestServer, member: MemberId) -> anyhow::Result<Vec<String>> {
-    server
+    let rows = server
         .admin
-        .query(move |conn| {
-            let mut stmt =
-                conn.prepare("SELECT id FROM devices WHERE member_id = ?1 ORDER BY created_at_ms")?;
-            let rows = stmt
-                .query_map([member.to_string()], |r| r.get(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
-        .await
+        .rows(
+            "SELECT id FROM devices WHERE member_id = ?1 ORDER BY created_at_ms",
+            &[&member.to_string()],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| text(&r[0])).collect())
 }
 
 /// A form on `page_path` posted to `action` with the page's CSRF token and `form`.

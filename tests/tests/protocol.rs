@@ -1,5 +1,6 @@
 //! The server's push and pull rules, op by op, against a real server on loopback.
 
+use anyhow::Context;
 use reqwest::StatusCode;
 use vaka_shared::EntityId;
 use vaka_shared::model::{IncidentFields, ReviewStatus, Severity};
@@ -24,10 +25,9 @@ fn ok(answer: Answer<SyncResponse>) -> SyncResponse {
 }
 
 async fn count(server: &TestServer, sql: &'static str) -> anyhow::Result<i64> {
-    server
-        .admin
-        .query(move |c| c.query_row(sql, [], |r| r.get(0)))
-        .await
+    server.admin.rows(sql, &[]).await?[0][0]
+        .as_i64()
+        .context("a count")
 }
 
 #[tokio::test]
@@ -92,12 +92,11 @@ async fn ops_sent_out_of_order_in_one_batch_are_applied_in_device_order() -> any
     assert_eq!(response.push.acked_through, 4);
     let seqs: Vec<i64> = server
         .admin
-        .query(|c| {
-            let mut stmt = c.prepare("SELECT device_seq FROM ops ORDER BY seq")?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            rows.collect()
-        })
-        .await?;
+        .rows("SELECT device_seq FROM ops ORDER BY seq", &[])
+        .await?
+        .iter()
+        .filter_map(|r| r[0].as_i64())
+        .collect();
     assert_eq!(seqs, vec![1, 2, 3, 4]);
     Ok(())
 }
@@ -160,16 +159,16 @@ async fn invalid_and_forbidden_ops_are_rejected_with_reasons_and_the_queue_moves
     let again = ok(device.sync(batch, None, None).await?);
     assert_eq!(again.push.acked_through, 4);
     assert_eq!(again.push.rejected, response.push.rejected);
-    let state: String = server
+    let state = server
         .admin
-        .query(move |c| {
-            c.query_row(
-                "SELECT state FROM entities WHERE id = ?1",
-                [incident.to_string()],
-                |r| r.get(0),
-            )
-        })
-        .await?;
+        .rows(
+            "SELECT state FROM entities WHERE id = ?1",
+            &[&incident.to_string()],
+        )
+        .await?[0][0]
+        .as_str()
+        .context("a state")?
+        .to_owned();
     let state: serde_json::Value = serde_json::from_str(&state)?;
     assert_eq!(
         state["severity"]["v"], 3,
@@ -329,17 +328,18 @@ async fn three_writers(c_first: bool, c_wins: bool) -> anyhow::Result<Vec<(Strin
         ok(b.sync(vec![b_op], None, None).await?);
         ok(c.sync(vec![c_op], None, None).await?);
     }
-    server
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    Ok(server
         .admin
-        .query(|conn| {
-            conn.prepare(
-                "SELECT winner_value, loser_value FROM conflicts WHERE resolved_seq IS NULL
-                 ORDER BY id",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect()
-        })
-        .await
+        .rows(
+            "SELECT winner_value, loser_value FROM conflicts WHERE resolved_seq IS NULL
+             ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (text(&r[0]), text(&r[1])))
+        .collect())
 }
 
 #[tokio::test]
@@ -407,11 +407,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()
     ok(device.sync(vec![op], None, None).await?);
     let before = server
         .admin
-        .query(|c| {
-            c.query_row("SELECT group_concat(state, '|') FROM entities", [], |r| {
-                r.get::<_, String>(0)
-            })
-        })
+        .rows("SELECT id, state FROM entities ORDER BY id", &[])
         .await?;
 
     let json = [("content-type", "application/json")];
@@ -640,11 +636,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() -> anyhow::Result<()
 
     let after = server
         .admin
-        .query(|c| {
-            c.query_row("SELECT group_concat(state, '|') FROM entities", [], |r| {
-                r.get::<_, String>(0)
-            })
-        })
+        .rows("SELECT id, state FROM entities ORDER BY id", &[])
         .await?;
     assert_eq!(before, after, "nothing stored changed");
     assert_eq!(count(&server, "SELECT COUNT(*) FROM ops").await?, 1);

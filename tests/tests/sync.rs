@@ -108,7 +108,7 @@ async fn assert_converged(
         );
         assert_eq!(phone.integrity()?, "ok");
     }
-    assert_eq!(integrity(&server.data_dir().join("vaka.sqlite3"))?, "ok");
+    assert_eq!(server.admin.integrity().await?, "ok");
     Ok(())
 }
 
@@ -208,15 +208,14 @@ async fn concurrent_edits_converge_and_the_server_keeps_both_values() -> anyhow:
 
     let conflicts: Vec<(String, String, String)> = server
         .admin
-        .query(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT field, winner_value, loser_value FROM conflicts WHERE entity_id = ?1",
-            )?;
-            let rows =
-                stmt.query_map([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            rows.collect()
-        })
-        .await?;
+        .rows(
+            "SELECT field, winner_value, loser_value FROM conflicts WHERE entity_id = ?1",
+            &[&id.to_string()],
+        )
+        .await?
+        .into_iter()
+        .map(|r| (text(&r[0]), text(&r[1]), text(&r[2])))
+        .collect();
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     let (field, winner, loser) = &conflicts[0];
     assert_eq!(field, "description");
@@ -359,12 +358,11 @@ async fn a_phone_whose_clock_is_a_day_ahead_gets_everything_through_with_sane_cl
     assert!(report.restamped >= 5, "{report:?}");
     let stamps: Vec<String> = server
         .admin
-        .query(|c| {
-            let mut stmt = c.prepare("SELECT hlc FROM ops ORDER BY seq")?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            rows.collect()
-        })
-        .await?;
+        .rows("SELECT hlc FROM ops ORDER BY seq", &[])
+        .await?
+        .iter()
+        .map(|r| text(&r[0]))
+        .collect();
     assert_eq!(stamps.len(), ids.len(), "every entry arrived");
     let server_now = Timestamp::now_utc().unix_ms() as u64;
     for stamp in stamps {
@@ -400,10 +398,8 @@ async fn a_lost_response_does_not_apply_anything_twice() -> anyhow::Result<()> {
     assert!(phone.sync().await.is_err());
     proxy.set(Fault::Pass);
     phone.sync().await?;
-    let ops: i64 = server
-        .admin
-        .query(|c| c.query_row("SELECT COUNT(*) FROM ops", [], |r| r.get(0)))
-        .await?;
+    let ops = server.admin.rows("SELECT COUNT(*) FROM ops", &[]).await?[0][0].as_i64();
+    let ops = anyhow::Context::context(ops, "a count")?;
     assert_eq!(ops, 3, "applied once");
     assert_converged(&server, &org, &[&phone]).await?;
     Ok(())
@@ -494,16 +490,15 @@ async fn a_phone_gets_its_organisations_areas_and_knows_which_one_a_fix_is_in() 
     fields.area_id = Some(Some(centrum));
     let id = phone.device.create_incident(fields)?;
     phone.sync().await?;
-    let stored: Option<String> = server
+    let stored = server
         .admin
-        .query(move |conn| {
-            conn.query_row(
-                "SELECT area_id FROM entries WHERE id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )
-        })
-        .await?;
+        .rows(
+            "SELECT area_id FROM entries WHERE id = ?1",
+            &[&id.to_string()],
+        )
+        .await?[0][0]
+        .as_str()
+        .map(str::to_owned);
     assert_eq!(stored, Some(centrum.to_string()));
 
     // A new area is there after the next fetch; an offline phone keeps the copy it has.
@@ -530,4 +525,9 @@ async fn a_phone_gets_its_organisations_areas_and_knows_which_one_a_fix_is_in() 
     let body: vaka_shared::sync::ApiError = refused.json().await?;
     assert_eq!(body.code, vaka_shared::sync::ErrorCode::Unauthorized);
     Ok(())
+}
+
+/// A text column of a row from `Admin::rows`.
+fn text(value: &serde_json::Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
 }
