@@ -529,6 +529,42 @@ impl Admin {
         .await
     }
 
+    /// Whether `needle` is anywhere in the store: in the raw bytes of the SQLite file or its
+    /// journals (free pages included); on PostgreSQL in any row of any table of the database.
+    pub async fn holds_text(&self, needle: &str) -> anyhow::Result<bool> {
+        let needle = needle.to_owned();
+        if let Some(pg) = self.pg() {
+            return Ok(pg_job!(pg, read, |db| {
+                let tables = db
+                    .query(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+                        &[],
+                    )
+                    .await?;
+                for table in tables {
+                    let table: String = table.get(0);
+                    let sql = format!(
+                        "SELECT 1 FROM \"{table}\" t WHERE strpos(t::text, $1) > 0 LIMIT 1"
+                    );
+                    if db.query_opt(&sql, &[&needle]).await?.is_some() {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            })
+            .await?);
+        }
+        let db = self.server.config().database_path();
+        let mut found = false;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let path = format!("{}{suffix}", db.display());
+            if let Ok(bytes) = std::fs::read(&path) {
+                found |= bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+            }
+        }
+        Ok(found)
+    }
+
     /// Checks the store's structure: `ok` when sound. SQLite's `PRAGMA integrity_check`; on
     /// PostgreSQL every B-tree index of the schema checked against its table (`amcheck`).
     pub async fn integrity(&self) -> anyhow::Result<String> {
@@ -572,6 +608,7 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     dir: TempDir,
+    database: Option<String>,
 }
 
 impl TestServer {
@@ -589,7 +626,7 @@ impl TestServer {
         };
         let mut config = Config {
             data_dir: dir.path().to_path_buf(),
-            database,
+            database: database.clone(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..Config::default()
         };
@@ -607,7 +644,17 @@ impl TestServer {
             shutdown: Some(shutdown),
             task: Some(task),
             dir,
+            database,
         })
+    }
+
+    /// Runs the server's command line on its store (`binary --data DIR ARGS…`, or
+    /// `--database URL` on PostgreSQL) and returns what it printed.
+    pub fn cli(&self, binary: &Path, args: &[&str]) -> anyhow::Result<String> {
+        match &self.database {
+            Some(url) => run_cli(binary, &["--database", url], args),
+            None => cli(binary, self.dir.path(), args),
+        }
     }
 
     /// The folder of its store.
@@ -705,11 +752,13 @@ impl Drop for ServerProcess {
 
 /// Runs the server's command line (`binary --data DIR ARGS…`) and returns what it printed.
 pub fn cli(binary: &Path, data_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new(binary)
-        .arg("--data")
-        .arg(data_dir)
-        .args(args)
-        .output()?;
+    let data = data_dir.to_string_lossy();
+    run_cli(binary, &["--data", &data], args)
+}
+
+/// Runs `binary STORE… ARGS…` and returns what it printed.
+fn run_cli(binary: &Path, store: &[&str], args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(binary).args(store).args(args).output()?;
     anyhow::ensure!(
         output.status.success(),
         "{args:?} failed: {}",

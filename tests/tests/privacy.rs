@@ -11,7 +11,7 @@ use vaka_shared::model::{CategoryCode, IncidentFields, Location, Role, Severity}
 use vaka_shared::op::OpBody;
 use vaka_shared::{EntityId, MemberId, Timestamp};
 use vaka_tests::browser::{Browser, csrf_of};
-use vaka_tests::{TestOrg, TestPhone as Phone, TestServer, cli, http};
+use vaka_tests::{TestOrg, TestPhone as Phone, TestServer, http};
 
 const PASSWORD: &str = "en lång och god lösenfras";
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -47,10 +47,6 @@ fn raw_contains(db: &Path, needle: &str) -> anyhow::Result<bool> {
         }
     }
     Ok(found)
-}
-
-fn server_db(server: &TestServer) -> std::path::PathBuf {
-    server.data_dir().join("vaka.sqlite3")
 }
 
 /// A server with an organisation whose coordinator is an admin signed in to the dashboard.
@@ -132,7 +128,7 @@ async fn retention_purges_every_trace_on_the_server_and_every_phone() -> anyhow:
     assert!(other.device.entry(old)?.is_some(), "the other phone has it");
 
     assert!(
-        raw_contains(&server_db(&server), "GAMMALTEXT1")?,
+        server.admin.holds_text("GAMMALTEXT1").await?,
         "the check can see text in the file"
     );
     // Bounds first: a period outside 30 days to five years is refused beside the field.
@@ -174,7 +170,7 @@ async fn retention_purges_every_trace_on_the_server_and_every_phone() -> anyhow:
     assert!(String::from_utf8_lossy(&csv).contains(&recent.to_string()));
     for marker in ["GAMMALTEXT1", "KOMMENTAR4"] {
         assert!(
-            !raw_contains(&server_db(&server), marker)?,
+            !server.admin.holds_text(marker).await?,
             "{marker} lingers in the server's database file"
         );
     }
@@ -205,7 +201,7 @@ async fn retention_purges_every_trace_on_the_server_and_every_phone() -> anyhow:
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, _) = browser.get(&format!("/entries/{held}")).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(!raw_contains(&server_db(&server), "HALLENTEXT2")?);
+    assert!(!server.admin.holds_text("HALLENTEXT2").await?);
     other.device.sync_once(&http()).await?;
     assert!(other.device.entry(held)?.is_none());
     assert!(other.device.entry(recent)?.is_some());
@@ -247,13 +243,13 @@ async fn the_purge_command_says_what_would_go_and_then_removes_it() -> anyhow::R
         .create_incident(incident("KOMMANDOTEXT6", 800, 2))?;
     walker.device.sync_once(&http()).await?;
     let binary = Path::new(env!("CARGO_BIN_EXE_vaka-test-server"));
-    let dry = cli(binary, server.data_dir(), &["purge", "--dry-run"])?;
+    let dry = server.cli(binary, &["purge", "--dry-run"])?;
     assert!(dry.contains("would remove 1 entries (1 incident)"), "{dry}");
     assert!(server.admin.snapshot(org.id).await?.contains_key(&old));
-    let done = cli(binary, server.data_dir(), &["purge"])?;
+    let done = server.cli(binary, &["purge"])?;
     assert!(done.contains("removed 1 entries"), "{done}");
     assert!(!server.admin.snapshot(org.id).await?.contains_key(&old));
-    assert!(!raw_contains(&server_db(&server), "KOMMANDOTEXT6")?);
+    assert!(!server.admin.holds_text("KOMMANDOTEXT6").await?);
     Ok(())
 }
 
@@ -290,7 +286,7 @@ async fn a_redacted_name_is_gone_from_the_server_every_phone_and_the_history() -
     other.device.sync_once(&http()).await?;
     let (_, page) = browser.get(&format!("/entries/{id}")).await?;
     assert!(page.contains("Svensson"), "before: the name is on the page");
-    assert!(raw_contains(&server_db(&server), "Svensson")?);
+    assert!(server.admin.holds_text("Svensson").await?);
     let conflicts = server
         .admin
         .query(move |c| {
@@ -340,7 +336,7 @@ async fn a_redacted_name_is_gone_from_the_server_every_phone_and_the_history() -
         "the history says a redaction happened"
     );
     assert!(
-        !raw_contains(&server_db(&server), "Svensson")?,
+        !server.admin.holds_text("Svensson").await?,
         "the server's file"
     );
 
