@@ -8,14 +8,11 @@ use super::auth::Signed;
 use super::layout;
 use super::{LangError, Pairs, WithLang, category_label, i18n};
 use crate::AppState;
-use crate::store::StoreError;
 use crate::store::audit::{Actor, AuditAction, ReportFormat};
-use crate::store::reports::{self, Change, Report, ReportQuery};
-use crate::store::sharing;
+use crate::store::reports::{self, Change, Report, ReportQuery, SharedReports};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
-use rusqlite::Connection;
 use std::collections::BTreeMap;
 use vaka_shared::OrgId;
 use vaka_shared::model::{Lang, Role};
@@ -252,29 +249,20 @@ pub fn wants_aggregates(signed: &Signed, q: &Pairs) -> bool {
     signed.user.role == Role::Liaison || q.get("scope") == Some("combined")
 }
 
-/// Loads the aggregate report of `org` for `query`: its own report and that of every
-/// organisation sharing with it, over all areas.
-pub fn load(
-    conn: &Connection,
+/// The aggregate report of `org` (called `org_name`) for `query` from its own report and those
+/// of the organisations sharing with it (read over all areas): notable entries and summaries
+/// left out, and their sum.
+pub fn aggregate(
     org: OrgId,
     org_name: &str,
-    query: &ReportQuery,
+    query: ReportQuery,
+    shared: SharedReports,
     viewer_knows_own: bool,
-) -> Result<Aggregate, StoreError> {
-    let query = ReportQuery {
-        areas: Vec::new(),
-        ..query.clone()
-    };
-    let mut parts = vec![(
-        org_name.to_owned(),
-        reports::report(conn, &org.to_string(), &query)?,
-    )];
+) -> Aggregate {
+    let mut parts = vec![(org_name.to_owned(), shared.own)];
     let mut part_orgs = vec![org];
-    for other in sharing::sharing_with(conn, org)? {
-        parts.push((
-            other.name,
-            reports::report(conn, &other.id.to_string(), &query)?,
-        ));
+    for (other, part) in shared.sharing {
+        parts.push((other.name, part));
         part_orgs.push(other.id);
     }
     for (_, part) in &mut parts {
@@ -285,28 +273,40 @@ pub fn load(
         &query,
         &parts.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
     );
-    Ok(Aggregate {
+    Aggregate {
         query,
         parts,
         part_orgs,
         combined,
         viewer_knows_own,
-    })
+    }
 }
 
-/// Loads the signed-in member's aggregate report.
+/// Loads the signed-in member's aggregate report: their organisation's own report and that of
+/// every organisation sharing with it, over all areas.
 pub async fn load_for(
     app: &AppState,
     signed: &Signed,
     query: ReportQuery,
 ) -> Result<Aggregate, LangError> {
     let org = signed.user.org_id;
-    let name = signed.user.org_name.clone();
-    let knows_own = signed.user.role != Role::Liaison;
-    app.store
-        .read(move |conn| load(conn, org, &name, &query, knows_own))
+    let query = ReportQuery {
+        areas: Vec::new(),
+        ..query
+    };
+    let shared = app
+        .store
+        .shared_reports(org, query.clone())
         .await
-        .lang(signed.lang)
+        .lang(signed.lang)?;
+    let knows_own = signed.user.role != Role::Liaison;
+    Ok(aggregate(
+        org,
+        &signed.user.org_name,
+        query,
+        shared,
+        knows_own,
+    ))
 }
 
 /// Records the view in the audit log of the viewer's organisation and of every organisation

@@ -7,8 +7,8 @@ use super::auth::{CSRF_FIELD, Signed};
 use super::charts;
 use super::layout;
 use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, i18n};
-use crate::store::areas::{self as stored, AreaListing, Removal};
-use crate::store::reports::{self, AreaShape, area_shapes};
+use crate::store::areas::{AreaListing, Removal};
+use crate::store::reports::{AreaShape, NewArea};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -71,12 +71,7 @@ async fn render(
 ) -> PageResult {
     let lang = signed.lang;
     let t = i18n::texts(lang);
-    let org = signed.org();
-    let (shapes, listed) = app
-        .store
-        .read(move |conn| Ok((area_shapes(conn, &org)?, stored::list(conn, &org)?)))
-        .await
-        .lang(lang)?;
+    let (shapes, listed) = app.store.area_list(signed.user.org_id).await.lang(lang)?;
     let active: Vec<_> = shapes
         .iter()
         .filter(|s| {
@@ -244,15 +239,15 @@ pub async fn upload(State(app): State<AppState>, signed: Signed, body: Bytes) ->
             return render(&app, &signed, None, &filled, None, StatusCode::BAD_REQUEST).await;
         }
     };
-    let org = signed.org();
-    let now = now_ms();
-    app.store
-        .write(move |conn| {
-            for a in &areas {
-                reports::add_area(conn, &org, &a.name, &a.geometry, now)?;
-            }
-            Ok(())
+    let areas = areas
+        .into_iter()
+        .map(|a| NewArea {
+            name: a.name,
+            geojson: a.geometry,
         })
+        .collect();
+    app.store
+        .add_areas(signed.user.org_id, areas, now_ms())
         .await
         .lang(lang)?;
     Ok(see_areas("added"))
@@ -295,12 +290,14 @@ pub async fn rename(
         )
         .await;
     }
-    let (org, name, area) = (signed.org(), name.to_owned(), id.clone());
-    let found = app
-        .store
-        .write(move |conn| stored::rename(conn, &org, &area, &name))
-        .await
-        .lang(lang)?;
+    let found = match id.parse() {
+        Ok(area) => app
+            .store
+            .rename_area(signed.user.org_id, area, name.to_owned())
+            .await
+            .lang(lang)?,
+        Err(_) => false,
+    };
     if !found {
         return Err(LangError(lang, PageError::NotFound));
     }
@@ -317,12 +314,14 @@ pub async fn remove(
     let lang = signed.lang;
     let form = Pairs::parse(&body);
     signed.check_csrf(&form)?;
-    let (org, now) = (signed.org(), now_ms());
-    let removed = app
-        .store
-        .write(move |conn| stored::remove(conn, &org, &id, now))
-        .await
-        .lang(lang)?;
+    let removed = match id.parse() {
+        Ok(area) => app
+            .store
+            .remove_area(signed.user.org_id, area, now_ms())
+            .await
+            .lang(lang)?,
+        Err(_) => None,
+    };
     match removed {
         Some(Removal::Deleted) => Ok(see_areas("deleted")),
         Some(Removal::Archived) => Ok(see_areas("archived")),

@@ -12,7 +12,7 @@ use super::{
     LangError, PageResult, Pairs, WithLang, category_label, fmt_time, i18n, period_fields,
 };
 use crate::store::audit::{Actor, AuditAction, ReportFormat};
-use crate::store::reports::{self, AreaShape, Change, Report, ReportQuery};
+use crate::store::reports::{AreaShape, Change, Report, ReportQuery};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -91,9 +91,8 @@ pub async fn load(
     signed: &Signed,
     query: ReportQuery,
 ) -> Result<Report, LangError> {
-    let org = signed.org();
     app.store
-        .read(move |conn| reports::report(conn, &org, &query))
+        .report(signed.user.org_id, query)
         .await
         .lang(signed.lang)
 }
@@ -461,12 +460,7 @@ pub async fn page(
     let query = match query_of(&q, lang) {
         Ok(query) => query,
         Err(message) => {
-            let org = signed.org();
-            let shapes = app
-                .store
-                .read(move |conn| reports::area_shapes(conn, &org))
-                .await
-                .lang(lang)?;
+            let shapes = app.store.area_shapes(signed.user.org_id).await.lang(lang)?;
             let from = q.get("from").unwrap_or_default();
             let to = q.get("to").unwrap_or_default();
             let form = filter_form(lang, from, to, &shapes, &q.all("area"));
@@ -501,12 +495,12 @@ async fn report_page(
     let qs = query_string(&query);
     let report = load(app, signed, query.clone()).await?;
     record_report_view(app, signed, &query, ReportFormat::Page).await?;
-    let org_id = signed.user.org_id;
-    let shared_with_us = app
+    let shared_with_us = !app
         .store
-        .read(move |conn| Ok(!crate::store::sharing::sharing_with(conn, org_id)?.is_empty()))
+        .sharing_with(signed.user.org_id)
         .await
-        .lang(lang)?;
+        .lang(lang)?
+        .is_empty();
     // The summary is kept for the period shown.
     let period = Pairs(
         [
@@ -576,11 +570,8 @@ pub async fn save_summary(State(app): State<AppState>, signed: Signed, body: Byt
         let refused_summary = Some((text, t.summary_too_long.to_owned()));
         return report_page(&app, &signed, &form, query, refused_summary).await;
     }
-    let org = signed.org();
-    let now = now_ms();
-    let q = query.clone();
     app.store
-        .write(move |conn| reports::save_summary(conn, &org, &q, &text, now))
+        .save_summary(signed.user.org_id, query.clone(), text, now_ms())
         .await
         .lang(lang)?;
     Ok((

@@ -2,8 +2,10 @@
 //! at each, renaming, and removal — an area no entry points at is deleted, one that entries point
 //! at is archived (hidden from the choice lists, kept for the history and the reports).
 
-use super::StoreError;
+use super::reports::{AreaShape, rings_of};
+use super::{Store, StoreError, on_backend, postgres};
 use rusqlite::{Connection, OptionalExtension, params};
+use vaka_shared::{AreaId, OrgId};
 
 /// One area of the list.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +36,7 @@ pub fn list(conn: &Connection, org: &str) -> Result<Vec<AreaListing>, StoreError
             "SELECT a.id, a.name, a.archived_at_ms,
                     (SELECT COUNT(*) FROM entries x WHERE x.area_id = a.id AND x.org_id = a.org_id)
              FROM areas a WHERE a.org_id = ?1
-             ORDER BY a.archived_at_ms IS NOT NULL, a.name",
+             ORDER BY a.archived_at_ms IS NOT NULL, a.name, a.id",
         )?
         .query_map([org], |r| {
             Ok(AreaListing {
@@ -47,12 +49,30 @@ pub fn list(conn: &Connection, org: &str) -> Result<Vec<AreaListing>, StoreError
         .collect::<Result<Vec<_>, _>>()?)
 }
 
-/// The ids of `org`'s archived areas.
-pub fn archived_ids(conn: &Connection, org: &str) -> Result<Vec<String>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT id FROM areas WHERE org_id = ?1 AND archived_at_ms IS NOT NULL")?
-        .query_map([org], |r| r.get(0))?
-        .collect::<Result<Vec<_>, _>>()?)
+/// The areas of `org` that are not archived, with their outlines, by name: those offered as a
+/// choice.
+pub fn active_shapes(conn: &Connection, org: &str) -> Result<Vec<AreaShape>, StoreError> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT id, name, geojson FROM areas WHERE org_id = ?1 AND archived_at_ms IS NULL
+             ORDER BY name, id",
+        )?
+        .query_map([org], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, geojson)| AreaShape {
+            id,
+            name,
+            rings: rings_of(&geojson),
+        })
+        .collect())
 }
 
 /// Renames area `id` of `org`; `false` when there is no such area.
@@ -93,6 +113,68 @@ pub fn remove(
             .execute(params![id, org, now_ms])?;
             Ok(Some(Removal::Archived))
         }
+    }
+}
+
+/// The areas page's operations, on either backend.
+impl Store {
+    /// The areas of `org` with their outlines, beside the list of them (active first, then by
+    /// name, with how many entries point at each), in one read.
+    pub async fn area_list(
+        &self,
+        org: OrgId,
+    ) -> Result<(Vec<AreaShape>, Vec<AreaListing>), StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| {
+                let org = org.to_string();
+                Ok((super::reports::area_shapes(c, &org)?, list(c, &org)?))
+            }).await,
+            p => p.read(move |db| Box::pin(async move {
+                let shapes = postgres::reports::area_shapes(db, org).await?;
+                Ok((shapes, postgres::areas::list(db, org).await?))
+            })).await,
+        )
+    }
+
+    /// The areas of `org` offered as a choice (not archived), with their outlines, by name.
+    pub async fn active_area_shapes(&self, org: OrgId) -> Result<Vec<AreaShape>, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| active_shapes(c, &org.to_string())).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::areas::active_shapes(db, org).await
+            })).await,
+        )
+    }
+
+    /// Renames area `id` of `org`; `false` when there is no such area.
+    pub async fn rename_area(
+        &self,
+        org: OrgId,
+        id: AreaId,
+        name: String,
+    ) -> Result<bool, StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| rename(c, &org.to_string(), &id.to_string(), &name)).await,
+            p => p.write(move |tx| Box::pin(async move {
+                postgres::areas::rename(tx, org, id, &name).await
+            })).await,
+        )
+    }
+
+    /// Removes area `id` of `org`: deleted when no entry points at it, archived otherwise;
+    /// `None` when there is no such area.
+    pub async fn remove_area(
+        &self,
+        org: OrgId,
+        id: AreaId,
+        now_ms: i64,
+    ) -> Result<Option<Removal>, StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| remove(c, &org.to_string(), &id.to_string(), now_ms)).await,
+            p => p.write(move |tx| Box::pin(async move {
+                postgres::areas::remove(tx, org, id, now_ms).await
+            })).await,
+        )
     }
 }
 
@@ -143,6 +225,6 @@ mod tests {
         assert_eq!(listed[0].name, "Stadsparken");
         assert_eq!(listed[0].archived_at_ms, Some(5));
         assert_eq!(listed[0].entries, 1);
-        assert_eq!(archived_ids(&conn, "o").expect("ids"), vec![used]);
+        assert!(active_shapes(&conn, "o").expect("shapes").is_empty());
     }
 }

@@ -6,11 +6,12 @@
 //! Weekdays, hours and evenings are in Swedish local time (CET/CEST, EU summer-time rules).
 //! Retracted entries and entries marked as duplicates are left out.
 
-use super::StoreError;
+use super::sharing::OrgName;
+use super::{Store, StoreError, on_backend, postgres};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use time::{Date, Duration, Month, OffsetDateTime, Weekday};
-use vaka_shared::AreaId;
+use vaka_shared::{AreaId, OrgId};
 
 /// Swedish local time's offset from UTC at `utc_ms`, in ms: +2 h from the last Sunday of March
 /// 01:00 UTC to the last Sunday of October 01:00 UTC, +1 h otherwise.
@@ -213,26 +214,30 @@ pub struct Report {
     pub purged_before: Option<(i64, u32)>,
 }
 
-struct Row {
-    id: String,
-    kind: String,
-    occurred: i64,
-    ended: Option<i64>,
-    area: Option<String>,
-    category: Option<String>,
-    severity: Option<i64>,
-    participants: Option<i64>,
-    contacted: Option<i64>,
-    attended: Option<i64>,
-    line: Option<String>,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    description: Option<String>,
+/// One entry as the report counts it, as both backends read it from `entries`.
+pub(super) struct Row {
+    pub(super) id: String,
+    pub(super) kind: String,
+    pub(super) occurred: i64,
+    pub(super) ended: Option<i64>,
+    pub(super) area: Option<String>,
+    pub(super) category: Option<String>,
+    pub(super) severity: Option<i64>,
+    pub(super) participants: Option<i64>,
+    pub(super) contacted: Option<i64>,
+    pub(super) attended: Option<i64>,
+    pub(super) line: Option<String>,
+    pub(super) lat: Option<f64>,
+    pub(super) lon: Option<f64>,
+    pub(super) description: Option<String>,
 }
 
+/// The entries of `org` in `query`'s period (every area; [`assemble`] picks the wanted ones),
+/// by time and then id, so that both backends add them up in the same order. With `full` the
+/// first 240 characters of each description come too.
 fn rows(
     conn: &Connection,
-    org: &str,
+    org: OrgId,
     query: &ReportQuery,
     full: bool,
 ) -> Result<Vec<Row>, StoreError> {
@@ -243,10 +248,11 @@ fn rows(
                 CASE WHEN ?4 THEN substr(description, 1, 240) END
          FROM entries
          WHERE org_id = ?1 AND occurred_at_ms >= ?2 AND occurred_at_ms < ?3
-           AND retracted = 0 AND review_status <> 'duplicate'",
+           AND retracted = 0 AND review_status <> 'duplicate'
+         ORDER BY occurred_at_ms, id",
     )?;
-    let all = stmt
-        .query_map(params![org, start, end, full], |r| {
+    Ok(stmt
+        .query_map(params![org.to_string(), start, end, full], |r| {
             Ok(Row {
                 id: r.get(0)?,
                 kind: r.get(1)?,
@@ -264,13 +270,7 @@ fn rows(
                 description: r.get(13)?,
             })
         })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(all
-        .into_iter()
-        .filter(|r| {
-            query.areas.is_empty() || r.area.as_ref().is_some_and(|a| query.areas.contains(a))
-        })
-        .collect())
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Hours of adult presence of a patrol: its length × walkers (a patrol still going counts none).
@@ -344,7 +344,7 @@ pub fn add_area(
 /// The areas of `org`, with their outlines.
 pub fn area_shapes(conn: &Connection, org: &str) -> Result<Vec<AreaShape>, StoreError> {
     let rows = conn
-        .prepare_cached("SELECT id, name, geojson FROM areas WHERE org_id = ?1 ORDER BY name")?
+        .prepare_cached("SELECT id, name, geojson FROM areas WHERE org_id = ?1 ORDER BY name, id")?
         .query_map([org], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -400,9 +400,44 @@ pub fn save_summary(
     Ok(())
 }
 
+/// What a report is made of, as a backend reads it: the areas, the saved summary, the newest
+/// purge's cut-off with the retention period, and the entries of the period and of the one
+/// before.
+pub(super) struct Sources {
+    pub(super) shapes: Vec<AreaShape>,
+    pub(super) summary: String,
+    pub(super) last_purge: Option<(i64, u32)>,
+    pub(super) current: Vec<Row>,
+    pub(super) previous: Vec<Row>,
+}
+
 /// Computes the report of `org` for `query`.
-pub fn report(conn: &Connection, org: &str, query: &ReportQuery) -> Result<Report, StoreError> {
-    let shapes = area_shapes(conn, org)?;
+pub fn report(conn: &Connection, org: OrgId, query: &ReportQuery) -> Result<Report, StoreError> {
+    let org_text = org.to_string();
+    let last_purge = match crate::store::retention::last_purge(conn, org)? {
+        Some((_, cutoff, _)) => Some((cutoff, crate::store::retention::retention_days(conn, org)?)),
+        None => None,
+    };
+    let sources = Sources {
+        shapes: area_shapes(conn, &org_text)?,
+        summary: summary(conn, &org_text, query)?,
+        last_purge,
+        current: rows(conn, org, query, true)?,
+        previous: rows(conn, org, &query.previous(), false)?,
+    };
+    Ok(assemble(query, sources))
+}
+
+/// The report of `query` from what a backend read: the same figures whichever backend read
+/// them. Weekdays, hours and evenings are counted in Swedish local time.
+pub(super) fn assemble(query: &ReportQuery, sources: Sources) -> Report {
+    let Sources {
+        shapes,
+        summary,
+        last_purge,
+        current,
+        previous,
+    } = sources;
     let area_names: BTreeMap<&str, &str> = shapes
         .iter()
         .map(|s| (s.id.as_str(), s.name.as_str()))
@@ -423,17 +458,13 @@ pub fn report(conn: &Connection, org: &str, query: &ReportQuery) -> Result<Repor
         points: Vec::new(),
         shapes: shapes.clone(),
         notable: Vec::new(),
-        summary: summary(conn, org, query)?,
+        summary,
         purged_before: None,
     };
-    if let Ok(org_id) = org.parse()
-        && let Some((_, cutoff, _)) = crate::store::retention::last_purge(conn, org_id)?
+    if let Some((cutoff, days)) = last_purge
         && query.previous().range_ms().0 < cutoff
     {
-        report.purged_before = Some((
-            cutoff,
-            crate::store::retention::retention_days(conn, org_id)?,
-        ));
+        report.purged_before = Some((cutoff, days));
     }
     // Every selected area has a row, even without entries.
     for shape in &shapes {
@@ -451,14 +482,14 @@ pub fn report(conn: &Connection, org: &str, query: &ReportQuery) -> Result<Repor
     let mut presence_before = 0.0;
     let mut evenings: BTreeMap<Date, f64> = BTreeMap::new();
     let mut responses = Vec::new();
-    for (current, rows) in [
-        (true, rows(conn, org, query, true)?),
-        (false, rows(conn, org, &query.previous(), false)?),
-    ] {
+    let wanted = |row: &&Row| {
+        query.areas.is_empty() || row.area.as_ref().is_some_and(|a| query.areas.contains(a))
+    };
+    for (current, rows) in [(true, &current), (false, &previous)] {
         let bump = |c: &mut Change| {
             if current { c.now += 1 } else { c.before += 1 }
         };
-        for row in &rows {
+        for row in rows.iter().filter(wanted) {
             let area_key = row.area.clone().unwrap_or_default();
             let area = report
                 .by_area
@@ -576,7 +607,7 @@ pub fn report(conn: &Connection, org: &str, query: &ReportQuery) -> Result<Repor
         .notable
         .sort_by_key(|n| std::cmp::Reverse((n.severity, n.occurred_at_ms)));
     report.notable.truncate(10);
-    Ok(report)
+    report
 }
 
 /// Monday first, for labels.
@@ -668,6 +699,121 @@ pub fn combine(query: &ReportQuery, parts: &[Report]) -> Report {
     total.police.median_response_min = median(&mut responses);
     total.police.max_response_min = responses.iter().copied().reduce(f64::max);
     total
+}
+
+/// An organisation's report beside those of every organisation sharing its aggregates with it
+/// (by name), read together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedReports {
+    /// The organisation's own report.
+    pub own: Report,
+    /// The report of each organisation sharing with it, by name.
+    pub sharing: Vec<(OrgName, Report)>,
+}
+
+/// The report of `org` for `query` and those of every organisation sharing with it.
+pub fn shared_reports(
+    conn: &Connection,
+    org: OrgId,
+    query: &ReportQuery,
+) -> Result<SharedReports, StoreError> {
+    let own = report(conn, org, query)?;
+    let sharing = super::sharing::sharing_with(conn, org)?
+        .into_iter()
+        .map(|other| {
+            let part = report(conn, other.id, query)?;
+            Ok((other, part))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(SharedReports { own, sharing })
+}
+
+/// An area to add: its name and its GeoJSON geometry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewArea {
+    /// Its name.
+    pub name: String,
+    /// Its GeoJSON geometry (Polygon or MultiPolygon) in degrees.
+    pub geojson: String,
+}
+
+/// The situation report and the areas it is drawn over, on either backend.
+impl Store {
+    /// The situation report of `org` for `query`.
+    pub async fn report(&self, org: OrgId, query: ReportQuery) -> Result<Report, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| report(c, org, &query)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::reports::report(db, org, &query).await
+            })).await,
+        )
+    }
+
+    /// The report of `org` for `query` and those of every organisation sharing its aggregates
+    /// with it, in one read.
+    pub async fn shared_reports(
+        &self,
+        org: OrgId,
+        query: ReportQuery,
+    ) -> Result<SharedReports, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| shared_reports(c, org, &query)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::reports::shared_reports(db, org, &query).await
+            })).await,
+        )
+    }
+
+    /// The areas of `org` with their outlines, by name (archived ones too).
+    pub async fn area_shapes(&self, org: OrgId) -> Result<Vec<AreaShape>, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| area_shapes(c, &org.to_string())).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::reports::area_shapes(db, org).await
+            })).await,
+        )
+    }
+
+    /// Adds `areas` to `org` in one write; their ids, in the same order.
+    pub async fn add_areas(
+        &self,
+        org: OrgId,
+        areas: Vec<NewArea>,
+        now_ms: i64,
+    ) -> Result<Vec<AreaId>, StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| {
+                let org = org.to_string();
+                areas
+                    .iter()
+                    .map(|a| add_area(c, &org, &a.name, &a.geojson, now_ms))
+                    .collect()
+            }).await,
+            p => p.write(move |tx| Box::pin(async move {
+                let mut ids = Vec::with_capacity(areas.len());
+                for a in &areas {
+                    ids.push(postgres::reports::add_area(tx, org, &a.name, &a.geojson, now_ms).await?);
+                }
+                Ok(ids)
+            })).await,
+        )
+    }
+
+    /// Saves the coordinator's summary of `org` for `query`'s period.
+    pub async fn save_summary(
+        &self,
+        org: OrgId,
+        query: ReportQuery,
+        text: String,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| save_summary(c, &org.to_string(), &query, &text, now_ms)).await,
+            p => p.write(move |tx| Box::pin(async move {
+                postgres::reports::save_summary(tx, org, &query, &text, now_ms).await
+            })).await,
+        )
+    }
 }
 
 #[cfg(test)]

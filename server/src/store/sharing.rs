@@ -4,6 +4,7 @@
 //! aggregates cross an organisation's boundary, never an entry.
 
 use super::row::known;
+use super::{Store, on_backend, postgres};
 use crate::store::StoreError;
 use crate::store::accounts::parse_id;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -106,7 +107,7 @@ pub fn sharing_with(conn: &Connection, org: OrgId) -> Result<Vec<OrgName>, Store
     org_names(
         conn,
         "SELECT o.id, o.name FROM shares s JOIN orgs o ON o.id = s.from_org
-         WHERE s.to_org = ?1 ORDER BY o.name",
+         WHERE s.to_org = ?1 ORDER BY o.name, o.id",
         org,
     )
 }
@@ -151,4 +152,17 @@ pub fn withdraw(conn: &Connection, from: OrgId, to: OrgId) -> Result<bool, Store
         "DELETE FROM shares WHERE from_org = ?1 AND to_org = ?2",
         params![from.to_string(), to.to_string()],
     )? == 1)
+}
+
+/// Sharing as the report pages read it, on either backend.
+impl Store {
+    /// The organisations that share their aggregates with `org`, by name.
+    pub async fn sharing_with(&self, org: OrgId) -> Result<Vec<OrgName>, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| sharing_with(c, org)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::sharing::sharing_with(db, org).await
+            })).await,
+        )
+    }
 }

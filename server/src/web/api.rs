@@ -3,8 +3,8 @@
 use super::auth::DeviceAuth;
 use super::zstd_json;
 use crate::error::AppError;
+use crate::store::accounts;
 use crate::store::push::PushCounts;
-use crate::store::{accounts, reports};
 use crate::sync::{PushLimits, RawPullPage};
 use crate::{AppState, now_ms};
 use axum::Json;
@@ -318,18 +318,10 @@ pub async fn areas(
     State(app): State<AppState>,
     DeviceAuth(caller): DeviceAuth,
 ) -> Result<ApiJson<AreasResponse>, AppError> {
-    let org = caller.org_id.to_string();
     // Archived areas are no longer offered as a choice.
-    let (shapes, archived) = app
-        .store
-        .read(move |conn| {
-            let archived = crate::store::areas::archived_ids(conn, &org)?;
-            Ok((reports::area_shapes(conn, &org)?, archived))
-        })
-        .await?;
+    let shapes = app.store.active_area_shapes(caller.org_id).await?;
     let areas = shapes
         .into_iter()
-        .filter(|shape| !archived.contains(&shape.id))
         .map(|shape| {
             Ok(AreaInfo {
                 id: accounts::parse_id(&shape.id)?,

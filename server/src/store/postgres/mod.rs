@@ -16,12 +16,14 @@
 
 pub mod accounts;
 mod admin;
+pub mod areas;
 pub mod audit;
 pub mod blobs;
 pub mod copy;
 pub mod ops;
 pub mod push;
 pub mod redaction;
+pub mod reports;
 pub mod retention;
 pub mod server_device;
 pub mod sessions;

@@ -71,12 +71,13 @@ pub async fn shares_of(db: &impl GenericClient, org: OrgId) -> Result<Vec<OrgNam
     .await
 }
 
-/// The organisations that share their aggregates with `org`, by name.
+/// The organisations that share their aggregates with `org`, by name (byte order, as SQLite
+/// sorts) and id.
 pub async fn sharing_with(db: &impl GenericClient, org: OrgId) -> Result<Vec<OrgName>, StoreError> {
     org_names(
         db,
         "SELECT o.id, o.name FROM shares s JOIN orgs o ON o.id = s.from_org
-         WHERE s.to_org = $1 ORDER BY o.name",
+         WHERE s.to_org = $1 ORDER BY o.name COLLATE \"C\", o.id COLLATE \"C\"",
         org,
     )
     .await
