@@ -422,24 +422,9 @@ impl Admin {
         let name = name.to_owned();
         if let Some(pg) = self.pg() {
             return Ok(pg_job!(pg, write, |tx| {
-                let (org, geometry) = (org.to_string(), geometry.to_string());
-                let added: String = tx
-                    .query_one(
-                        "INSERT INTO areas (id, org_id, name, geojson, created_at_ms)
-                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                        &[
-                            &vaka_shared::AreaId::new().to_string(),
-                            &org,
-                            &name,
-                            &geometry,
-                            &now_ms(),
-                        ],
-                    )
-                    .await?
-                    .get(0);
-                added
-                    .parse()
-                    .map_err(|_| vaka_server::store::StoreError::Damaged(added))
+                let geometry = geometry.to_string();
+                vaka_server::store::postgres::reports::add_area(tx, org, &name, &geometry, now_ms())
+                    .await
             })
             .await?);
         }
