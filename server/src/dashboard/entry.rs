@@ -4,7 +4,6 @@
 
 use super::auth::{CSRF_FIELD, Signed};
 use super::charts;
-use super::inbox::choices;
 use super::layout;
 use super::privacy;
 use super::words::{self, Names, field_label, value_words};
@@ -13,10 +12,10 @@ use super::{
     kind_label, quoted,
 };
 use crate::store::audit::{Actor, AuditAction};
-use crate::store::blobs;
-use crate::store::entries::{self, CommentRow, ConflictRow, EntryRow, HistoryItem};
+use crate::store::entries::{
+    CommentRow, ConflictRow, ConflictToSettle, EntryPage, EntryRow, HistoryItem, ReviewTargets,
+};
 use crate::store::redaction::RedactionRow;
-use crate::store::reports::area_shapes;
 use crate::store::server_device::AlongWith;
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
@@ -26,7 +25,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
 use serde_json::{Map, Value};
-use vaka_shared::blob::{BlobState, is_sha256_hex};
+use vaka_shared::blob::is_sha256_hex;
 use vaka_shared::model::{
     Agency, CommentFields, EntryRef, IncidentFields, Lang, ObservationFields, ReviewStatus,
 };
@@ -83,42 +82,23 @@ async fn show(
     status: StatusCode,
 ) -> PageResult {
     let lang = signed.lang;
-    let id = entity_id(id, lang)?.to_string();
-    let org = signed.org();
+    let id = entity_id(id, lang)?;
     let loaded = app
         .store
-        .read(move |conn| {
-            let Some(row) = entries::entry(conn, &org, &id)? else {
-                return Ok(None);
-            };
-            // Likely duplicates, and the one chosen if it is not among them.
-            let mut candidates = if row.kind == "patrol" {
-                Vec::new()
-            } else {
-                entries::duplicate_candidates(conn, &org, &row)?
-            };
-            if let Some(chosen) = &row.duplicate_of
-                && !candidates.iter().any(|c| &c.id == chosen)
-                && let Some(found) = entries::entry(conn, &org, chosen)?
-            {
-                candidates.insert(0, found);
-            }
-            Ok(Some((
-                candidates,
-                row,
-                entries::state_values(conn, &org, &id)?.unwrap_or_default(),
-                entries::history(conn, &org, &id)?,
-                entries::conflicts(conn, &org, &id)?,
-                entries::comments(conn, &org, &id)?,
-                choices(conn, &org)?,
-                area_shapes(conn, &org)?,
-                crate::store::redaction::redactions_of(conn, &org, &id)?,
-            )))
-        })
+        .entry_page(signed.user.org_id, id)
         .await
         .lang(lang)?;
-    let Some((candidates, row, values, history, conflicts, comments, choices, shapes, redactions)) =
-        loaded
+    let Some(EntryPage {
+        entry: row,
+        candidates,
+        values,
+        history,
+        conflicts,
+        comments,
+        choices,
+        shapes,
+        redactions,
+    }) = loaded
     else {
         return Err(LangError(lang, PageError::NotFound));
     };
@@ -128,18 +108,9 @@ async fn show(
     record_view(app, signed, viewed).await?;
     let hashes = photo_hashes(&values);
     let redactable = privacy::redactable_texts(&row.kind, &values);
-    let org_id = signed.user.org_id;
     let photo_states = app
         .store
-        .read(move |conn| {
-            let mut states = Vec::new();
-            for sha in hashes {
-                let complete = blobs::status_of(conn, org_id, &sha)?
-                    .is_some_and(|s| s.state == BlobState::Complete);
-                states.push((sha, complete));
-            }
-            Ok(states)
-        })
+        .photos_complete(signed.user.org_id, hashes)
         .await
         .lang(lang)?;
     let t = i18n::texts(lang);
@@ -288,14 +259,7 @@ pub async fn photo(
         return Err(LangError(lang, PageError::NotFound));
     }
     let org = signed.user.org_id;
-    let found = app
-        .store
-        .read({
-            let sha = sha.clone();
-            move |conn| Ok(blobs::content(conn, org, &sha)?)
-        })
-        .await
-        .lang(lang)?;
+    let found = app.store.blob_content(org, sha.clone()).await.lang(lang)?;
     let Some((content_type, bytes)) = found else {
         return Err(LangError(lang, PageError::NotFound));
     };
@@ -613,7 +577,6 @@ pub async fn review(
     let form = Pairs::parse(&body);
     signed.check_csrf(&form)?;
     let entity = entity_id(&id, lang)?;
-    let org = signed.org();
     let t = i18n::texts(lang);
     // `Err` when the text is not an id: said to the user with the form again.
     let duplicate: Result<Option<EntityId>, ()> = match form.get("duplicate_of") {
@@ -628,20 +591,15 @@ pub async fn review(
                 .map_err(|_| LangError(lang, PageError::NotFound))?,
         ),
     };
-    let (row, duplicate_found, members) = {
-        let org = org.clone();
-        app.store
-            .read(move |conn| {
-                let row = entries::entry(conn, &org, &entity.to_string())?;
-                let dup = match duplicate {
-                    Ok(Some(d)) => entries::entry(conn, &org, &d.to_string())?.is_some(),
-                    _ => true,
-                };
-                Ok((row, dup, choices(conn, &org)?.members))
-            })
-            .await
-            .lang(lang)?
-    };
+    let ReviewTargets {
+        entry: row,
+        duplicate_found,
+        members,
+    } = app
+        .store
+        .review_targets(signed.user.org_id, entity, duplicate.ok().flatten())
+        .await
+        .lang(lang)?;
     let Some(row) = row.filter(|r| r.kind != "patrol") else {
         return Err(LangError(lang, PageError::NotFound));
     };
@@ -751,10 +709,9 @@ pub async fn comment(
     let form = Pairs::parse(&body);
     signed.check_csrf(&form)?;
     let entity = entity_id(&id, lang)?;
-    let org = signed.org();
     let row = app
         .store
-        .read(move |conn| entries::entry(conn, &org, &entity.to_string()))
+        .entry(signed.user.org_id, entity)
         .await
         .lang(lang)?
         .ok_or(LangError(lang, PageError::NotFound))?;
@@ -799,21 +756,17 @@ pub async fn settle(
     let id: i64 = id
         .parse()
         .map_err(|_| LangError(lang, PageError::NotFound))?;
-    let org = signed.org();
-    let found = {
-        let org = org.clone();
-        app.store
-            .read(move |conn| {
-                let Some((entity, conflict)) = entries::conflict(conn, &org, id)? else {
-                    return Ok(None);
-                };
-                let kind = entries::entry(conn, &org, &entity)?.map(|r| r.kind);
-                Ok(Some((entity, conflict, kind)))
-            })
-            .await
-            .lang(lang)?
-    };
-    let Some((entity, conflict, Some(kind))) = found else {
+    let found = app
+        .store
+        .conflict_to_settle(signed.user.org_id, id)
+        .await
+        .lang(lang)?;
+    let Some(ConflictToSettle {
+        entity,
+        conflict,
+        kind: Some(kind),
+    }) = found
+    else {
         return Err(LangError(lang, PageError::NotFound));
     };
     let entity: EntityId = entity_id(&entity, lang)?;

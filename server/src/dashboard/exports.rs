@@ -13,7 +13,7 @@ use super::report::{
 use super::{PageResult, Pairs, WithLang, category_label, fmt_time, i18n};
 use crate::AppState;
 use crate::store::audit::ReportFormat;
-use crate::store::entries::{self, EntryRow};
+use crate::store::entries::EntryRow;
 use crate::store::reports::{Change, Report, ReportQuery};
 use axum::extract::{RawQuery, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -65,12 +65,11 @@ async fn rows(
     signed: &Signed,
     q: &ReportQuery,
 ) -> Result<Vec<EntryRow>, super::LangError> {
-    let org = signed.org();
     let (start, end) = q.range_ms();
     let areas = q.areas.clone();
     let all = app
         .store
-        .read(move |conn| entries::in_period(conn, &org, start, end))
+        .entries_in_period(signed.user.org_id, start, end)
         .await
         .lang(signed.lang)?;
     Ok(all

@@ -8,7 +8,7 @@ use super::{
     PageResult, Pairs, WithLang, category_label, fmt_time, i18n, kind_label, period_fields,
 };
 use crate::AppState;
-use crate::store::entries::{self, InboxFilter, InboxPage, InboxSort};
+use crate::store::entries::{self, InboxFilter, InboxPage, InboxSort, InboxView};
 use crate::store::reports::{local, local_midnight_ms};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -25,7 +25,7 @@ pub const PAGE_SIZE: i64 = 50;
 /// stay far inside `i64`.
 const MAX_PAGE: i64 = 1_000_000_000;
 
-pub use crate::store::choices::{Choices, choices};
+pub use crate::store::choices::Choices;
 
 /// Today in Swedish local time.
 pub fn today() -> Date {
@@ -79,13 +79,7 @@ pub async fn page(
         Ok(found) => found,
         Err(message) => {
             // The form again as the user filled it in, with what is wrong.
-            let choices = {
-                let org = signed.org();
-                app.store
-                    .read(move |conn| choices(conn, &org))
-                    .await
-                    .lang(lang)?
-            };
+            let choices = app.store.choices(signed.user.org_id).await.lang(lang)?;
             let body = html! {
                 h1 { (t.inbox) }
                 p.error role="alert" { strong { (t.bad_request) } ": " (message) }
@@ -109,20 +103,20 @@ pub async fn page(
         .and_then(|p| p.parse().ok())
         .unwrap_or(1)
         .clamp(1, MAX_PAGE);
-    let org = signed.org();
-    let (result, choices, conflicts) = {
-        let filter = filter.clone();
-        app.store
-            .read(move |conn| {
-                Ok((
-                    entries::inbox(conn, &org, &filter, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)?,
-                    choices(conn, &org)?,
-                    entries::open_conflicts(conn, &org)?,
-                ))
-            })
-            .await
-            .lang(lang)?
-    };
+    let InboxView {
+        page: result,
+        choices,
+        open_conflicts: conflicts,
+    } = app
+        .store
+        .inbox_view(
+            signed.user.org_id,
+            filter.clone(),
+            (page_no - 1) * PAGE_SIZE,
+            PAGE_SIZE,
+        )
+        .await
+        .lang(lang)?;
     let (from, to) = (from.map(|d| d.to_string()), to.map(|d| d.to_string()));
     let body = html! {
         h1 { (t.inbox) }

@@ -6,7 +6,7 @@ use super::layout;
 use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, fmt_time, i18n};
 use crate::store::accounts::{self, DeviceMark};
 use crate::store::audit::{self, Actor, AuditAction};
-use crate::store::entries::{self, EntryRow};
+use crate::store::entries::EntryRow;
 use crate::store::redaction::{self, RedactionRefused, RedactionRow};
 use crate::store::retention::{self, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
 use crate::store::server_device::AlongWith;
@@ -365,10 +365,9 @@ pub async fn hold(
     let form = Pairs::parse(&body);
     signed.check_csrf(&form)?;
     let entity = entity_id(&id, lang)?;
-    let org = signed.org();
     let row = app
         .store
-        .read(move |conn| entries::entry(conn, &org, &entity.to_string()))
+        .entry(signed.user.org_id, entity)
         .await
         .lang(lang)?
         .filter(|r| r.kind != "patrol")
@@ -569,10 +568,9 @@ pub async fn redact(
     let form = Pairs::parse(&body);
     signed.check_csrf(&form)?;
     let entity = entity_id(&id, lang)?;
-    let org = signed.org();
     let row = app
         .store
-        .read(move |conn| entries::entry(conn, &org, &entity.to_string()))
+        .entry(signed.user.org_id, entity)
         .await
         .lang(lang)?
         .ok_or(LangError(lang, PageError::NotFound))?;

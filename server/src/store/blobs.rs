@@ -284,3 +284,36 @@ impl super::SqliteStore {
             .await
     }
 }
+
+/// The entry page's photos, on either backend.
+impl super::Store {
+    /// Whether each of the blobs `hashes` of `org` is complete, in the order given.
+    pub async fn photos_complete(
+        &self,
+        org: OrgId,
+        hashes: Vec<String>,
+    ) -> Result<Vec<(String, bool)>, super::StoreError> {
+        use super::{on_backend, postgres};
+        on_backend!(self,
+            s => s.read(move |conn| {
+                let mut states = Vec::new();
+                for sha in hashes {
+                    let complete = status_of(conn, org, &sha)?
+                        .is_some_and(|s| s.state == BlobState::Complete);
+                    states.push((sha, complete));
+                }
+                Ok(states)
+            }).await,
+            p => p.read(move |db| Box::pin(async move {
+                let mut states = Vec::new();
+                for sha in hashes {
+                    let complete = postgres::blobs::status_of(db, org, &sha)
+                        .await?
+                        .is_some_and(|s| s.state == BlobState::Complete);
+                    states.push((sha, complete));
+                }
+                Ok(states)
+            })).await,
+        )
+    }
+}

@@ -2,11 +2,14 @@
 //! kept up to date by the push path (one call after an entity's state is written), and the
 //! dashboard's queries on it: the inbox, one entry with its history, conflicts and comments.
 
-use super::StoreError;
+use super::choices::{self, Choices};
+use super::redaction::{self, RedactionRow};
+use super::reports::{self, AreaShape};
+use super::{Store, StoreError, on_backend, postgres};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
-use vaka_shared::EntityId;
+use vaka_shared::{EntityId, OrgId};
 
 /// The projection of one entity's stored state into the `entries` row. Also used (without the
 /// final `WHERE`) by migration 0002 to fill the table from entities stored before it.
@@ -128,7 +131,8 @@ pub struct EntryRow {
     pub attachments: i64,
 }
 
-fn json_list(text: Option<String>) -> Vec<String> {
+/// A JSON list of strings stored as text (tags, agencies); empty when there is none.
+pub(crate) fn json_list(text: Option<String>) -> Vec<String> {
     text.and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default()
 }
@@ -356,13 +360,7 @@ pub fn inbox(
         capped |= n >= COUNT_CAP;
         by_status.push((status.as_str().to_owned(), n));
     }
-    let total = match &filter.status {
-        Some(s) => by_status
-            .iter()
-            .find(|(status, _)| status == s)
-            .map_or(0, |(_, n)| *n),
-        None => by_status.iter().map(|(_, n)| n).sum(),
-    };
+    let total = total_of(filter, &by_status);
     // First the page's rows from the indexes alone, then only those rows in full.
     let (clause, mut values) = filter.clause(org, true);
     values.push(SqlValue::Integer(limit));
@@ -389,6 +387,17 @@ pub fn inbox(
         by_status,
         capped,
     })
+}
+
+/// The entries matching every filter, from the per-status counts.
+pub(crate) fn total_of(filter: &InboxFilter, by_status: &[(String, i64)]) -> i64 {
+    match &filter.status {
+        Some(s) => by_status
+            .iter()
+            .find(|(status, _)| status == s)
+            .map_or(0, |(_, n)| *n),
+        None => by_status.iter().map(|(_, n)| n).sum(),
+    }
 }
 
 /// One entry of `org`; `None` when there is none (or it belongs to another organisation).
@@ -438,7 +447,7 @@ pub fn duplicate_candidates(
             "SELECT {ENTRY_COLUMNS} FROM {ENTRY_JOINS}
              WHERE x.org_id = ?1 AND x.kind = ?2 AND x.id <> ?3 AND x.retracted = 0
                AND x.occurred_at_ms BETWEEN ?4 AND ?5
-             ORDER BY abs(x.occurred_at_ms - ?6) LIMIT 200"
+             ORDER BY abs(x.occurred_at_ms - ?6), x.created_seq LIMIT {DUPLICATE_ROWS}"
         ))?
         .query_map(
             params![
@@ -452,6 +461,15 @@ pub fn duplicate_candidates(
             EntryRow::from_row,
         )?
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(nearest(of, at, rows))
+}
+
+/// How many entries nearest in time [`duplicate_candidates`] reads before it weighs the place.
+pub(crate) const DUPLICATE_ROWS: i64 = 200;
+
+/// Of `rows` (entries near `of` in time, which happened at `at`), those near enough in place,
+/// nearest first, at most [`DUPLICATE_CANDIDATES`].
+pub(crate) fn nearest(of: &EntryRow, at: i64, rows: Vec<EntryRow>) -> Vec<EntryRow> {
     let here = of.lat.zip(of.lon);
     let mut near: Vec<(f64, EntryRow)> = rows
         .into_iter()
@@ -469,11 +487,10 @@ pub fn duplicate_candidates(
         })
         .collect();
     near.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(near
-        .into_iter()
+    near.into_iter()
         .take(DUPLICATE_CANDIDATES)
         .map(|(_, r)| r)
-        .collect())
+        .collect()
 }
 
 /// The current field values of an entity of `org`.
@@ -486,13 +503,13 @@ pub fn state_values(
         .prepare_cached("SELECT state FROM entities WHERE id = ?1 AND org_id = ?2")?
         .query_row(params![id, org], |r| r.get(0))
         .optional()?;
-    match state {
-        None => Ok(None),
-        Some(text) => {
-            let state: vaka_shared::merge::EntityState = serde_json::from_str(&text)?;
-            Ok(Some(state.values()))
-        }
-    }
+    state.as_deref().map(values_of).transpose()
+}
+
+/// The current field values of a stored state.
+pub(crate) fn values_of(state: &str) -> Result<Map<String, Value>, StoreError> {
+    let state: vaka_shared::merge::EntityState = serde_json::from_str(state)?;
+    Ok(state.values())
 }
 
 /// One accepted op of an entry's history.
@@ -597,14 +614,19 @@ pub fn conflicts(conn: &Connection, org: &str, id: &str) -> Result<Vec<ConflictR
                 resolved_seq: r.get(6)?,
                 settled_by: r.get(7)?,
                 settled_at_ms: r.get(8)?,
-                settled_value: r.get::<_, Option<String>>(9)?.and_then(|fields| {
-                    let field: String = r.get(1).ok()?;
-                    let fields: Map<String, Value> = serde_json::from_str(&fields).ok()?;
-                    fields.get(&field).map(Value::to_string)
-                }),
+                settled_value: settled_value(
+                    &r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(9)?.as_deref(),
+                ),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The value of `field` the settling op wrote (JSON), from the op's `fields`.
+pub(crate) fn settled_value(field: &str, fields: Option<&str>) -> Option<String> {
+    let fields: Map<String, Value> = serde_json::from_str(fields?).ok()?;
+    fields.get(field).map(Value::to_string)
 }
 
 /// One conflict of `org` (for settling it).
@@ -695,10 +717,241 @@ pub fn in_period(
             "SELECT {ENTRY_COLUMNS} FROM {ENTRY_JOINS}
              WHERE x.org_id = ?1 AND x.occurred_at_ms >= ?2 AND x.occurred_at_ms < ?3
                AND x.retracted = 0 AND x.review_status <> 'duplicate'
-             ORDER BY x.occurred_at_ms"
+             ORDER BY x.occurred_at_ms, x.created_seq"
         ))?
         .query_map(params![org, start_ms, end_ms], EntryRow::from_row)?
         .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Everything the entry page shows of one entry, read at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryPage {
+    /// The entry.
+    pub entry: EntryRow,
+    /// Its likely duplicates, and first the one chosen if it is not among them.
+    pub candidates: Vec<EntryRow>,
+    /// Its current field values.
+    pub values: Map<String, Value>,
+    /// Every accepted op of it, oldest first.
+    pub history: Vec<HistoryItem>,
+    /// Its conflicts, oldest first.
+    pub conflicts: Vec<ConflictRow>,
+    /// Its comment thread, oldest first.
+    pub comments: Vec<CommentRow>,
+    /// The organisation's choice lists (the names of members and areas).
+    pub choices: Choices,
+    /// The organisation's areas' outlines.
+    pub shapes: Vec<AreaShape>,
+    /// Its redactions, oldest first.
+    pub redactions: Vec<RedactionRow>,
+}
+
+/// The entry page of entry `id` of `org`; `None` when there is none.
+pub fn entry_page(conn: &Connection, org: &str, id: &str) -> Result<Option<EntryPage>, StoreError> {
+    let Some(row) = entry(conn, org, id)? else {
+        return Ok(None);
+    };
+    let mut candidates = if row.kind == "patrol" {
+        Vec::new()
+    } else {
+        duplicate_candidates(conn, org, &row)?
+    };
+    if let Some(chosen) = &row.duplicate_of
+        && !candidates.iter().any(|c| &c.id == chosen)
+        && let Some(found) = entry(conn, org, chosen)?
+    {
+        candidates.insert(0, found);
+    }
+    Ok(Some(EntryPage {
+        candidates,
+        values: state_values(conn, org, id)?.unwrap_or_default(),
+        history: history(conn, org, id)?,
+        conflicts: conflicts(conn, org, id)?,
+        comments: comments(conn, org, id)?,
+        choices: choices::choices(conn, org)?,
+        shapes: reports::area_shapes(conn, org)?,
+        redactions: redaction::redactions_of(conn, org, id)?,
+        entry: row,
+    }))
+}
+
+/// What a review form is checked against: the entry, whether the entry it names as the one it
+/// duplicates is one of the organisation's, and the members (who may be assigned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewTargets {
+    /// The entry reviewed.
+    pub entry: Option<EntryRow>,
+    /// Whether the entry named as the original is there (true when none is named).
+    pub duplicate_found: bool,
+    /// (id, name, role) of the organisation's members.
+    pub members: Vec<(String, String, String)>,
+}
+
+/// The review form's targets in `org`: entry `id` and the entry `duplicate_of` names.
+pub fn review_targets(
+    conn: &Connection,
+    org: &str,
+    id: &str,
+    duplicate_of: Option<&str>,
+) -> Result<ReviewTargets, StoreError> {
+    Ok(ReviewTargets {
+        entry: entry(conn, org, id)?,
+        duplicate_found: match duplicate_of {
+            Some(d) => entry(conn, org, d)?.is_some(),
+            None => true,
+        },
+        members: choices::choices(conn, org)?.members,
+    })
+}
+
+/// A conflict about to be settled, with its entity and the entry's kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictToSettle {
+    /// The entity it is on.
+    pub entity: String,
+    /// The conflict.
+    pub conflict: ConflictRow,
+    /// The entry's kind, `None` when the entity is not an entry.
+    pub kind: Option<String>,
+}
+
+/// Conflict `conflict_id` of `org` with its entity and the entry's kind.
+pub fn conflict_to_settle(
+    conn: &Connection,
+    org: &str,
+    conflict_id: i64,
+) -> Result<Option<ConflictToSettle>, StoreError> {
+    let Some((entity, conflict)) = conflict(conn, org, conflict_id)? else {
+        return Ok(None);
+    };
+    let kind = entry(conn, org, &entity)?.map(|r| r.kind);
+    Ok(Some(ConflictToSettle {
+        entity,
+        conflict,
+        kind,
+    }))
+}
+
+/// The inbox page: a page of entries with its counts, the filters' choices and the number of
+/// unsettled conflicts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxView {
+    /// The page of entries and the counts.
+    pub page: InboxPage,
+    /// The filters' choice lists.
+    pub choices: Choices,
+    /// Unsettled conflicts of the organisation.
+    pub open_conflicts: i64,
+}
+
+/// The inbox page of `org` (see [`inbox`]).
+pub fn inbox_view(
+    conn: &Connection,
+    org: &str,
+    filter: &InboxFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<InboxView, StoreError> {
+    Ok(InboxView {
+        page: inbox(conn, org, filter, offset, limit)?,
+        choices: choices::choices(conn, org)?,
+        open_conflicts: open_conflicts(conn, org)?,
+    })
+}
+
+/// The dashboard's reads of entries, on either backend.
+impl Store {
+    /// Entry `id` of `org`; `None` when there is none (or it belongs to another organisation).
+    pub async fn entry(&self, org: OrgId, id: EntityId) -> Result<Option<EntryRow>, StoreError> {
+        let (org, id) = (org.to_string(), id.to_string());
+        on_backend!(self,
+            s => s.read(move |c| entry(c, &org, &id)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::entries::entry(db, &org, &id).await
+            })).await,
+        )
+    }
+
+    /// Everything the entry page shows of entry `id` of `org`; `None` when there is none.
+    pub async fn entry_page(
+        &self,
+        org: OrgId,
+        id: EntityId,
+    ) -> Result<Option<EntryPage>, StoreError> {
+        let (org, id) = (org.to_string(), id.to_string());
+        on_backend!(self,
+            s => s.read(move |c| entry_page(c, &org, &id)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::entries::entry_page(db, &org, &id).await
+            })).await,
+        )
+    }
+
+    /// What the review form of entry `id` of `org` is checked against (see [`ReviewTargets`]).
+    pub async fn review_targets(
+        &self,
+        org: OrgId,
+        id: EntityId,
+        duplicate_of: Option<EntityId>,
+    ) -> Result<ReviewTargets, StoreError> {
+        let (org, id) = (org.to_string(), id.to_string());
+        let duplicate_of = duplicate_of.map(|d| d.to_string());
+        on_backend!(self,
+            s => s.read(move |c| review_targets(c, &org, &id, duplicate_of.as_deref())).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::entries::review_targets(db, &org, &id, duplicate_of.as_deref()).await
+            })).await,
+        )
+    }
+
+    /// Conflict `conflict_id` of `org`, with its entity and the entry's kind, for settling it.
+    pub async fn conflict_to_settle(
+        &self,
+        org: OrgId,
+        conflict_id: i64,
+    ) -> Result<Option<ConflictToSettle>, StoreError> {
+        let org = org.to_string();
+        on_backend!(self,
+            s => s.read(move |c| conflict_to_settle(c, &org, conflict_id)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::entries::conflict_to_settle(db, &org, conflict_id).await
+            })).await,
+        )
+    }
+
+    /// The inbox page of `org`: `limit` entries after `offset` in the filter's order, the
+    /// counts, the filters' choices and the unsettled conflicts.
+    pub async fn inbox_view(
+        &self,
+        org: OrgId,
+        filter: InboxFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<InboxView, StoreError> {
+        let org = org.to_string();
+        on_backend!(self,
+            s => s.read(move |c| inbox_view(c, &org, &filter, offset, limit)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::entries::inbox_view(db, &org, &filter, offset, limit).await
+            })).await,
+        )
+    }
+
+    /// The entries of `org` that happened in `[start_ms, end_ms)` (see [`in_period`]).
+    pub async fn entries_in_period(
+        &self,
+        org: OrgId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<EntryRow>, StoreError> {
+        let org = org.to_string();
+        on_backend!(self,
+            s => s.read(move |c| in_period(c, &org, start_ms, end_ms)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::entries::in_period(db, &org, start_ms, end_ms).await
+            })).await,
+        )
+    }
 }
 
 #[cfg(test)]

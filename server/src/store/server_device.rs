@@ -203,7 +203,7 @@ impl super::Store {
                 ).await?;
                 if let Ok(seq) = &written {
                     if let Some(conflict) = along.settles {
-                        super::postgres::server_device::mark_settled(tx, conflict, *seq).await?;
+                        super::postgres::entries::mark_settled(tx, conflict, *seq).await?;
                     }
                     if let Some((org, action)) = &along.audit {
                         let by = Actor::Member(member);

@@ -67,20 +67,6 @@ pub async fn write(
         .ok_or_else(|| "the change was not stored".to_owned()))
 }
 
-/// Marks `conflict_id` settled by the op at `seq`.
-pub async fn mark_settled(
-    db: &impl GenericClient,
-    conflict_id: i64,
-    seq: u64,
-) -> Result<(), StoreError> {
-    db.execute(
-        "UPDATE conflicts SET resolved_seq = $2 WHERE id = $1",
-        &[&conflict_id, &(seq as i64)],
-    )
-    .await?;
-    Ok(())
-}
-
 const NEWEST_OF_DEVICE: &str = "SELECT MAX(hlc) FROM ops WHERE device_id = $1";
 const NEWEST_OF_ENTITY: &str = "SELECT MAX(hlc) FROM ops WHERE entity_id = $1";
 
