@@ -20,6 +20,7 @@ pub mod audit;
 pub mod blobs;
 pub mod copy;
 pub mod ops;
+pub mod people;
 pub mod push;
 pub mod redaction;
 pub mod retention;
