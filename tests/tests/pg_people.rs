@@ -907,3 +907,194 @@ async fn redaction_and_the_audit_pages_the_same_on_both_backends() {
     })
     .await;
 }
+
+/// The pages of this part served from PostgreSQL through the whole server: an admin signs in,
+/// adds, changes and removes a member, makes an enrolment code, revokes a phone and marks one
+/// lost, sets the retention period, shares with a municipality and withdraws, reads the audit
+/// log and its CSV, and signs out; every change is in the audit log.
+#[tokio::test]
+async fn the_people_settings_and_audit_pages_serve_from_postgresql() -> anyhow::Result<()> {
+    use vaka_tests::browser::{Browser, csrf_of};
+
+    let url = swedish_database().await?;
+    let server = vaka_tests::TestServer::start_with(|c| c.database = Some(url.clone())).await?;
+    // The same database through a store of its own, as another server process would.
+    let store = Store::open_postgres(&url, 2, 16, Default::default()).await?;
+    let now = vaka_server::now_ms();
+    let org = store
+        .create_org_at("Nattvandrarna Testby".into(), OrgLevel::Association, now)
+        .await?;
+    let municipality = store
+        .create_org_at("Testby kommun".into(), OrgLevel::Municipality, now)
+        .await?;
+    let password = "ett långt lösenord";
+    let hash = vaka_server::passwords::hash_password(password).expect("a hash");
+    let member = |name: &str, role, login: Option<&str>| MemberToAdd {
+        org,
+        name: name.into(),
+        role,
+        group: None,
+        login: login.map(str::to_owned),
+        password_hash: login.map(|_| hash.clone()),
+    };
+    store
+        .add_member(member("Anna Admin", Role::Admin, Some("anna.admin")), now)
+        .await?;
+    let volunteer = store
+        .add_member(member("Erik Volontär", Role::Volunteer, None), now)
+        .await?;
+    let mut phones = Vec::new();
+    for name in ["Telefon 1", "Telefon 2"] {
+        let code = store
+            .enrolment_code_for(volunteer, 60_000, now)
+            .await?
+            .expect("a code");
+        let device = store
+            .redeem_enrollment_code(code, name.into(), now)
+            .await?
+            .expect("a device");
+        phones.push(device.device_id);
+    }
+
+    let mut browser = Browser::new(&server.url);
+    assert_eq!(browser.sign_in("anna.admin", "fel lösenord").await?, 401);
+    assert_eq!(browser.sign_in("anna.admin", password).await?, 303);
+    let (status, page) = browser.get("/people").await?;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Erik Volontär") && page.contains("Telefon 2"));
+    let csrf = csrf_of(&page);
+    let confirmed = [("csrf", csrf.as_str()), ("confirm", "yes")];
+
+    let (status, to) = browser
+        .post(
+            "/people",
+            &[
+                ("csrf", &csrf),
+                ("name", "Greta Ny"),
+                ("role", "volunteer"),
+                ("group", "Helggruppen"),
+            ],
+        )
+        .await?;
+    assert_eq!((status.as_u16(), to.as_str()), (303, "/people?saved=1"));
+    let people = store.people(org).await?;
+    let greta = people
+        .iter()
+        .find(|p| p.name == "Greta Ny")
+        .expect("Greta was added")
+        .id;
+    let (status, to) = browser
+        .post(
+            &format!("/people/{greta}/update"),
+            &[
+                ("csrf", &csrf),
+                ("role", "volunteer"),
+                ("group", "Nattgruppen"),
+            ],
+        )
+        .await?;
+    assert_eq!((status.as_u16(), to.as_str()), (303, "/people?saved=1"));
+    let (status, page) = browser
+        .post(&format!("/people/{greta}/code"), &[("csrf", &csrf)])
+        .await?;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"enrolment-code\""), "{page}");
+    for (device, action) in [(phones[0], "revoke"), (phones[1], "lost")] {
+        let (status, to) = browser
+            .post(&format!("/devices/{device}/{action}"), &confirmed)
+            .await?;
+        assert_eq!((status.as_u16(), to.as_str()), (303, "/people"), "{action}");
+    }
+    let (status, to) = browser
+        .post(&format!("/people/{greta}/remove"), &confirmed)
+        .await?;
+    assert_eq!((status.as_u16(), to.as_str()), (303, "/people"));
+    let (_, page) = browser.get("/people").await?;
+    assert!(page.contains("Tidigare medlem 1") && !page.contains("Greta Ny"));
+
+    let (status, page) = browser.get("/settings").await?;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Testby kommun"));
+    let (status, to) = browser
+        .post(
+            "/settings/retention",
+            &[
+                ("csrf", &csrf),
+                ("retention_days", "365"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await?;
+    assert_eq!((status.as_u16(), to.as_str()), (303, "/settings?saved=1"));
+    let with = municipality.to_string();
+    for action in ["share", "withdraw"] {
+        let (status, to) = browser
+            .post(
+                &format!("/settings/{action}"),
+                &[("csrf", &csrf), ("org", &with), ("confirm", "yes")],
+            )
+            .await?;
+        assert_eq!(
+            (status.as_u16(), to.as_str()),
+            (303, "/settings?saved=1"),
+            "{action}"
+        );
+    }
+    assert_eq!(store.retention_overview(org, now).await?.days, 365);
+
+    let (status, page) = browser.get("/audit").await?;
+    assert_eq!(status, 200, "{page}");
+    let (status, page) = browser.get("/audit?action=member_created").await?;
+    assert_eq!(status, 200, "{page}");
+    let (status, kind, csv) = browser.get_bytes("/audit.csv").await?;
+    assert_eq!(
+        (status.as_u16(), kind.as_str()),
+        (200, "text/csv; charset=utf-8")
+    );
+    let csv = String::from_utf8(csv)?;
+    let actions: Vec<String> = store
+        .audit_page(org, AuditFilter::default(), 0, 100)
+        .await?
+        .rows
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "audit_exported",
+            "sharing_withdrawn",
+            "aggregates_shared",
+            "retention_changed",
+            "member_removed",
+            "device_marked_lost",
+            "device_revoked",
+            "enrolment_code_created",
+            "member_group_changed",
+            "member_created",
+            "signed_in",
+            "sign_in_failed",
+            "enrolment_code_created",
+            "enrolment_code_created",
+            "member_created",
+            "member_created",
+        ]
+        .map(str::to_owned),
+        "every change recorded, newest first"
+    );
+    assert_eq!(
+        csv.lines().count(),
+        actions.len() + 1,
+        "the CSV: a header and every record, its own export's too"
+    );
+
+    let (status, to) = browser.post("/logout", &[("csrf", &csrf)]).await?;
+    assert_eq!((status.as_u16(), to.as_str()), (303, "/login"));
+    let (status, to) = browser.get("/people").await?;
+    assert_eq!(
+        (status.as_u16(), to.as_str()),
+        (303, "/login"),
+        "signed out"
+    );
+    server.stop().await
+}
