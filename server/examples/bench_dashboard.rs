@@ -54,7 +54,12 @@ async fn run(entries: usize) -> anyhow::Result<()> {
         ..Config::default()
     })
     .await?;
-    let store = server.store().clone();
+    // The benchmark fills the embedded store directly.
+    let store = server
+        .store()
+        .as_sqlite()
+        .ok_or_else(|| anyhow::anyhow!("the benchmark runs on the SQLite store"))?
+        .clone();
     let now = now_ms();
     let hash = secrets::hash_password("bench-password-2026").map_err(|e| anyhow::anyhow!("{e}"))?;
 

@@ -98,6 +98,14 @@ impl Admin {
         self.server.store().as_postgres()
     }
 
+    /// The SQLite store, when the server runs on one.
+    fn sqlite(&self) -> anyhow::Result<&vaka_server::store::SqliteStore> {
+        self.server
+            .store()
+            .as_sqlite()
+            .context("this check is of the SQLite store only")
+    }
+
     /// The server's store.
     pub fn store(&self) -> &vaka_server::store::Store {
         self.server.store()
@@ -135,8 +143,7 @@ impl Admin {
             .await?);
         }
         let org = self
-            .server
-            .store()
+            .sqlite()?
             .write(move |conn| {
                 let now = now_ms();
                 let id = accounts::create_org(conn, &name, now)?;
@@ -177,8 +184,7 @@ impl Admin {
             .await?
             .context("no such member");
         }
-        self.server
-            .store()
+        self.sqlite()?
             .write(move |conn| accounts::create_enrollment_code(conn, member, now_ms(), 3_600_000))
             .await?
             .context("no such member")
@@ -193,8 +199,7 @@ impl Admin {
             .await?);
         }
         Ok(self
-            .server
-            .store()
+            .sqlite()?
             .write(move |conn| accounts::revoke_device(conn, device, None, now_ms()))
             .await?)
     }
@@ -208,8 +213,7 @@ impl Admin {
             .await?);
         }
         Ok(self
-            .server
-            .store()
+            .sqlite()?
             .write(move |conn| accounts::set_volunteers_see_all(conn, org, see_all))
             .await?)
     }
@@ -232,8 +236,7 @@ impl Admin {
             .await?);
         }
         Ok(self
-            .server
-            .store()
+            .sqlite()?
             .write(move |conn| {
                 accounts::create_member(
                     conn,
@@ -262,8 +265,7 @@ impl Admin {
             .await?);
         }
         Ok(self
-            .server
-            .store()
+            .sqlite()?
             .write(move |conn| {
                 vaka_server::store::sharing::set_level(
                     conn,
@@ -288,8 +290,7 @@ impl Admin {
             .await?;
             return Ok(());
         }
-        self.server
-            .store()
+        self.sqlite()?
             .write(move |conn| {
                 conn.execute(
                     "UPDATE members SET role = ?2 WHERE id = ?1",
@@ -323,8 +324,7 @@ impl Admin {
             .await?;
             return Ok(());
         }
-        self.server
-            .store()
+        self.sqlite()?
             .write(move |conn| {
                 conn.execute(
                     "UPDATE members SET login = ?2, password_hash = ?3 WHERE id = ?1",
@@ -350,8 +350,7 @@ impl Admin {
             .await?;
             return Ok(());
         }
-        self.server
-            .store()
+        self.sqlite()?
             .write(move |conn| {
                 vaka_server::store::sessions::expire_sessions(conn, member, now_ms())
             })
@@ -398,8 +397,7 @@ impl Admin {
     /// SQLite can tell). Returns the present size in pages.
     pub async fn limit_database_pages(&self, extra_pages: u64) -> anyhow::Result<u64> {
         Ok(self
-            .server
-            .store()
+            .sqlite()?
             .write(move |conn| {
                 let pages: u64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
                 let _: u64 = conn.query_row(
@@ -429,8 +427,7 @@ impl Admin {
             .await?);
         }
         Ok(self
-            .server
-            .store()
+            .sqlite()?
             .write(move |conn| {
                 reports::add_area(
                     conn,
@@ -465,8 +462,9 @@ impl Admin {
             holding.await?;
             return Ok(task);
         }
+        let sqlite = self.sqlite()?.clone();
         let task = tokio::spawn(async move {
-            store
+            sqlite
                 .write(move |_| {
                     let _ = held.send(());
                     let _ = release.recv();
@@ -579,7 +577,7 @@ impl Admin {
         &self,
         f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> anyhow::Result<R> {
-        Ok(self.server.store().read(move |conn| Ok(f(conn)?)).await?)
+        Ok(self.sqlite()?.read(move |conn| Ok(f(conn)?)).await?)
     }
 }
 

@@ -86,9 +86,9 @@ async fn add_areas(store: &Store, org: OrgId, areas: &[(AreaId, &'static str, bo
     const SQL: &str = "INSERT INTO areas (id, org_id, name, geojson, created_at_ms, archived_at_ms)
         VALUES ($1, $2, $3, '{\"type\":\"Polygon\",\"coordinates\":[[[16.5,59.6],[16.6,59.6],[16.6,59.7],[16.5,59.6]]]}', 0, $4)";
     match store {
-        Store::Sqlite(_) => {
+        Store::Sqlite(sqlite) => {
             let sql = SQL.replace('$', "?");
-            store
+            sqlite
                 .write(move |conn| {
                     for (id, org, name, archived) in &rows {
                         conn.execute(&sql, rusqlite::params![id, org, name, archived])?;
@@ -881,8 +881,7 @@ async fn marking_a_conflict_settled_is_the_same_on_both_backends() {
             .await;
         let id = open.id;
         match &side.store {
-            Store::Sqlite(_) => side
-                .store
+            Store::Sqlite(sqlite) => sqlite
                 .write(move |conn| sqlite_entries::mark_settled(conn, id, seq))
                 .await
                 .expect("settled on SQLite"),

@@ -13,11 +13,10 @@ use vaka_server::store::Store;
 use vaka_server::store::accounts::{DeviceCaller, TokenLookup};
 use vaka_server::store::admin::MemberToAdd;
 use vaka_server::store::areas::{AreaListing, Removal};
-use vaka_server::store::postgres::sharing as pg_sharing;
 use vaka_server::store::reports::{
     AreaFigures, AreaShape, NewArea, Report, ReportQuery, SharedReports,
 };
-use vaka_server::store::sharing::{self, OrgLevel};
+use vaka_server::store::sharing::OrgLevel;
 use vaka_server::sync::PushLimits;
 use vaka_shared::model::{
     CategoryCode, IncidentFields, Location, ObservationCategory, ObservationFields, PatrolFields,
@@ -724,21 +723,8 @@ async fn push(store: &Store, phone: &mut Phone, ops: Vec<(EntityId, OpBody)>) {
 }
 
 async fn share(store: &Store, from: OrgId, to: OrgId, by: MemberId) {
-    let now = now_ms();
-    let shared = match store.as_postgres() {
-        Some(pg) => {
-            pg.write(move |tx| {
-                Box::pin(async move { pg_sharing::share(tx, from, to, by, now).await })
-            })
-            .await
-        }
-        None => {
-            store
-                .write(move |c| sharing::share(c, from, to, by, now))
-                .await
-        }
-    };
-    shared.expect("share").expect("a municipality");
+    let shared = store.set_sharing_by(from, to, by, true, now_ms()).await;
+    assert!(shared.expect("share"), "a municipality");
 }
 
 /// Fills `store` with the organisations, areas, members, phones and entries; `ids` are the

@@ -8,7 +8,8 @@ use super::{
     LangError, PageError, PageResult, Pairs, WithLang, fmt_time, i18n, period_fields, quoted,
 };
 use crate::store::audit::{
-    self, ACTION_CODES, Actor, AuditAction, AuditFilter, AuditRow, COMMAND_LINE_ACTOR, SERVER_ACTOR,
+    ACTION_CODES, Actor, AuditAction, AuditFilter, AuditPage, AuditRow, COMMAND_LINE_ACTOR,
+    SERVER_ACTOR,
 };
 use crate::store::reports::local_midnight_ms;
 use crate::{AppState, now_ms};
@@ -234,11 +235,7 @@ pub async fn page(
     let t = i18n::texts(lang);
     let q = Pairs::parse(query.unwrap_or_default().as_bytes());
     let org = signed.user.org_id;
-    let actors = app
-        .store
-        .read(move |conn| audit::actors(conn, org))
-        .await
-        .lang(lang)?;
+    let actors = app.store.audit_actors(org).await.lang(lang)?;
     let asked = match asked(&q, lang) {
         Ok(asked) => asked,
         Err(message) => {
@@ -253,17 +250,14 @@ pub async fn page(
     };
     let filter = asked.filter();
     let offset = (asked.page - 1).saturating_mul(PAGE_SIZE);
-    let org_text = signed.org();
-    let (total, rows, names, kept) = app
+    let AuditPage {
+        total,
+        rows,
+        names,
+        kept_days: kept,
+    } = app
         .store
-        .read(move |conn| {
-            Ok((
-                audit::count(conn, org, &filter)?,
-                audit::list(conn, org, &filter, offset, PAGE_SIZE)?,
-                crate::store::choices::member_names(conn, &org_text)?,
-                audit::retention_days(conn, org)?,
-            ))
-        })
+        .audit_page(org, filter, offset, PAGE_SIZE)
         .await
         .lang(lang)?;
     let pages = total.div_ceil(PAGE_SIZE).max(1);
@@ -368,7 +362,7 @@ pub async fn csv(
         .lang(lang)?;
     let rows = app
         .store
-        .read(move |conn| audit::list(conn, org, &filter, 0, u64::MAX >> 1))
+        .audit_list(org, filter, 0, u64::MAX >> 1)
         .await
         .lang(lang)?;
     Ok((

@@ -9,9 +9,8 @@
 
 use super::layout;
 use super::{LangError, PageError, Pairs, i18n};
-use crate::store::audit::{self, Actor, AuditAction};
-use crate::store::sessions::{self, SessionUser};
-use crate::store::sign_in::{self, Admission};
+use crate::store::sessions::SessionUser;
+use crate::store::sign_in::{Admission, SignInBy};
 use crate::{AppState, now_ms, passwords, secrets};
 use axum::body::Bytes;
 use axum::extract::ConnectInfo;
@@ -87,11 +86,6 @@ pub struct Signed {
 }
 
 impl Signed {
-    /// The organisation id as stored.
-    pub fn org(&self) -> String {
-        self.user.org_id.to_string()
-    }
-
     /// Checks a form's CSRF token against the session's.
     pub fn check_csrf(&self, form: &Pairs) -> Result<(), LangError> {
         match form.get(CSRF_FIELD) {
@@ -117,11 +111,7 @@ impl FromRequestParts<AppState> for Signed {
             return Err(see_other("/login"));
         };
         let now = now_ms();
-        match app
-            .store
-            .read(move |conn| sessions::session(conn, &token, now))
-            .await
-        {
+        match app.store.session(token, now).await {
             Ok(Some(user)) if user.role == Role::Liaison && !liaison_may_open(parts.uri.path()) => {
                 // Entries, people and raw rows do not exist for a liaison.
                 Err(PageError::NotFound.render(lang))
@@ -273,24 +263,12 @@ pub async fn login(
     let browser = cookie(&headers, TRUSTED_BROWSER_COOKIE).filter(|b| b.len() <= 128);
     let now = now_ms();
     let limits = app.config.sign_in;
-    let admission = {
-        let (login, address, browser) = (login.clone(), address.clone(), browser.clone());
-        app.store
-            .write(move |conn| {
-                let attempt = sign_in::Attempt {
-                    login: &login,
-                    address: &address,
-                    browser: browser.as_deref(),
-                };
-                let admission = sign_in::admit(conn, attempt, &limits, now)?;
-                let candidate = match admission {
-                    Admission::Go { .. } => sessions::login_candidate(conn, &login)?,
-                    Admission::Wait { .. } => None,
-                };
-                Ok((admission, candidate))
-            })
-            .await
+    let by = SignInBy {
+        login: login.clone(),
+        address,
+        browser,
     };
+    let admission = app.store.admit_sign_in(by.clone(), limits, now).await;
     let (attempt, candidate) = match admission {
         Ok((Admission::Go { attempt }, candidate)) => (attempt, candidate),
         Ok((Admission::Wait { retry_after_ms }, _)) => {
@@ -324,42 +302,16 @@ pub async fn login(
     };
     let ttl_ms = i64::try_from(app.config.session_ttl.as_millis()).unwrap_or(i64::MAX / 2);
     let result = match (matches, candidate) {
-        (true, Some(candidate)) => {
-            let (login, browser) = (login.clone(), browser.clone());
-            app.store
-                .write(move |conn| {
-                    let who = sign_in::Attempt {
-                        login: &login,
-                        address: &address,
-                        browser: browser.as_deref(),
-                    };
-                    let trusted = sign_in::succeeded(conn, attempt, who, &candidate, &limits, now)?;
-                    let session = sessions::create_session(conn, &candidate, now, ttl_ms)?;
-                    let signed_in = AuditAction::SignedIn {
-                        address: address.clone(),
-                    };
-                    let member = Actor::Member(candidate.member_id);
-                    audit::record(conn, Some(candidate.org_id), member, &signed_in, now)?;
-                    Ok(Some((session, trusted)))
-                })
-                .await
-        }
-        _ => {
-            let login = login.clone();
-            app.store
-                .write(move |conn| {
-                    let attempt = sign_in::Attempt {
-                        login: &login,
-                        address: &address,
-                        browser: browser.as_deref(),
-                    };
-                    sign_in::failed(conn, attempt)?;
-                    let failed = AuditAction::sign_in_failed(&login, &address);
-                    audit::record(conn, candidate_org, Actor::Nobody, &failed, now)?;
-                    Ok(None)
-                })
-                .await
-        }
+        (true, Some(candidate)) => app
+            .store
+            .sign_in_succeeded(attempt, by, candidate, limits, now, ttl_ms)
+            .await
+            .map(Some),
+        _ => app
+            .store
+            .sign_in_failed(by, candidate_org, now)
+            .await
+            .map(|()| None),
     };
     match result {
         Ok(Some((session, trusted))) => {
@@ -407,7 +359,7 @@ pub async fn logout(
     signed.check_csrf(&Pairs::parse(&body))?;
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         app.store
-            .write(move |conn| sessions::delete_session(conn, &token))
+            .delete_session(token)
             .await
             .map_err(|e| LangError(signed.lang, e.into()))?;
     }

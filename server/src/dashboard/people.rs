@@ -8,9 +8,8 @@
 use super::auth::{CSRF_FIELD, Signed};
 use super::layout;
 use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, fmt_time, i18n};
-use crate::store::accounts;
-use crate::store::audit::{self, Actor, AuditAction};
-use crate::store::people::{self, MemberChange, Person};
+use crate::store::admin::MemberToAdd;
+use crate::store::people::{MemberChange, Person};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -273,12 +272,7 @@ pub async fn page(
 ) -> PageResult {
     let lang = signed.lang;
     let t = i18n::texts(lang);
-    let org = signed.org();
-    let people = app
-        .store
-        .read(move |conn| people::people(conn, &org))
-        .await
-        .lang(lang)?;
+    let people = app.store.people(signed.user.org_id).await.lang(lang)?;
     let q = Pairs::parse(query.unwrap_or_default().as_bytes());
     let notice = q.get("saved").map(|_| t.member_saved);
     Ok(render(&signed, &people, &MemberForm::default(), None, notice).into_response())
@@ -352,19 +346,11 @@ pub async fn add_member(State(app): State<AppState>, signed: Signed, body: Bytes
         f.errors.push(("role", t.role_not_allowed.to_owned()));
     }
     let signs_in = role.is_some_and(|r| r != Role::Volunteer);
-    let org = signed.org();
-    let (taken, people_now) = {
-        let login = f.login.clone();
-        app.store
-            .read(move |conn| {
-                Ok((
-                    people::login_taken(conn, &login)?,
-                    people::people(conn, &org)?,
-                ))
-            })
-            .await
-            .lang(lang)?
-    };
+    let (people_now, taken) = app
+        .store
+        .people_and_login_taken(signed.user.org_id, f.login.clone())
+        .await
+        .lang(lang)?;
     if signs_in {
         check_sign_in(&form, &mut f, taken, lang);
     }
@@ -377,41 +363,17 @@ pub async fn add_member(State(app): State<AppState>, signed: Signed, body: Bytes
     } else {
         None
     };
-    let (org_id, by) = (signed.user.org_id, Actor::Member(signed.user.member_id));
-    let now = now_ms();
-    let (name, group, login) = (
-        f.name.clone(),
-        (!f.group.is_empty()).then(|| f.group.clone()),
-        signs_in.then(|| f.login.clone()),
-    );
+    let member = MemberToAdd {
+        org: signed.user.org_id,
+        name: f.name.clone(),
+        role,
+        group: (!f.group.is_empty()).then(|| f.group.clone()),
+        login: signs_in.then(|| f.login.clone()),
+        password_hash,
+    };
     let created = app
         .store
-        .write(move |conn| {
-            if let Some(login) = &login
-                && people::login_taken(conn, login)?
-            {
-                return Ok(None);
-            }
-            let member = accounts::create_member(
-                conn,
-                &accounts::NewMember {
-                    org: org_id,
-                    name: &name,
-                    role,
-                    group: group.as_deref(),
-                    login: login.as_deref(),
-                    password_hash: password_hash.as_deref(),
-                },
-                now,
-            )?;
-            let action = AuditAction::MemberCreated {
-                member,
-                role: role.as_str().to_owned(),
-                group: group.clone(),
-            };
-            audit::record(conn, Some(org_id), by, &action, now)?;
-            Ok(Some(member))
-        })
+        .add_member_by(signed.user.member_id, member, now_ms())
         .await
         .lang(lang)?;
     if created.is_none() {
@@ -437,19 +399,12 @@ pub async fn update_member(
     let member: MemberId = member
         .parse()
         .map_err(|_| LangError(lang, PageError::NotFound))?;
-    let org = signed.org();
-    let (people_now, taken) = {
-        let login = form.get("login").unwrap_or_default().to_owned();
-        app.store
-            .read(move |conn| {
-                Ok((
-                    people::people(conn, &org)?,
-                    people::login_taken(conn, &login)?,
-                ))
-            })
-            .await
-            .lang(lang)?
-    };
+    let login = form.get("login").unwrap_or_default().to_owned();
+    let (people_now, taken) = app
+        .store
+        .people_and_login_taken(signed.user.org_id, login)
+        .await
+        .lang(lang)?;
     let Some(person) = people_now
         .iter()
         .find(|p| p.id == member && !p.removed)
@@ -496,16 +451,15 @@ pub async fn update_member(
     };
     let login = needs_sign_in.then(|| f.login.clone());
     let group = (!f.group.is_empty()).then(|| f.group.clone());
-    let (org_id, by) = (signed.user.org_id, Actor::Member(signed.user.member_id));
-    let now = now_ms();
     let change = MemberChange {
         member,
         before: (person.role, person.group.clone()),
         after: (role, group),
         sign_in: login.zip(password_hash),
     };
+    let (org, by) = (signed.user.org_id, signed.user.member_id);
     app.store
-        .write(move |conn| people::change_member(conn, org_id, by, &change, now))
+        .change_member(org, by, change, now_ms())
         .await
         .lang(lang)?;
     Ok((StatusCode::SEE_OTHER, [(LOCATION, "/people?saved=1")]).into_response())
@@ -535,22 +489,11 @@ pub async fn enrolment_code(
     let member: MemberId = member
         .parse()
         .map_err(|_| LangError(lang, PageError::NotFound))?;
-    let (org_id, by) = (signed.user.org_id, Actor::Member(signed.user.member_id));
+    let (org, by) = (signed.user.org_id, signed.user.member_id);
     let ttl = i64::try_from(app.config.enrollment_code_ttl.as_millis()).unwrap_or(i64::MAX / 4);
-    let now = now_ms();
     let created = app
         .store
-        .write(move |conn| {
-            let Some(name) = people::display_name(conn, org_id, member)? else {
-                return Ok(None);
-            };
-            let code = accounts::create_enrollment_code(conn, member, now, ttl)?;
-            if code.is_some() {
-                let created = AuditAction::EnrolmentCodeCreated { member };
-                audit::record(conn, Some(org_id), by, &created, now)?;
-            }
-            Ok(code.map(|c| (name, c)))
-        })
+        .enrolment_code_by(org, by, member, ttl, now_ms())
         .await
         .lang(lang)?;
     let Some((name, code)) = created else {
@@ -591,18 +534,10 @@ pub async fn revoke(
     let device: DeviceId = device
         .parse()
         .map_err(|_| LangError(lang, PageError::NotFound))?;
-    let (org, by) = (signed.user.org_id, Actor::Member(signed.user.member_id));
-    let now = now_ms();
+    let (org, by) = (signed.user.org_id, signed.user.member_id);
     let revoked = app
         .store
-        .write(move |conn| {
-            let revoked = accounts::revoke_device(conn, device, Some(org), now)?;
-            if revoked {
-                let action = AuditAction::DeviceRevoked { device };
-                audit::record(conn, Some(org), by, &action, now)?;
-            }
-            Ok(revoked)
-        })
+        .revoke_device_by(org, by, device, now_ms())
         .await
         .lang(lang)?;
     if !revoked {

@@ -4,13 +4,13 @@
 use super::auth::{CSRF_FIELD, Signed};
 use super::layout;
 use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, fmt_time, i18n};
-use crate::store::accounts::{self, DeviceMark};
-use crate::store::audit::{self, Actor, AuditAction};
+use crate::store::accounts::DeviceMark;
+use crate::store::audit::AuditAction;
 use crate::store::entries::EntryRow;
 use crate::store::redaction::{self, RedactionRefused, RedactionRow};
 use crate::store::retention::{self, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};
 use crate::store::server_device::AlongWith;
-use crate::store::sharing;
+use crate::store::sharing::SharingOverview;
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -68,50 +68,30 @@ pub async fn settings_page(
     let lang = signed.lang;
     let org = signed.user.org_id;
     let now = now_ms();
-    let (days, last, summary) = app
-        .store
-        .read(move |conn| {
-            Ok((
-                retention::retention_days(conn, org)?,
-                retention::last_purge(conn, org)?,
-                retention::dry_run(conn, org, now)?,
-            ))
-        })
-        .await
-        .lang(lang)?;
+    let retention = app.store.retention_overview(org, now).await.lang(lang)?;
     let q = Pairs::parse(query.unwrap_or_default().as_bytes());
-    let (municipalities, ours, theirs) = app
-        .store
-        .read(move |conn| {
-            Ok((
-                sharing::municipalities(conn, org)?,
-                sharing::shares_of(conn, org)?,
-                sharing::sharing_with(conn, org)?,
-            ))
-        })
-        .await
-        .lang(lang)?;
+    let sharing = app.store.sharing_overview(org).await.lang(lang)?;
     let body = html! {
         (settings_body(
             &signed,
-            &days.to_string(),
+            &retention.days.to_string(),
             None,
-            last,
-            &summary,
+            retention.last_purge,
+            &retention.due,
             q.get("saved").is_some(),
         ))
-        (sharing_section(&signed, &municipalities, &ours, &theirs))
+        (sharing_section(&signed, &sharing))
     };
     Ok(layout::page(lang, Some(&signed), i18n::texts(lang).settings, body).into_response())
 }
 
 /// The settings page's card for sharing aggregates with municipal organisations.
-fn sharing_section(
-    signed: &Signed,
-    municipalities: &[sharing::OrgName],
-    ours: &[sharing::OrgName],
-    theirs: &[sharing::OrgName],
-) -> Markup {
+fn sharing_section(signed: &Signed, sharing: &SharingOverview) -> Markup {
+    let SharingOverview {
+        municipalities,
+        ours,
+        theirs,
+    } = sharing;
     let lang = signed.lang;
     let t = i18n::texts(lang);
     html! {
@@ -165,24 +145,7 @@ async fn change_share(app: AppState, signed: Signed, body: Bytes, share: bool) -
     let now = now_ms();
     let done = app
         .store
-        .write(move |conn| {
-            let done = if share {
-                sharing::share(conn, from, to, by, now)?.is_ok()
-            } else {
-                sharing::withdraw(conn, from, to)?
-            };
-            if done {
-                let action = if share {
-                    AuditAction::AggregatesShared { with_org: to }
-                } else {
-                    AuditAction::SharingWithdrawn { with_org: to }
-                };
-                for side in [from, to] {
-                    audit::record(conn, Some(side), Actor::Member(by), &action, now)?;
-                }
-            }
-            Ok(done)
-        })
+        .set_sharing_by(from, to, by, share, now)
         .await
         .lang(lang)?;
     if !done {
@@ -264,40 +227,25 @@ pub async fn set_retention(State(app): State<AppState>, signed: Signed, body: By
     .or_else(|| (!confirmed(&form)).then_some(t.confirm_needed));
     if let Some(problem) = problem {
         let now = now_ms();
-        let (last, due) = app
-            .store
-            .read(move |conn| {
-                Ok((
-                    retention::last_purge(conn, org)?,
-                    retention::dry_run(conn, org, now)?,
-                ))
-            })
-            .await
-            .lang(lang)?;
+        let retention = app.store.retention_overview(org, now).await.lang(lang)?;
         let page = layout::page(
             lang,
             Some(&signed),
             t.settings,
-            settings_body(&signed, &typed, Some(problem), last, &due, false),
+            settings_body(
+                &signed,
+                &typed,
+                Some(problem),
+                retention.last_purge,
+                &retention.due,
+                false,
+            ),
         );
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
     let days = days.unwrap_or(retention::DEFAULT_RETENTION_DAYS);
-    let member = Actor::Member(signed.user.member_id);
-    let now = now_ms();
     app.store
-        .write(move |conn| {
-            let before = retention::retention_days(conn, org)?;
-            let set = retention::set_retention_days(conn, org, days)?;
-            if set.is_ok() && before != days {
-                let changed = AuditAction::RetentionChanged {
-                    from_days: before,
-                    to_days: days,
-                };
-                audit::record(conn, Some(org), member, &changed, now)?;
-            }
-            Ok(set)
-        })
+        .set_retention_days_by(org, signed.user.member_id, days, now_ms())
         .await
         .lang(lang)?
         .map_err(|e| LangError(lang, PageError::Refused(e.to_string())))?;
@@ -586,22 +534,9 @@ pub async fn redact(
         Value::String(text.clone())
     };
     let refused = if confirmed(&form) {
-        let org = signed.user.org_id;
-        let member: MemberId = signed.user.member_id;
-        let field = field.clone();
-        let now = now_ms();
+        let (org, member) = (signed.user.org_id, signed.user.member_id);
         app.store
-            .write(move |conn| {
-                let done = redaction::redact(conn, org, member, entity, &field, value, now)?;
-                if done.is_ok() {
-                    let redacted = AuditAction::TextRedacted {
-                        entry: entity,
-                        field,
-                    };
-                    audit::record(conn, Some(org), Actor::Member(member), &redacted, now)?;
-                }
-                Ok(done)
-            })
+            .redact_by(org, member, entity, field.clone(), value, now_ms())
             .await
             .lang(lang)?
             .err()
@@ -655,21 +590,10 @@ async fn mark(
             PageError::Refused(i18n::texts(lang).confirm_needed.to_owned()),
         ));
     }
-    let (org, member) = (signed.user.org_id, Actor::Member(signed.user.member_id));
-    let now = now_ms();
+    let (org, by) = (signed.user.org_id, signed.user.member_id);
     let marked = app
         .store
-        .write(move |conn| {
-            let marked = accounts::mark_device(conn, device, Some(org), mark, now)?;
-            if marked {
-                let action = match mark {
-                    DeviceMark::Lost => AuditAction::DeviceMarkedLost { device },
-                    DeviceMark::Retired => AuditAction::DeviceRetired { device },
-                };
-                audit::record(conn, Some(org), member, &action, now)?;
-            }
-            Ok(marked)
-        })
+        .mark_device_by(org, by, device, mark, now_ms())
         .await
         .lang(lang)?;
     if !marked {
@@ -726,17 +650,9 @@ pub async fn remove_member(
         ));
     }
     let (org, by) = (signed.user.org_id, signed.user.member_id);
-    let now = now_ms();
     let removed = app
         .store
-        .write(move |conn| {
-            let removed = accounts::remove_member(conn, org, member, now)?;
-            if removed.is_some() {
-                let action = AuditAction::MemberRemoved { member };
-                audit::record(conn, Some(org), Actor::Member(by), &action, now)?;
-            }
-            Ok(removed)
-        })
+        .remove_member_by(org, by, member, now_ms())
         .await
         .lang(lang)?;
     if removed.is_none() {

@@ -19,10 +19,11 @@
 //! `audit_pruned` anchor naming the last record removed and its hash, so the chain still verifies
 //! from its first remaining record.
 
-use super::StoreError;
+use super::{Store, StoreError, on_backend, postgres};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use vaka_shared::{DeviceId, EntityId, MemberId, OrgId};
 
 /// The `prev_hash` of a chain's first record.
@@ -572,6 +573,36 @@ pub fn actors(conn: &Connection, org: OrgId) -> Result<Vec<(String, String)>, St
     Ok(rows)
 }
 
+/// One page of the audit log as the admins' page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    /// How many records match the filter, on every page.
+    pub total: u64,
+    /// This page's records, newest first.
+    pub rows: Vec<AuditRow>,
+    /// The organisation's members' current names by id, for the members the details name.
+    pub names: BTreeMap<String, String>,
+    /// The organisation's audit retention, in days.
+    pub kept_days: u32,
+}
+
+/// A page of `org`'s records matching `filter` (`limit` after skipping `offset`), with the count,
+/// the members' names and the retention, in one read.
+pub fn page(
+    conn: &Connection,
+    org: OrgId,
+    filter: &AuditFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<AuditPage, StoreError> {
+    Ok(AuditPage {
+        total: count(conn, org, filter)?,
+        rows: list(conn, org, filter, offset, limit)?,
+        names: super::choices::member_names(conn, &org.to_string())?,
+        kept_days: retention_days(conn, org)?,
+    })
+}
+
 // ----- Retention -----
 
 /// `org`'s audit retention, in days.
@@ -654,6 +685,53 @@ pub fn prune(conn: &Connection, org: Option<OrgId>, now_ms: i64) -> Result<u64, 
         params![key, through_seq],
     )?;
     Ok(records)
+}
+
+/// The admins' audit pages on either backend.
+impl Store {
+    /// The members who appear as actors in `org`'s chain (see [`actors`]).
+    pub async fn audit_actors(&self, org: OrgId) -> Result<Vec<(String, String)>, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| actors(c, org)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::audit::actors(db, org).await
+            })).await,
+        )
+    }
+
+    /// A page of `org`'s records matching `filter`, with what the page shows beside them (see
+    /// [`page`]).
+    pub async fn audit_page(
+        &self,
+        org: OrgId,
+        filter: AuditFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<AuditPage, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| page(c, org, &filter, offset, limit)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::audit::page(db, org, &filter, offset, limit).await
+            })).await,
+        )
+    }
+
+    /// `org`'s records matching `filter`, newest first, `limit` after skipping `offset` (see
+    /// [`list`]).
+    pub async fn audit_list(
+        &self,
+        org: OrgId,
+        filter: AuditFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| list(c, org, &filter, offset, limit)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::audit::list(db, org, &filter, offset, limit).await
+            })).await,
+        )
+    }
 }
 
 // ----- Verification -----

@@ -96,26 +96,6 @@ impl Store {
         )
     }
 
-    /// Runs `job` on an SQLite read connection. Only for the SQLite backend's own queries still
-    /// written as closures; on PostgreSQL refused with [`StoreError::NotHere`].
-    pub async fn read<R, F>(&self, job: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<R, StoreError> + Send + 'static,
-    {
-        on_backend!(self, s => s.read(job).await, _p => Err(StoreError::NotHere("an SQLite query")))
-    }
-
-    /// Runs `job` in the SQLite writer's next group transaction. Only for the SQLite backend's
-    /// own writes still written as closures; on PostgreSQL refused with [`StoreError::NotHere`].
-    pub async fn write<R, F>(&self, job: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<R, StoreError> + Send + 'static,
-    {
-        on_backend!(self, s => s.write(job).await, _p => Err(StoreError::NotHere("an SQLite write")))
-    }
-
     /// After a redaction: makes sure the removed text does not linger where the backend keeps
     /// old row versions (SQLite's write-ahead log is checkpointed and truncated; PostgreSQL's
     /// touched tables are vacuumed).

@@ -3,8 +3,9 @@
 //! records, refused ops and, through a redaction removal in the pull stream, every phone. What is
 //! kept is that a redaction happened, by whom and when (`redactions`), never what it removed.
 
-use crate::store::StoreError;
+use crate::store::audit::{self, Actor, AuditAction};
 use crate::store::retention::record_removal;
+use crate::store::{Store, StoreError, on_backend, postgres};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use vaka_shared::merge::{EntityState, redact_fields};
@@ -115,6 +116,52 @@ pub fn redact(
         seq
     ])?;
     Ok(Ok(seq))
+}
+
+/// Redacts `field` of `entity` as `by` (see [`redact`]) and records that it was done (never
+/// what it removed) in the audit log, in one write job. Returns the removal's server sequence.
+pub fn redact_by(
+    conn: &Connection,
+    org: OrgId,
+    by: MemberId,
+    entity: EntityId,
+    field: &str,
+    replacement: Value,
+    now_ms: i64,
+) -> Result<Result<u64, RedactionRefused>, StoreError> {
+    let done = redact(conn, org, by, entity, field, replacement, now_ms)?;
+    if done.is_ok() {
+        let redacted = AuditAction::TextRedacted {
+            entry: entity,
+            field: field.to_owned(),
+        };
+        audit::record(conn, Some(org), Actor::Member(by), &redacted, now_ms)?;
+    }
+    Ok(done)
+}
+
+/// Redaction on either backend.
+impl Store {
+    /// Redacts `field` of `entity` in `org` as `by`, recorded (see [`redact_by`]). Making sure
+    /// the old text does not linger in old row versions is the caller's next step
+    /// ([`Store::checkpoint`]).
+    pub async fn redact_by(
+        &self,
+        org: OrgId,
+        by: MemberId,
+        entity: EntityId,
+        field: String,
+        replacement: Value,
+        now_ms: i64,
+    ) -> Result<Result<u64, RedactionRefused>, StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| redact_by(c, org, by, entity, &field, replacement, now_ms)).await,
+            p => p.write(move |tx| Box::pin(async move {
+                postgres::redaction::redact_by(tx, org, by, entity, &field, replacement, now_ms)
+                    .await
+            })).await,
+        )
+    }
 }
 
 /// Whether `field` of an entity of `kind` in `state` may be replaced by `replacement` at

@@ -6,13 +6,13 @@
 //! Removals take their sequence from the op log's own (`sqlite_sequence` of `ops`), so a device
 //! applies ops and removals in one order and its cursor covers both.
 
-use crate::store::StoreError;
 use crate::store::accounts::parse_id;
-use crate::store::audit;
+use crate::store::audit::{self, Actor, AuditAction};
+use crate::store::{Store, StoreError, on_backend, postgres};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use vaka_shared::sync::RemovalKind;
-use vaka_shared::{EntityId, OrgId};
+use vaka_shared::{EntityId, MemberId, OrgId};
 
 /// The shortest retention period an organisation may set, in days.
 pub const MIN_RETENTION_DAYS: u32 = 30;
@@ -359,7 +359,7 @@ pub fn last_purge(conn: &Connection, org: OrgId) -> Result<Option<(i64, i64, u64
         .query_row(
             "SELECT at_ms, cutoff_ms,
                     (SELECT COALESCE(SUM(entries), 0) FROM purge_runs WHERE org_id = ?1)
-             FROM purge_runs WHERE org_id = ?1 AND entries > 0 ORDER BY at_ms DESC LIMIT 1",
+             FROM purge_runs WHERE org_id = ?1 AND entries > 0 ORDER BY at_ms DESC, id DESC LIMIT 1",
             [org.to_string()],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
@@ -418,4 +418,84 @@ pub async fn purge_all(
         store.checkpoint().await?;
     }
     Ok(summaries)
+}
+
+/// The settings page's view of an organisation's retention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionOverview {
+    /// The retention period, in days.
+    pub days: u32,
+    /// The newest purge run that removed anything: `(at_ms, cutoff_ms, entries ever purged)`
+    /// (see [`last_purge`]).
+    pub last_purge: Option<(i64, i64, u64)>,
+    /// What a purge would remove now.
+    pub due: PurgeSummary,
+}
+
+/// `org`'s retention period, its last purge and what is due now, in one read.
+pub fn overview(
+    conn: &Connection,
+    org: OrgId,
+    now_ms: i64,
+) -> Result<RetentionOverview, StoreError> {
+    Ok(RetentionOverview {
+        days: retention_days(conn, org)?,
+        last_purge: last_purge(conn, org)?,
+        due: dry_run(conn, org, now_ms)?,
+    })
+}
+
+/// Sets `org`'s retention period by `by`; a change is recorded in the audit log in the same
+/// write job.
+pub fn set_retention_days_by(
+    conn: &Connection,
+    org: OrgId,
+    by: MemberId,
+    days: u32,
+    now_ms: i64,
+) -> Result<Result<(), RetentionOutOfBounds>, StoreError> {
+    let before = retention_days(conn, org)?;
+    let set = set_retention_days(conn, org, days)?;
+    if set.is_ok() && before != days {
+        let changed = AuditAction::RetentionChanged {
+            from_days: before,
+            to_days: days,
+        };
+        audit::record(conn, Some(org), Actor::Member(by), &changed, now_ms)?;
+    }
+    Ok(set)
+}
+
+/// The settings page's retention on either backend.
+impl Store {
+    /// `org`'s retention period, its last purge and what is due now (see [`overview`]).
+    pub async fn retention_overview(
+        &self,
+        org: OrgId,
+        now_ms: i64,
+    ) -> Result<RetentionOverview, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| overview(c, org, now_ms)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::retention::overview(db, org, now_ms).await
+            })).await,
+        )
+    }
+
+    /// Sets `org`'s retention period by `by`, recorded (see [`set_retention_days_by`]). Purging
+    /// what the new period leaves behind is the caller's next step ([`Store::purge_all`]).
+    pub async fn set_retention_days_by(
+        &self,
+        org: OrgId,
+        by: MemberId,
+        days: u32,
+        now_ms: i64,
+    ) -> Result<Result<(), RetentionOutOfBounds>, StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| set_retention_days_by(c, org, by, days, now_ms)).await,
+            p => p.write(move |tx| Box::pin(async move {
+                postgres::retention::set_retention_days_by(tx, org, by, days, now_ms).await
+            })).await,
+        )
+    }
 }

@@ -2,9 +2,9 @@
 //! token hashes with a CSRF token and an expiry, and the server-side device each coordinator's
 //! dashboard writes its ops through.
 
-use super::StoreError;
 use super::accounts::{DeviceCaller, parse_id};
 use super::row::known;
+use super::{StoreError, on_backend, postgres};
 use crate::secrets;
 use rusqlite::{Connection, OptionalExtension, params};
 use vaka_shared::model::Role;
@@ -208,4 +208,31 @@ pub fn dashboard_device(
         retention_days,
         retired: false,
     })
+}
+
+/// Dashboard sessions on either backend.
+impl super::Store {
+    /// The session with cookie token `token` (see [`session`]).
+    pub async fn session(
+        &self,
+        token: String,
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| session(c, &token, now_ms)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::sessions::session(db, &token, now_ms).await
+            })).await,
+        )
+    }
+
+    /// Ends the session with cookie token `token`.
+    pub async fn delete_session(&self, token: String) -> Result<(), StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| delete_session(c, &token)).await,
+            p => p.write(move |tx| Box::pin(async move {
+                postgres::sessions::delete_session(tx, &token).await
+            })).await,
+        )
+    }
 }

@@ -4,9 +4,9 @@
 //! aggregates cross an organisation's boundary, never an entry.
 
 use super::row::known;
-use super::{Store, on_backend, postgres};
-use crate::store::StoreError;
 use crate::store::accounts::parse_id;
+use crate::store::audit::{self, Actor, AuditAction};
+use crate::store::{Store, StoreError, on_backend, postgres};
 use rusqlite::{Connection, OptionalExtension, params};
 use vaka_shared::{MemberId, OrgId};
 
@@ -87,7 +87,7 @@ fn org_names(conn: &Connection, sql: &str, org: OrgId) -> Result<Vec<OrgName>, S
 pub fn municipalities(conn: &Connection, org: OrgId) -> Result<Vec<OrgName>, StoreError> {
     org_names(
         conn,
-        "SELECT id, name FROM orgs WHERE level = 'municipality' AND id <> ?1 ORDER BY name",
+        "SELECT id, name FROM orgs WHERE level = 'municipality' AND id <> ?1 ORDER BY name, id",
         org,
     )
 }
@@ -97,7 +97,7 @@ pub fn shares_of(conn: &Connection, org: OrgId) -> Result<Vec<OrgName>, StoreErr
     org_names(
         conn,
         "SELECT o.id, o.name FROM shares s JOIN orgs o ON o.id = s.to_org
-         WHERE s.from_org = ?1 ORDER BY o.name",
+         WHERE s.from_org = ?1 ORDER BY o.name, o.id",
         org,
     )
 }
@@ -162,6 +162,88 @@ impl Store {
             s => s.read(move |c| sharing_with(c, org)).await,
             p => p.read(move |db| Box::pin(async move {
                 postgres::sharing::sharing_with(db, org).await
+            })).await,
+        )
+    }
+}
+
+/// The settings page's view of sharing: the municipality-level organisations `org` could share
+/// with, those it shares with, and those that share with it — each by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharingOverview {
+    /// See [`municipalities`].
+    pub municipalities: Vec<OrgName>,
+    /// See [`shares_of`].
+    pub ours: Vec<OrgName>,
+    /// See [`sharing_with`].
+    pub theirs: Vec<OrgName>,
+}
+
+/// `org`'s sharing in one read.
+pub fn overview(conn: &Connection, org: OrgId) -> Result<SharingOverview, StoreError> {
+    Ok(SharingOverview {
+        municipalities: municipalities(conn, org)?,
+        ours: shares_of(conn, org)?,
+        theirs: sharing_with(conn, org)?,
+    })
+}
+
+/// `from` starts (`share`) or stops sharing its aggregates with `to`, by `by`; when that changed
+/// anything allowed, it is recorded in both organisations' audit chains in the same write job.
+/// Whether it was done (a share with an organisation that is not municipality-level, or a
+/// withdrawal of a share that did not exist, is not).
+pub fn set_sharing_by(
+    conn: &Connection,
+    from: OrgId,
+    to: OrgId,
+    by: MemberId,
+    share: bool,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let done = if share {
+        self::share(conn, from, to, by, now_ms)?.is_ok()
+    } else {
+        withdraw(conn, from, to)?
+    };
+    if done {
+        let action = if share {
+            AuditAction::AggregatesShared { with_org: to }
+        } else {
+            AuditAction::SharingWithdrawn { with_org: to }
+        };
+        for side in [from, to] {
+            audit::record(conn, Some(side), Actor::Member(by), &action, now_ms)?;
+        }
+    }
+    Ok(done)
+}
+
+/// The settings page's sharing on either backend.
+impl Store {
+    /// `org`'s sharing (see [`overview`]).
+    pub async fn sharing_overview(&self, org: OrgId) -> Result<SharingOverview, StoreError> {
+        on_backend!(self,
+            s => s.read(move |c| overview(c, org)).await,
+            p => p.read(move |db| Box::pin(async move {
+                postgres::sharing::overview(db, org).await
+            })).await,
+        )
+    }
+
+    /// `from` starts or stops sharing with `to`, by `by`, recorded on both sides (see
+    /// [`set_sharing_by`]); whether it was done.
+    pub async fn set_sharing_by(
+        &self,
+        from: OrgId,
+        to: OrgId,
+        by: MemberId,
+        share: bool,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| set_sharing_by(c, from, to, by, share, now_ms)).await,
+            p => p.write(move |tx| Box::pin(async move {
+                postgres::sharing::set_sharing_by(tx, from, to, by, share, now_ms).await
             })).await,
         )
     }

@@ -8,11 +8,13 @@
 //! each further failure, up to a cap. A browser that signed in as the name before presents its
 //! trusted-browser token and is held back only by that token's own failures.
 
-use super::StoreError;
-use super::sessions::LoginCandidate;
+use super::audit::{self, Actor, AuditAction};
+use super::sessions::{self, LoginCandidate, NewSession};
+use super::{Store, StoreError, on_backend, postgres};
 use crate::config::SignInLimits;
 use crate::secrets;
 use rusqlite::{Connection, OptionalExtension, params};
+use vaka_shared::OrgId;
 
 /// Failures with one trusted-browser token before the token is withdrawn.
 pub const TRUSTED_BROWSER_FAILURES: i64 = 5;
@@ -49,6 +51,28 @@ pub struct Attempt<'a> {
     pub address: &'a str,
     /// The trusted-browser token the browser holds.
     pub browser: Option<&'a str>,
+}
+
+/// Who tries to sign in, owned, to hand to a write job: see [`Attempt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInBy {
+    /// The sign-in name.
+    pub login: String,
+    /// The client's address.
+    pub address: String,
+    /// The trusted-browser token the browser holds.
+    pub browser: Option<String>,
+}
+
+impl SignInBy {
+    /// The attempt as the sign-in rules read it.
+    pub fn attempt(&self) -> Attempt<'_> {
+        Attempt {
+            login: &self.login,
+            address: &self.address,
+            browser: self.browser.as_deref(),
+        }
+    }
 }
 
 /// The answer to a sign-in attempt before its password is checked.
@@ -206,6 +230,117 @@ pub fn succeeded(
         now_ms.saturating_add(ttl)
     ])?;
     Ok(token)
+}
+
+/// Admits `attempt` or says how long it must wait (see [`admit`]), and for an admitted one the
+/// member whose password it is to be checked against, in one write job.
+pub fn admit_candidate(
+    conn: &Connection,
+    attempt: Attempt<'_>,
+    limits: &SignInLimits,
+    now_ms: i64,
+) -> Result<(Admission, Option<LoginCandidate>), StoreError> {
+    let admission = admit(conn, attempt, limits, now_ms)?;
+    let candidate = match admission {
+        Admission::Go { .. } => sessions::login_candidate(conn, attempt.login)?,
+        Admission::Wait { .. } => None,
+    };
+    Ok((admission, candidate))
+}
+
+/// Attempt `id`'s password was right: the attempt is forgiven (see [`succeeded`]), a session
+/// starts for `candidate`, valid for `session_ttl_ms`, and the sign-in is recorded in their
+/// organisation's audit chain — one write job. Returns the session and the browser's new
+/// trusted-browser token.
+pub fn start_session(
+    conn: &Connection,
+    id: i64,
+    attempt: Attempt<'_>,
+    candidate: &LoginCandidate,
+    limits: &SignInLimits,
+    now_ms: i64,
+    session_ttl_ms: i64,
+) -> Result<(NewSession, String), StoreError> {
+    let trusted = succeeded(conn, id, attempt, candidate, limits, now_ms)?;
+    let session = sessions::create_session(conn, candidate, now_ms, session_ttl_ms)?;
+    let signed_in = AuditAction::SignedIn {
+        address: attempt.address.to_owned(),
+    };
+    let member = Actor::Member(candidate.member_id);
+    audit::record(conn, Some(candidate.org_id), member, &signed_in, now_ms)?;
+    Ok((session, trusted))
+}
+
+/// The attempt's password was wrong (or its name no one's): it stays counted (see [`failed`])
+/// and the failure is recorded in `org`'s audit chain (`None`: the chain of unknown names), in
+/// one write job.
+pub fn refuse(
+    conn: &Connection,
+    attempt: Attempt<'_>,
+    org: Option<OrgId>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    failed(conn, attempt)?;
+    let failed = AuditAction::sign_in_failed(attempt.login, attempt.address);
+    audit::record(conn, org, Actor::Nobody, &failed, now_ms)?;
+    Ok(())
+}
+
+/// Bounded sign-in on either backend.
+impl Store {
+    /// Admits `by`'s attempt or says how long it must wait, with the member to check the
+    /// password against (see [`admit_candidate`]).
+    pub async fn admit_sign_in(
+        &self,
+        by: SignInBy,
+        limits: SignInLimits,
+        now_ms: i64,
+    ) -> Result<(Admission, Option<LoginCandidate>), StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| admit_candidate(c, by.attempt(), &limits, now_ms)).await,
+            p => p.write(move |tx| Box::pin(async move {
+                postgres::sign_in::admit_candidate(tx, by.attempt(), &limits, now_ms).await
+            })).await,
+        )
+    }
+
+    /// Attempt `id`'s password was right: a session and a trusted-browser token (see
+    /// [`start_session`]).
+    pub async fn sign_in_succeeded(
+        &self,
+        id: i64,
+        by: SignInBy,
+        candidate: LoginCandidate,
+        limits: SignInLimits,
+        now_ms: i64,
+        session_ttl_ms: i64,
+    ) -> Result<(NewSession, String), StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| {
+                start_session(c, id, by.attempt(), &candidate, &limits, now_ms, session_ttl_ms)
+            }).await,
+            p => p.write(move |tx| Box::pin(async move {
+                postgres::sign_in::start_session(
+                    tx, id, by.attempt(), &candidate, &limits, now_ms, session_ttl_ms,
+                ).await
+            })).await,
+        )
+    }
+
+    /// `by`'s password was wrong: counted and recorded in `org`'s chain (see [`refuse`]).
+    pub async fn sign_in_failed(
+        &self,
+        by: SignInBy,
+        org: Option<OrgId>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        on_backend!(self,
+            s => s.write(move |c| refuse(c, by.attempt(), org, now_ms)).await,
+            p => p.write(move |tx| Box::pin(async move {
+                postgres::sign_in::refuse(tx, by.attempt(), org, now_ms).await
+            })).await,
+        )
+    }
 }
 
 #[cfg(test)]

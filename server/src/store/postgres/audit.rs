@@ -6,11 +6,13 @@
 use super::ops::parsed;
 use crate::store::StoreError;
 use crate::store::audit::{
-    Actor, AuditAction, AuditFilter, AuditRetentionOutOfBounds, AuditRow, COMMAND_LINE_ACTOR,
-    ChainCheck, ChainHead, Content, Damage, GENESIS_HASH, MAX_AUDIT_RETENTION_DAYS,
-    MIN_AUDIT_RETENTION_DAYS, SERVER_ACTOR, Stored, anchor_of, record_hash,
+    Actor, AuditAction, AuditFilter, AuditPage, AuditRetentionOutOfBounds, AuditRow,
+    COMMAND_LINE_ACTOR, ChainCheck, ChainHead, Content, Damage, GENESIS_HASH,
+    MAX_AUDIT_RETENTION_DAYS, MIN_AUDIT_RETENTION_DAYS, SERVER_ACTOR, Stored, anchor_of,
+    record_hash,
 };
 use deadpool_postgres::GenericClient;
+use std::collections::BTreeMap;
 use vaka_shared::{MemberId, OrgId};
 
 /// `(actor_id, actor_name)` as stored: a member's name at the time is kept with the record.
@@ -228,6 +230,70 @@ pub async fn count(
         .await?
         .try_get(0)?;
     Ok(n as u64)
+}
+
+/// The members who appear as actors in `org`'s chain: `(id, name at their newest record)`, by
+/// name (compared byte by byte, as SQLite does) and id.
+pub async fn actors(
+    db: &impl GenericClient,
+    org: OrgId,
+) -> Result<Vec<(String, String)>, StoreError> {
+    db.query(
+        "SELECT actor_id, actor_name FROM audit_log a
+         WHERE org_id = $1 AND actor_id IS NOT NULL
+           AND chain_seq = (SELECT MAX(chain_seq) FROM audit_log b
+                            WHERE b.org_id = a.org_id AND b.actor_id = a.actor_id)
+         ORDER BY actor_name COLLATE \"C\", actor_id",
+        &[&org.to_string()],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
+}
+
+/// `org`'s audit retention, in days.
+pub async fn retention_days(db: &impl GenericClient, org: OrgId) -> Result<u32, StoreError> {
+    let days: i64 = db
+        .query_one(
+            "SELECT audit_retention_days FROM orgs WHERE id = $1",
+            &[&org.to_string()],
+        )
+        .await?
+        .try_get(0)?;
+    u32::try_from(days).map_err(|_| StoreError::Damaged(format!("audit retention days {days}")))
+}
+
+/// `org`'s members' current names by id (as `crate::store::choices::member_names`).
+async fn member_names(
+    db: &impl GenericClient,
+    org: OrgId,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    db.query(
+        "SELECT id, display_name FROM members WHERE org_id = $1",
+        &[&org.to_string()],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
+}
+
+/// A page of `org`'s records matching `filter`, with the count, the members' names and the
+/// retention (see [`crate::store::audit::page`]).
+pub async fn page(
+    db: &impl GenericClient,
+    org: OrgId,
+    filter: &AuditFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<AuditPage, StoreError> {
+    Ok(AuditPage {
+        total: count(db, org, filter).await?,
+        rows: list(db, org, filter, offset, limit).await?,
+        names: member_names(db, org).await?,
+        kept_days: retention_days(db, org).await?,
+    })
 }
 
 /// Sets `org`'s audit retention and records the change, by `actor`.

@@ -23,6 +23,7 @@ pub mod choices;
 pub mod copy;
 pub mod entries;
 pub mod ops;
+pub mod people;
 pub mod push;
 pub mod redaction;
 pub mod reports;

@@ -3,8 +3,9 @@
 //! one rewritten (op log, state, conflicts, refused ops), a redaction removal in the pull stream
 //! under the next sequence number, and the record that it happened (never what it removed).
 
-use super::{next_seq, ops};
+use super::{audit, next_seq, ops};
 use crate::store::StoreError;
+use crate::store::audit::{Actor, AuditAction};
 use crate::store::redaction::{RedactionRefused, check};
 use deadpool_postgres::{GenericClient, Transaction};
 use serde_json::{Map, Value};
@@ -35,6 +36,28 @@ pub async fn record_removal(
     )
     .await?;
     Ok(seq)
+}
+
+/// Redacts `field` of `entity` as `by` and records that it was done (never what it removed)
+/// in the audit log, in the caller's write job (see [`crate::store::redaction::redact_by`]).
+pub async fn redact_by(
+    tx: &Transaction<'_>,
+    org: OrgId,
+    by: MemberId,
+    entity: EntityId,
+    field: &str,
+    replacement: Value,
+    now_ms: i64,
+) -> Result<Result<u64, RedactionRefused>, StoreError> {
+    let done = redact(tx, org, by, entity, field, replacement, now_ms).await?;
+    if done.is_ok() {
+        let redacted = AuditAction::TextRedacted {
+            entry: entity,
+            field: field.to_owned(),
+        };
+        audit::record(tx, Some(org), Actor::Member(by), &redacted, now_ms).await?;
+    }
+    Ok(done)
 }
 
 /// Replaces `field` of `entity` in `org` by `replacement`, by `by`; the removal's sequence.

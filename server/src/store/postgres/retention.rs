@@ -8,11 +8,14 @@ use super::redaction::record_removal;
 use super::{PgStore, audit, ops::parsed};
 use crate::store::StoreError;
 use crate::store::audit::{Actor, AuditAction};
-use crate::store::retention::{ENTRIES_PER_JOB, ENTRIES_PER_REMOVAL, PurgeSummary};
+use crate::store::retention::{
+    ENTRIES_PER_JOB, ENTRIES_PER_REMOVAL, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, PurgeSummary,
+    RetentionOutOfBounds, RetentionOverview,
+};
 use deadpool_postgres::{GenericClient, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 use vaka_shared::sync::RemovalKind;
-use vaka_shared::{EntityId, OrgId};
+use vaka_shared::{EntityId, MemberId, OrgId};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -23,6 +26,95 @@ pub async fn orgs(db: &impl GenericClient) -> Result<Vec<OrgId>, StoreError> {
         .iter()
         .map(|row| parsed(row, 0))
         .collect()
+}
+
+/// `org`'s retention period, in days.
+pub async fn retention_days(db: &impl GenericClient, org: OrgId) -> Result<u32, StoreError> {
+    let days: i64 = db
+        .query_one(
+            "SELECT retention_days FROM orgs WHERE id = $1",
+            &[&org.to_string()],
+        )
+        .await?
+        .try_get(0)?;
+    u32::try_from(days).map_err(|_| StoreError::Damaged(format!("retention days {days}")))
+}
+
+/// Sets `org`'s retention period.
+pub async fn set_retention_days(
+    db: &impl GenericClient,
+    org: OrgId,
+    days: u32,
+) -> Result<Result<(), RetentionOutOfBounds>, StoreError> {
+    if !(MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&days) {
+        return Ok(Err(RetentionOutOfBounds));
+    }
+    db.execute(
+        "UPDATE orgs SET retention_days = $2 WHERE id = $1",
+        &[&org.to_string(), &i64::from(days)],
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+/// Sets `org`'s retention period by `by`, a change recorded in the audit log in the caller's
+/// write job (see [`crate::store::retention::set_retention_days_by`]).
+pub async fn set_retention_days_by(
+    db: &impl GenericClient,
+    org: OrgId,
+    by: MemberId,
+    days: u32,
+    now_ms: i64,
+) -> Result<Result<(), RetentionOutOfBounds>, StoreError> {
+    let before = retention_days(db, org).await?;
+    let set = set_retention_days(db, org, days).await?;
+    if set.is_ok() && before != days {
+        let changed = AuditAction::RetentionChanged {
+            from_days: before,
+            to_days: days,
+        };
+        audit::record(db, Some(org), Actor::Member(by), &changed, now_ms).await?;
+    }
+    Ok(set)
+}
+
+/// The newest purge run of `org` that removed anything: `(at_ms, cutoff_ms, entries ever
+/// purged)`.
+pub async fn last_purge(
+    db: &impl GenericClient,
+    org: OrgId,
+) -> Result<Option<(i64, i64, u64)>, StoreError> {
+    let Some(row) = db
+        .query_opt(
+            "SELECT at_ms, cutoff_ms,
+                    (SELECT COALESCE(SUM(entries), 0)::BIGINT FROM purge_runs WHERE org_id = $1)
+             FROM purge_runs WHERE org_id = $1 AND entries > 0
+             ORDER BY at_ms DESC, id DESC LIMIT 1",
+            &[&org.to_string()],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let total: i64 = row.try_get(2)?;
+    Ok(Some((
+        row.try_get(0)?,
+        row.try_get(1)?,
+        u64::try_from(total).map_err(|_| StoreError::Damaged(format!("purged {total}")))?,
+    )))
+}
+
+/// `org`'s retention period, its last purge and what is due now.
+pub async fn overview(
+    db: &impl GenericClient,
+    org: OrgId,
+    now_ms: i64,
+) -> Result<RetentionOverview, StoreError> {
+    Ok(RetentionOverview {
+        days: retention_days(db, org).await?,
+        last_purge: last_purge(db, org).await?,
+        due: dry_run(db, org, now_ms).await?,
+    })
 }
 
 /// Up to `limit` entries of `org` due for purging: (id, kind, scope member).

@@ -1,10 +1,11 @@
 //! Tiers on PostgreSQL, as [`crate::store::sharing`] on SQLite: an organisation's level, and an
 //! association sharing its aggregates with a municipality-level organisation until it withdraws.
 
-use super::ops::parsed;
+use super::{audit, ops::parsed};
 use crate::store::StoreError;
+use crate::store::audit::{Actor, AuditAction};
 use crate::store::row::known;
-use crate::store::sharing::{OrgLevel, OrgName, ShareRefused};
+use crate::store::sharing::{OrgLevel, OrgName, ShareRefused, SharingOverview};
 use deadpool_postgres::GenericClient;
 use vaka_shared::{MemberId, OrgId};
 
@@ -47,14 +48,16 @@ async fn org_names(
         .collect()
 }
 
-/// The municipality-level organisations `org` could share with (every one but itself), by name.
+/// The municipality-level organisations `org` could share with (every one but itself), by name
+/// (names compared byte by byte here and below, as SQLite does).
 pub async fn municipalities(
     db: &impl GenericClient,
     org: OrgId,
 ) -> Result<Vec<OrgName>, StoreError> {
     org_names(
         db,
-        "SELECT id, name FROM orgs WHERE level = 'municipality' AND id <> $1 ORDER BY name",
+        "SELECT id, name FROM orgs WHERE level = 'municipality' AND id <> $1
+         ORDER BY name COLLATE \"C\", id",
         org,
     )
     .await
@@ -65,7 +68,7 @@ pub async fn shares_of(db: &impl GenericClient, org: OrgId) -> Result<Vec<OrgNam
     org_names(
         db,
         "SELECT o.id, o.name FROM shares s JOIN orgs o ON o.id = s.to_org
-         WHERE s.from_org = $1 ORDER BY o.name",
+         WHERE s.from_org = $1 ORDER BY o.name COLLATE \"C\", o.id",
         org,
     )
     .await
@@ -120,4 +123,43 @@ pub async fn withdraw(db: &impl GenericClient, from: OrgId, to: OrgId) -> Result
         )
         .await?
         == 1)
+}
+
+/// `org`'s sharing: the municipalities it could share with, those it shares with, those that
+/// share with it.
+pub async fn overview(db: &impl GenericClient, org: OrgId) -> Result<SharingOverview, StoreError> {
+    Ok(SharingOverview {
+        municipalities: municipalities(db, org).await?,
+        ours: shares_of(db, org).await?,
+        theirs: sharing_with(db, org).await?,
+    })
+}
+
+/// `from` starts (`share`) or stops sharing with `to`, by `by`, recorded in both organisations'
+/// chains in the caller's write job (see [`crate::store::sharing::set_sharing_by`]); whether it
+/// was done.
+pub async fn set_sharing_by(
+    db: &impl GenericClient,
+    from: OrgId,
+    to: OrgId,
+    by: MemberId,
+    share: bool,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let done = if share {
+        self::share(db, from, to, by, now_ms).await?.is_ok()
+    } else {
+        withdraw(db, from, to).await?
+    };
+    if done {
+        let action = if share {
+            AuditAction::AggregatesShared { with_org: to }
+        } else {
+            AuditAction::SharingWithdrawn { with_org: to }
+        };
+        for side in [from, to] {
+            audit::record(db, Some(side), Actor::Member(by), &action, now_ms).await?;
+        }
+    }
+    Ok(done)
 }

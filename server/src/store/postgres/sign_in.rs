@@ -3,12 +3,15 @@
 //! spreading attempts over the processes meets one count (the group transactions of all
 //! processes run one at a time, so concurrent attempts cannot race past it).
 
+use super::{audit, sessions};
 use crate::config::SignInLimits;
 use crate::secrets;
 use crate::store::StoreError;
-use crate::store::sessions::LoginCandidate;
+use crate::store::audit::{Actor, AuditAction};
+use crate::store::sessions::{LoginCandidate, NewSession};
 use crate::store::sign_in::{Admission, Attempt, Failures, TRUSTED_BROWSER_FAILURES, wait_ms};
 use deadpool_postgres::GenericClient;
+use vaka_shared::OrgId;
 
 fn millis(duration: std::time::Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 2)
@@ -171,4 +174,56 @@ pub async fn succeeded(
     )
     .await?;
     Ok(token)
+}
+
+/// Admits `attempt` or says how long it must wait, and for an admitted one the member whose
+/// password it is to be checked against, in the caller's write job (see
+/// [`crate::store::sign_in::admit_candidate`]).
+pub async fn admit_candidate(
+    db: &impl GenericClient,
+    attempt: Attempt<'_>,
+    limits: &SignInLimits,
+    now_ms: i64,
+) -> Result<(Admission, Option<LoginCandidate>), StoreError> {
+    let admission = admit(db, attempt, limits, now_ms).await?;
+    let candidate = match admission {
+        Admission::Go { .. } => sessions::login_candidate(db, attempt.login).await?,
+        Admission::Wait { .. } => None,
+    };
+    Ok((admission, candidate))
+}
+
+/// Attempt `id`'s password was right: forgiven, a session for `candidate` and the sign-in's
+/// audit record, in the caller's write job (see [`crate::store::sign_in::start_session`]).
+pub async fn start_session(
+    db: &impl GenericClient,
+    id: i64,
+    attempt: Attempt<'_>,
+    candidate: &LoginCandidate,
+    limits: &SignInLimits,
+    now_ms: i64,
+    session_ttl_ms: i64,
+) -> Result<(NewSession, String), StoreError> {
+    let trusted = succeeded(db, id, attempt, candidate, limits, now_ms).await?;
+    let session = sessions::create_session(db, candidate, now_ms, session_ttl_ms).await?;
+    let signed_in = AuditAction::SignedIn {
+        address: attempt.address.to_owned(),
+    };
+    let member = Actor::Member(candidate.member_id);
+    audit::record(db, Some(candidate.org_id), member, &signed_in, now_ms).await?;
+    Ok((session, trusted))
+}
+
+/// The attempt's password was wrong: counted, and recorded in `org`'s audit chain (`None`: the
+/// chain of unknown names), in the caller's write job.
+pub async fn refuse(
+    db: &impl GenericClient,
+    attempt: Attempt<'_>,
+    org: Option<OrgId>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    failed(db, attempt).await?;
+    let failed = AuditAction::sign_in_failed(attempt.login, attempt.address);
+    audit::record(db, org, Actor::Nobody, &failed, now_ms).await?;
+    Ok(())
 }
