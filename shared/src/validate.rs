@@ -85,6 +85,10 @@ pub enum Problem {
     /// A value contradicts another field of the same op.
     #[error("must not be {0}")]
     Contradicts(&'static str),
+    /// A text holds the character U+0000, which no text of a field log needs and a database
+    /// (PostgreSQL's text and JSON) cannot keep.
+    #[error("must not contain the character U+0000")]
+    NulCharacter,
 }
 
 /// A field that failed validation.
@@ -407,6 +411,31 @@ pub fn validate(body: &OpBody, now: Timestamp, creating: bool) -> Result<(), Fie
         OpBody::Incident(f) => incident(f, now, creating),
         OpBody::Observation(f) => observation(f, now, creating),
         OpBody::Comment(f) => comment(f, now, creating),
+    }?;
+    // Every text the op carries, however deep (a tag, a place, a comment).
+    match serde_json::to_value(body) {
+        Ok(value) => no_nul("", value.get("fields").unwrap_or(&value)),
+        Err(_) => fail("fields", Problem::Malformed("op")),
+    }
+}
+
+/// Fails on the first string under `value` (at `path`) that holds U+0000.
+fn no_nul(path: &str, value: &serde_json::Value) -> Check {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.contains('\0') => fail(path, Problem::NulCharacter),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| no_nul(&format!("{path}[{i}]"), item)),
+        Value::Object(fields) => fields.iter().try_for_each(|(name, item)| {
+            let path = match path {
+                "" => name.clone(),
+                _ => format!("{path}.{name}"),
+            };
+            no_nul(&path, item)
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -498,6 +527,19 @@ mod tests {
         .expect("patrol fields");
         let err = validate(&OpBody::Patrol(body), now(), true).expect_err("must be refused");
         assert_eq!(err.field, "ended_at");
+    }
+
+    #[test]
+    fn a_text_holding_u0000_is_refused_wherever_it_is() {
+        let with_nul = incident_with(json!({"description": "Glas\u{0}krossat"}));
+        let err = validate(&with_nul, now(), true).expect_err("must be refused");
+        assert_eq!(
+            (err.field.as_str(), err.problem),
+            ("description", Problem::NulCharacter)
+        );
+        let tagged = incident_with(json!({"tags": ["ok", "x\u{0}"]}));
+        let err = validate(&tagged, now(), true).expect_err("must be refused");
+        assert_eq!(err.field, "tags[1]");
     }
 
     #[test]

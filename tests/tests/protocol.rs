@@ -102,6 +102,32 @@ async fn ops_sent_out_of_order_in_one_batch_are_applied_in_device_order() -> any
 }
 
 #[tokio::test]
+async fn a_text_holding_u0000_is_refused_by_its_field_and_the_next_op_goes_through()
+-> anyhow::Result<()> {
+    let (server, _org, mut device) = setup().await?;
+    let mut with_nul = new_incident("vandalism", 2);
+    if let OpBody::Incident(fields) = &mut with_nul {
+        fields.description = Some("Krossad\u{0}ruta".to_owned());
+    }
+    let refused = device.op(EntityId::new(), with_nul, 0);
+    let kept = device.op(EntityId::new(), new_incident("vandalism", 2), 0);
+    let response = ok(device.sync(vec![refused, kept], None, None).await?);
+    assert_eq!(response.push.acked_through, 2);
+    let reasons: Vec<_> = response
+        .push
+        .rejected
+        .iter()
+        .map(|r| (r.device_seq, r.code, r.field.clone()))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![(1, RejectCode::InvalidField, Some("description".to_owned()))]
+    );
+    assert_eq!(count(&server, "SELECT COUNT(*) FROM ops").await?, 1);
+    Ok(())
+}
+
+#[tokio::test]
 async fn invalid_and_forbidden_ops_are_rejected_with_reasons_and_the_queue_moves_on()
 -> anyhow::Result<()> {
     let (server, _org, mut device) = setup().await?;

@@ -149,7 +149,7 @@ fn name_of(feature: &Value, typed: &str, i: usize, count: usize) -> Option<Strin
         (false, None) => format!("{typed} {}", i + 1),
         (true, None) => return None,
     };
-    Some(name.chars().take(MAX_NAME).collect())
+    Some(super::without_nul(&name).chars().take(MAX_NAME).collect())
 }
 
 /// Reads an uploaded text: the areas in it, in degrees, or what is wrong.

@@ -174,7 +174,7 @@ impl Pairs {
     pub fn parse(text: &[u8]) -> Self {
         Self(
             form_urlencoded::parse(text)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .map(|(k, v)| (without_nul(&k), without_nul(&v)))
                 .collect(),
         )
     }
@@ -227,6 +227,12 @@ pub fn parse_date(text: &str) -> Option<Date> {
         time::macros::format_description!("[year]-[month]-[day]"),
     )
     .ok()
+}
+
+/// `text` with every U+0000 replaced by U+FFFD, as a browser's parser does: no form a person
+/// fills in holds one, and neither backend's text may keep it (PostgreSQL refuses it).
+pub fn without_nul(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
 }
 
 /// At most `max` characters of a user's text, to repeat it in a message.
