@@ -8,7 +8,6 @@ use image::{ImageBuffer, Rgb};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 use vaka_device::{Device, PhotoStatus};
-use vaka_server::store::blobs;
 use vaka_shared::blob::{BlobState, BlobStatus};
 use vaka_shared::model::{AttachmentRef, CategoryCode, IncidentFields, Severity};
 use vaka_shared::sync::{ApiError, ErrorCode};
@@ -78,11 +77,11 @@ async fn server_status(
     org: vaka_shared::OrgId,
     sha256: &str,
 ) -> anyhow::Result<Option<BlobStatus>> {
-    let sha256 = sha256.to_owned();
-    server
+    Ok(server
         .admin
-        .query(move |conn| blobs::status_of(conn, org, &sha256))
-        .await
+        .store()
+        .blob_status(org, sha256.to_owned())
+        .await?)
 }
 
 #[tokio::test]
@@ -156,7 +155,8 @@ async fn an_upload_cut_off_half_way_resumes_from_where_it_stopped() -> anyhow::R
     let sha = photo.sha256.clone();
     let content = server
         .admin
-        .query(move |conn| blobs::content(conn, org, &sha))
+        .store()
+        .blob_content(org, sha)
         .await?
         .expect("complete");
     assert_eq!(content.0, "image/jpeg");
@@ -225,17 +225,14 @@ async fn server_member(
     server: &TestServer,
     org: vaka_shared::OrgId,
 ) -> anyhow::Result<vaka_shared::MemberId> {
-    let id: String = server
+    let rows = server
         .admin
-        .query(move |conn| {
-            conn.query_row(
-                "SELECT id FROM members WHERE org_id = ?1 AND role = 'coordinator'",
-                [org.to_string()],
-                |r| r.get(0),
-            )
-        })
+        .rows(
+            "SELECT id FROM members WHERE org_id = ?1 AND role = 'coordinator'",
+            &[&org.to_string()],
+        )
         .await?;
-    Ok(id.parse()?)
+    Ok(rows[0][0].as_str().unwrap_or_default().parse()?)
 }
 
 #[tokio::test]

@@ -289,14 +289,13 @@ async fn a_redacted_name_is_gone_from_the_server_every_phone_and_the_history() -
     assert!(server.admin.holds_text("Svensson").await?);
     let conflicts = server
         .admin
-        .query(move |c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM conflicts WHERE entity_id = ?1 AND loser_value LIKE '%Svensson%'",
-                [id.to_string()],
-                |r| r.get::<_, i64>(0),
-            )
-        })
-        .await?;
+        .rows(
+            "SELECT COUNT(*) FROM conflicts WHERE entity_id = ?1 AND loser_value LIKE '%Svensson%'",
+            &[&id.to_string()],
+        )
+        .await?[0][0]
+        .as_i64();
+    let conflicts = conflicts.unwrap_or_default();
     assert_eq!(conflicts, 1, "a conflict record holds the losing text");
 
     // The form refuses an unticked confirmation, keeping the text.
@@ -428,18 +427,16 @@ async fn a_lost_phone_wipes_and_a_retired_phone_hands_over_first() -> anyhow::Re
     );
 
     // Both are refused afterwards: the lost one as lost, the retired one as revoked.
-    let states = server
+    let row = server
         .admin
-        .query(move |c| {
-            c.query_row(
-                "SELECT (SELECT lost_at_ms IS NOT NULL FROM devices WHERE id = ?1),
-                        (SELECT revoked_at_ms IS NOT NULL AND wiped_at_ms IS NOT NULL
-                         FROM devices WHERE id = ?2)",
-                [&lost_id, &retired_id],
-                |r| Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?)),
-            )
-        })
+        .rows(
+            "SELECT (SELECT lost_at_ms IS NOT NULL FROM devices WHERE id = ?1),
+                    (SELECT revoked_at_ms IS NOT NULL AND wiped_at_ms IS NOT NULL
+                     FROM devices WHERE id = ?2)",
+            &[&lost_id, &retired_id],
+        )
         .await?;
+    let states = (row[0][0].as_i64() == Some(1), row[0][1].as_i64() == Some(1));
     assert_eq!(states, (true, true));
     let (_, people) = browser.get("/people").await?;
     assert!(people.contains("Tömd och avslutad"), "{people}");

@@ -268,17 +268,18 @@ async fn a_municipality_sees_the_sum_of_what_is_shared_with_it() -> anyhow::Resu
     }
     // Both sides' audit logs hold the view.
     let (a_id, m_id) = (a.org.id.to_string(), m.org.id.to_string());
-    let views = server
+    let row = server
         .admin
-        .query(move |c| {
-            c.query_row(
-                "SELECT (SELECT COUNT(*) FROM audit_log WHERE org_id = ?1 AND action = 'shared_aggregates_viewed'),
-                        (SELECT COUNT(*) FROM audit_log WHERE org_id = ?2 AND action = 'shared_aggregates_viewed')",
-                [&a_id, &m_id],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-            )
-        })
+        .rows(
+            "SELECT (SELECT COUNT(*) FROM audit_log WHERE org_id = ?1 AND action = 'shared_aggregates_viewed'),
+                    (SELECT COUNT(*) FROM audit_log WHERE org_id = ?2 AND action = 'shared_aggregates_viewed')",
+            &[&a_id, &m_id],
+        )
         .await?;
+    let views = (
+        row[0][0].as_i64().unwrap_or_default(),
+        row[0][1].as_i64().unwrap_or_default(),
+    );
     assert!(views.0 >= 1 && views.1 >= 1, "{views:?}");
 
     // Withdrawn, B is gone from the combined report.
@@ -442,16 +443,7 @@ async fn every_form_refuses_a_liaison_and_another_organisations_ids() -> anyhow:
     let mut liaison = liaison_of(&server, &own.org, "polis-own").await?;
     let (own_entry, other_entry) = (own.entries[0], other.entries[0]);
     let other_member = other.org.volunteers[0];
-    let other_device = server
-        .admin
-        .query(move |c| {
-            c.query_row(
-                "SELECT id FROM devices WHERE member_id = ?1",
-                [other_member.to_string()],
-                |r| r.get::<_, String>(0),
-            )
-        })
-        .await?;
+    let other_device = device_of(&server, other_member).await?;
     let mut other = other;
     let own_area = area_of(&mut own.browser, "Eget torg").await?;
     let other_area = area_of(&mut other.browser, "Annans torg").await?;
@@ -495,19 +487,7 @@ async fn every_form_refuses_a_liaison_and_another_organisations_ids() -> anyhow:
     }
     // A liaison, with its own organisation's ids: 404 on every form, and on the settings forms.
     let own_member = own.org.volunteers[0];
-    let own_device = {
-        let member = own_member.to_string();
-        server
-            .admin
-            .query(move |c| {
-                c.query_row(
-                    "SELECT id FROM devices WHERE member_id = ?1",
-                    [member],
-                    |r| r.get::<_, String>(0),
-                )
-            })
-            .await?
-    };
+    let own_device = device_of(&server, own_member).await?;
     let (_, page) = liaison.get("/report").await?;
     let csrf = csrf_of(&page);
     let mut liaison_paths = form_paths(own_entry, own_member, &own_device, &own_area);
@@ -557,4 +537,16 @@ async fn every_form_refuses_a_liaison_and_another_organisations_ids() -> anyhow:
         );
     }
     Ok(())
+}
+
+/// The id of `member`'s device.
+async fn device_of(server: &TestServer, member: MemberId) -> anyhow::Result<String> {
+    let rows = server
+        .admin
+        .rows(
+            "SELECT id FROM devices WHERE member_id = ?1",
+            &[&member.to_string()],
+        )
+        .await?;
+    Ok(rows[0][0].as_str().unwrap_or_default().to_owned())
 }

@@ -127,7 +127,7 @@ async fn due(
     db.query(
         "SELECT x.id, x.kind, e.scope_member FROM entries x JOIN entities e ON e.id = x.id
          WHERE x.org_id = $1 AND x.occurred_at_ms < $2
-           AND (e.state::jsonb) #> '{retention_hold,v}' IS NULL
+           AND (e.state::jsonb) #>> '{retention_hold,v}' IS NULL
          ORDER BY x.occurred_at_ms, x.id LIMIT $3",
         &[&org, &cutoff_ms, &limit],
     )
@@ -154,7 +154,7 @@ async fn summary_head(
         .query_one(
             "SELECT COUNT(*) FROM entries x JOIN entities e ON e.id = x.id
              WHERE x.org_id = $1 AND x.occurred_at_ms < $2
-               AND (e.state::jsonb) #> '{retention_hold,v}' IS NOT NULL",
+               AND (e.state::jsonb) #>> '{retention_hold,v}' IS NOT NULL",
             &[&org.to_string(), &cutoff],
         )
         .await?
