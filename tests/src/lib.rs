@@ -82,6 +82,18 @@ macro_rules! pg_job {
 }
 
 impl Admin {
+    /// Opens the PostgreSQL database at `url` in this process (beside server processes on it).
+    pub async fn open_database(url: &str) -> anyhow::Result<Self> {
+        let config = Config {
+            database: Some(url.to_owned()),
+            read_connections: 2,
+            ..Config::default()
+        };
+        Ok(Self {
+            server: Server::open(config).await?,
+        })
+    }
+
     /// Opens the store in `data_dir` in this process (for checks after a server process ended).
     pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
         let config = Config {
@@ -671,31 +683,54 @@ pub struct ServerProcess {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     child: Child,
-    data_dir: PathBuf,
+    store: StoreAt,
     port: u16,
+}
+
+/// Where a server process keeps its store.
+#[derive(Debug, Clone)]
+pub enum StoreAt {
+    /// The SQLite store in this data folder (`--data`).
+    Data(PathBuf),
+    /// This PostgreSQL database (`--database`).
+    Database(String),
 }
 
 impl ServerProcess {
     /// Starts `vaka-server serve` on `data_dir` on a free loopback port and waits until
     /// `/healthz` answers.
     pub async fn start(binary: &Path, data_dir: &Path) -> anyhow::Result<Self> {
+        Self::start_at(binary, StoreAt::Data(data_dir.to_path_buf())).await
+    }
+
+    /// Starts `vaka-server serve` on `store` on a free loopback port and waits until `/healthz`
+    /// answers.
+    pub async fn start_at(binary: &Path, store: StoreAt) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        Self::start_on(binary, data_dir, port).await
+        Self::start_on(binary, store, port).await
     }
 
-    /// Starts it again on the same data folder and port (after a kill).
+    /// Starts it again on the same store and port (after a kill).
     pub async fn restart(self, binary: &Path) -> anyhow::Result<Self> {
-        let (data_dir, port) = (self.data_dir.clone(), self.port);
+        let (store, port) = (self.store.clone(), self.port);
         drop(self);
-        Self::start_on(binary, &data_dir, port).await
+        Self::start_on(binary, store, port).await
     }
 
-    async fn start_on(binary: &Path, data_dir: &Path, port: u16) -> anyhow::Result<Self> {
-        let child = Command::new(binary)
-            .args(["--data"])
-            .arg(data_dir)
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    async fn start_on(binary: &Path, store: StoreAt, port: u16) -> anyhow::Result<Self> {
+        let mut command = Command::new(binary);
+        match &store {
+            StoreAt::Data(dir) => command.arg("--data").arg(dir),
+            StoreAt::Database(url) => command.env("VAKA_DATABASE", url),
+        };
+        let child = command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -706,7 +741,7 @@ impl ServerProcess {
         let process = Self {
             url,
             child,
-            data_dir: data_dir.to_path_buf(),
+            store,
             port,
         };
         wait_healthy(&process.url, Duration::from_secs(30)).await?;

@@ -97,6 +97,14 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy to `upstream` on a free loopback port, passing everything.
     pub async fn start(upstream: SocketAddr) -> anyhow::Result<Self> {
+        Self::start_to_any(vec![upstream], 0).await
+    }
+
+    /// Starts a proxy that sends each connection to one of `upstreams` drawn at random (from a
+    /// generator seeded with `seed`), as a load balancer in front of several servers would.
+    pub async fn start_to_any(upstreams: Vec<SocketAddr>, seed: u64) -> anyhow::Result<Self> {
+        anyhow::ensure!(!upstreams.is_empty(), "a proxy needs a server behind it");
+        let mut pick = StdRng::seed_from_u64(seed);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let plan = Arc::new(Mutex::new(Plan {
@@ -119,6 +127,7 @@ impl FaultProxy {
                 }
                 let plan = shared.clone();
                 let pushes = counts.clone();
+                let upstream = upstreams[pick.random_range(0..upstreams.len())];
                 tokio::spawn(async move {
                     let _ = serve_connection(client, upstream, plan, pushes).await;
                 });

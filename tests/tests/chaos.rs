@@ -8,6 +8,10 @@
 //!   was acknowledged (none is left pending, none was lost);
 //! - `PRAGMA integrity_check` is ok on the server's and every device's database.
 //!
+//! On PostgreSQL (`chaos_two_servers_*`) two server processes serve one database behind the
+//! proxy, which sends each connection to either at random, and either is SIGKILLed at random; the
+//! same invariants hold (the integrity check is `amcheck` on every index).
+//!
 //! A device core's sync may fail under faults, but never panic. Across its seeds, each test
 //! must see SIGKILLs land while the proxy had a push forwarded to the server and unanswered.
 //!
@@ -30,7 +34,7 @@ use vaka_shared::model::{
 use vaka_shared::op::OpBody;
 use vaka_shared::{EntityKind, OrgId};
 use vaka_tests::proxy::{Fault, FaultProxy};
-use vaka_tests::{Admin, ServerProcess, integrity};
+use vaka_tests::{Admin, ServerProcess, StoreAt, integrity};
 
 const STEPS: usize = 40;
 const TESTS: u64 = 4;
@@ -84,12 +88,25 @@ struct Kills {
     during_push: u64,
 }
 
-async fn run_seeds(test: u64) {
+/// Which store the servers of a seed run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    /// One server process on an SQLite data folder.
+    Sqlite,
+    /// Two server processes on one PostgreSQL database.
+    Postgres,
+}
+
+async fn run_seeds(test: u64, backend: Backend) {
     let binary = Path::new(env!("CARGO_BIN_EXE_vaka-test-server"));
-    let (seeds, replay) = seeds(test);
+    let (mut seeds, replay) = seeds(test);
+    if backend == Backend::Postgres && !replay {
+        // Two processes per seed: half as many seeds keep the run's time.
+        seeds.truncate(seeds.len().div_ceil(2));
+    }
     let mut kills = Kills::default();
     for seed in &seeds {
-        match run_seed(binary, *seed).await {
+        match run_seed(binary, *seed, backend).await {
             Ok(seed_kills) => {
                 kills.sent += seed_kills.sent;
                 kills.during_push += seed_kills.during_push;
@@ -117,22 +134,32 @@ async fn run_seeds(test: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_seeds_a() {
-    run_seeds(0).await;
+    run_seeds(0, Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_seeds_b() {
-    run_seeds(1).await;
+    run_seeds(1, Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_seeds_c() {
-    run_seeds(2).await;
+    run_seeds(2, Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_seeds_d() {
-    run_seeds(3).await;
+    run_seeds(3, Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_two_servers_a() {
+    run_seeds(0, Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_two_servers_b() {
+    run_seeds(1, Backend::Postgres).await;
 }
 
 fn incident(rng: &mut StdRng) -> IncidentFields {
@@ -289,14 +316,24 @@ async fn sync_some(phones: &[Phone], picks: &[usize]) -> anyhow::Result<()> {
     sync_all(picks.iter().map(|i| phones[*i].device.clone()).collect()).await
 }
 
-async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<Kills> {
+async fn run_seed(binary: &Path, seed: u64, backend: Backend) -> anyhow::Result<Kills> {
     let mut rng = StdRng::seed_from_u64(stream_seed(seed, 1));
     let mut kills = Kills::default();
     let data = tempfile::tempdir()?;
     let phone_dir = tempfile::tempdir()?;
+    let store = match backend {
+        Backend::Sqlite => StoreAt::Data(data.path().to_path_buf()),
+        Backend::Postgres => StoreAt::Database(vaka_tests::postgres::fresh_database().await?),
+    };
+    let open_admin = || async {
+        match &store {
+            StoreAt::Data(dir) => Admin::open(dir).await,
+            StoreAt::Database(url) => Admin::open_database(url).await,
+        }
+    };
 
     // Two organisations: A with three volunteers and a coordinator, B with one of each.
-    let admin = Admin::open(data.path()).await?;
+    let admin = open_admin().await?;
     let org_a = admin.org("Nattvandrarna A", 3).await?;
     let org_b = admin.org("Grannsamverkan B", 1).await?;
     let mut members = Vec::new();
@@ -316,8 +353,16 @@ async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<Kills> {
     }
     drop(admin);
 
-    let mut server = ServerProcess::start(binary, data.path()).await?;
-    let proxy = FaultProxy::start(server.url.trim_start_matches("http://").parse()?).await?;
+    let processes = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 2,
+    };
+    let mut servers = Vec::new();
+    for _ in 0..processes {
+        servers.push(ServerProcess::start_at(binary, store.clone()).await?);
+    }
+    let upstreams = servers.iter().map(ServerProcess::addr).collect();
+    let proxy = FaultProxy::start_to_any(upstreams, stream_seed(seed, 3)).await?;
     let mut phones = Vec::new();
     for (i, (org, _member, role, code)) in members.into_iter().enumerate() {
         let device = Device::open(phone_dir.path().join(format!("phone-{i}.sqlite3")))?;
@@ -369,13 +414,15 @@ async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<Kills> {
                 tokio::time::sleep(Duration::from_millis(rng.random_range(0..15))).await;
                 let in_flight = proxy.pushes_in_flight();
                 let cut_before = proxy.pushes_cut();
-                server.kill()?;
+                let victim = rng.random_range(0..servers.len());
+                servers[victim].kill()?;
                 syncs.await??;
                 kills.sent += 1;
                 if in_flight > 0 && proxy.pushes_cut() > cut_before {
                     kills.during_push += 1;
                 }
-                server = server.restart(binary).await?;
+                let killed = servers.remove(victim);
+                servers.insert(victim, killed.restart(binary).await?);
             }
         }
     }
@@ -387,19 +434,18 @@ async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<Kills> {
             phone.device.sync_once(&http()).await?;
         }
     }
-    drop(server);
+    drop(servers);
 
-    let admin = Admin::open(data.path()).await?;
-    let (accepted, distinct, rejected): (i64, i64, i64) = admin
-        .query(|c| {
-            c.query_row(
-                "SELECT (SELECT COUNT(*) FROM ops), (SELECT COUNT(DISTINCT op_id) FROM ops),
-                        (SELECT COUNT(*) FROM rejected_ops)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-        })
+    let admin = open_admin().await?;
+    let counts = admin
+        .rows(
+            "SELECT (SELECT COUNT(*) FROM ops), (SELECT COUNT(DISTINCT op_id) FROM ops),
+                    (SELECT COUNT(*) FROM rejected_ops)",
+            &[],
+        )
         .await?;
+    let count = |i: usize| counts[0][i].as_i64().unwrap_or(-1);
+    let (accepted, distinct, rejected) = (count(0), count(1), count(2));
     anyhow::ensure!(
         accepted == distinct,
         "an op is stored twice ({accepted} rows, {distinct} ops)"
@@ -437,7 +483,7 @@ async fn run_seed(binary: &Path, seed: u64) -> anyhow::Result<Kills> {
         let check = integrity(&phone_dir.path().join(format!("phone-{i}.sqlite3")))?;
         anyhow::ensure!(check == "ok", "phone {i} database: {check}");
     }
-    let check = integrity(&data.path().join("vaka.sqlite3"))?;
+    let check = admin.integrity().await?;
     anyhow::ensure!(check == "ok", "server database: {check}");
     Ok(kills)
 }
