@@ -774,6 +774,15 @@ pub fn cli(binary: &Path, data_dir: &Path, args: &[&str]) -> anyhow::Result<Stri
     run_cli(binary, &["--data", &data], args)
 }
 
+/// Runs the server's command line on `store` (`--data DIR` or `--database URL`) and returns what
+/// it printed.
+pub fn cli_at(binary: &Path, store: &StoreAt, args: &[&str]) -> anyhow::Result<String> {
+    match store {
+        StoreAt::Data(dir) => cli(binary, dir, args),
+        StoreAt::Database(url) => run_cli(binary, &["--database", url], args),
+    }
+}
+
 /// Runs `binary STORE… ARGS…` and returns what it printed.
 fn run_cli(binary: &Path, store: &[&str], args: &[&str]) -> anyhow::Result<String> {
     let output = Command::new(binary).args(store).args(args).output()?;

@@ -1,12 +1,13 @@
 //! The server killed with SIGKILL in the middle of a sync burst and restarted on the same data:
-//! every op it had acknowledged is still there, and the devices finish syncing.
+//! every op it had acknowledged is still there, and the devices finish syncing. On SQLite and, as
+//! the same test, on PostgreSQL.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use vaka_device::Device;
 use vaka_shared::model::{CategoryCode, IncidentFields, Severity};
-use vaka_tests::{Admin, ServerProcess, cli, integrity};
+use vaka_tests::{Admin, ServerProcess, StoreAt, cli_at, integrity};
 
 const PHONES: usize = 3;
 const ENTRIES_PER_PHONE: u64 = 600;
@@ -19,20 +20,29 @@ fn http() -> reqwest::Client {
 }
 
 /// The op ids the server holds per device, sorted, one per stored row (an op stored twice shows
-/// twice), read straight from its file.
-fn held_per_device(data_dir: &Path) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
-    let conn = rusqlite::Connection::open_with_flags(
-        data_dir.join("vaka.sqlite3"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
-    let mut stmt = conn.prepare("SELECT device_id, op_id FROM ops ORDER BY device_id, op_id")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+/// twice), read from the store in `store` (opened here after its server process stopped).
+async fn held_per_device(store: &StoreAt) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    let admin = open(store).await?;
+    let rows = admin
+        .rows(
+            "SELECT device_id, op_id FROM ops ORDER BY device_id, op_id",
+            &[],
+        )
+        .await?;
     let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for row in rows {
-        let (device, op_id) = row?;
-        held.entry(device).or_default().push(op_id);
+        let text = |i: usize| row[i].as_str().unwrap_or_default().to_owned();
+        held.entry(text(0)).or_default().push(text(1));
     }
     Ok(held)
+}
+
+/// The store in `store`, opened in this process.
+async fn open(store: &StoreAt) -> anyhow::Result<Admin> {
+    match store {
+        StoreAt::Data(dir) => Admin::open(dir).await,
+        StoreAt::Database(url) => Admin::open_database(url).await,
+    }
 }
 
 /// The ids of the ops a phone made, sorted, read from its file: all of them, and those it holds
@@ -57,21 +67,32 @@ fn own_op_ids(path: &Path, device: &str) -> anyhow::Result<(Vec<String>, Vec<Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_ops_survive_a_sigkill_during_a_sync_burst() -> anyhow::Result<()> {
-    let binary = Path::new(env!("CARGO_BIN_EXE_vaka-test-server"));
     let data = tempfile::tempdir()?;
-    let org = cli(
+    burst_and_kill(StoreAt::Data(data.path().to_path_buf())).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_ops_survive_a_sigkill_during_a_sync_burst_on_postgresql() -> anyhow::Result<()>
+{
+    let url = vaka_tests::postgres::fresh_database().await?;
+    burst_and_kill(StoreAt::Database(url)).await
+}
+
+async fn burst_and_kill(store: StoreAt) -> anyhow::Result<()> {
+    let binary = Path::new(env!("CARGO_BIN_EXE_vaka-test-server"));
+    let org = cli_at(
         binary,
-        data.path(),
+        &store,
         &["org", "create", "--name", "Nattvandrarna Testby"],
     )?;
-    let mut server = ServerProcess::start(binary, data.path()).await?;
+    let mut server = ServerProcess::start_at(binary, store.clone()).await?;
 
     let phone_dir = tempfile::tempdir()?;
     let mut phones = Vec::new();
     for i in 0..PHONES {
-        let member = cli(
+        let member = cli_at(
             binary,
-            data.path(),
+            &store,
             &[
                 "user",
                 "create",
@@ -83,7 +104,7 @@ async fn acknowledged_ops_survive_a_sigkill_during_a_sync_burst() -> anyhow::Res
                 "volunteer",
             ],
         )?;
-        let code = cli(binary, data.path(), &["enroll-code", "--member", &member])?;
+        let code = cli_at(binary, &store, &["enroll-code", "--member", &member])?;
         let device = Device::open(phone_dir.path().join(format!("phone-{i}.sqlite3")))?;
         device
             .enroll(&http(), &server.url, &code, "Testtelefon")
@@ -151,8 +172,8 @@ async fn acknowledged_ops_survive_a_sigkill_during_a_sync_burst() -> anyhow::Res
         acknowledged.iter().any(|(_, acked)| !acked.is_empty()),
         "killed before any acknowledgement"
     );
-    assert_eq!(integrity(&data.path().join("vaka.sqlite3"))?, "ok");
-    let held = held_per_device(data.path())?;
+    assert_eq!(open(&store).await?.integrity().await?, "ok");
+    let held = held_per_device(&store).await?;
     for (device, (own, acked)) in ids.iter().zip(&acknowledged) {
         assert_eq!(own.len() as u64, ENTRIES_PER_PHONE);
         let stored = held.get(device).cloned().unwrap_or_default();
@@ -188,7 +209,7 @@ async fn acknowledged_ops_survive_a_sigkill_during_a_sync_burst() -> anyhow::Res
     }
     drop(server);
 
-    let held = held_per_device(data.path())?;
+    let held = held_per_device(&store).await?;
     assert_eq!(held.len(), PHONES, "ops of the phones only");
     for (i, device) in ids.iter().enumerate() {
         let (own, acked) = own_op_ids(&phone_file(i), device)?;
@@ -199,7 +220,7 @@ async fn acknowledged_ops_survive_a_sigkill_during_a_sync_burst() -> anyhow::Res
             "phone {i}: the server holds exactly its ops, each once"
         );
     }
-    let admin = Admin::open(data.path()).await?;
+    let admin = open(&store).await?;
     let expected = admin.snapshot(org.parse()?).await?;
     assert_eq!(expected.len() as u64, total);
     for (i, phone) in phones.iter().enumerate() {

@@ -43,14 +43,25 @@ async fn enrolled(
 /// shows twice).
 async fn op_ids_on_server(server: &TestServer, device: &Device) -> anyhow::Result<Vec<String>> {
     let id = device.identity()?.expect("enrolled").device_id.to_string();
-    server
+    let rows = server
         .admin
-        .query(move |c| {
-            c.prepare("SELECT op_id FROM ops WHERE device_id = ?1 ORDER BY op_id")?
-                .query_map([id], |r| r.get(0))?
-                .collect()
-        })
-        .await
+        .rows(
+            "SELECT op_id FROM ops WHERE device_id = ?1 ORDER BY op_id",
+            &[&id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r[0].as_str().unwrap_or_default().to_owned())
+        .collect())
+}
+
+/// The one number `sql` answers on the server's store.
+async fn number(server: &TestServer, sql: &str, params: &[&str]) -> anyhow::Result<i64> {
+    let rows = server.admin.rows(sql, params).await?;
+    rows.first()
+        .and_then(|r| r[0].as_i64())
+        .ok_or_else(|| anyhow::anyhow!("no number from {sql}"))
 }
 
 /// The ids of the ops a device made, sorted, read from its file: all of them, and those it holds
@@ -121,10 +132,7 @@ async fn a_device_killed_mid_sync_keeps_its_outbox_and_sends_nothing_twice() -> 
     // Kill the device once the server holds some of its ops but not all.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let held: i64 = server
-            .admin
-            .query(|c| c.query_row("SELECT COUNT(*) FROM ops", [], |r| r.get(0)))
-            .await?;
+        let held = number(&server, "SELECT COUNT(*) FROM ops", &[]).await?;
         if held > 0 {
             anyhow::ensure!(
                 (held as u64) < MADE,
@@ -150,10 +158,7 @@ async fn a_device_killed_mid_sync_keeps_its_outbox_and_sends_nothing_twice() -> 
         device.outbox_len()? + stored as u64 >= MADE,
         "every op is either on the server or still waiting"
     );
-    let server_seq: u64 = server
-        .admin
-        .query(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM ops", [], |r| r.get(0)))
-        .await?;
+    let server_seq = number(&server, "SELECT COALESCE(MAX(seq), 0) FROM ops", &[]).await? as u64;
     assert!(
         state.cursor <= server_seq,
         "the cursor never runs ahead of the server"
@@ -200,16 +205,11 @@ async fn a_pull_that_fails_half_way_keeps_the_cursor_where_the_applied_ops_end()
         held > 0 && held < 1200,
         "one page applied, not more: {held}"
     );
-    let page_end: u64 = server
+    let seqs = server
         .admin
-        .query(move |c| {
-            c.query_row(
-                "SELECT seq FROM ops ORDER BY seq LIMIT 1 OFFSET ?1",
-                [held - 1],
-                |r| r.get(0),
-            )
-        })
+        .rows("SELECT seq FROM ops ORDER BY seq", &[])
         .await?;
+    let page_end = seqs[held as usize - 1][0].as_i64().unwrap_or_default() as u64;
     assert_eq!(
         after_first.cursor, page_end,
         "the cursor is where the applied ops end"
