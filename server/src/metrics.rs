@@ -276,11 +276,10 @@ impl Metrics {
         ConnectionGuard(self.open_connections.clone())
     }
 
-    /// Reads the gauges that describe the process and its files: the size of the database at
-    /// `database` (with its write-ahead log) and the resident memory. Called at scrape time.
-    pub fn sample(&self, database: &Path) {
-        self.database_bytes
-            .set(saturating_i64(database_size_bytes(database)));
+    /// Sets the gauges that describe the process and its store: the database's size in bytes
+    /// (`Store::size_bytes`) and the resident memory. Called at scrape time.
+    pub fn sample(&self, database_bytes: u64) {
+        self.database_bytes.set(saturating_i64(database_bytes));
         self.resident_bytes
             .set(saturating_i64(resident_memory_bytes()));
     }

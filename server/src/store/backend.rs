@@ -103,6 +103,15 @@ impl Store {
         on_backend!(self, s => s.checkpoint().await, p => p.vacuum().await)
     }
 
+    /// The database's size on disk in bytes: the SQLite file with its write-ahead log, or
+    /// PostgreSQL's `pg_database_size`.
+    pub async fn size_bytes(&self) -> Result<u64, StoreError> {
+        on_backend!(self,
+            s => Ok(crate::metrics::database_size_bytes(s.path())),
+            p => p.size_bytes().await,
+        )
+    }
+
     // ---- the sync endpoints ----
 
     /// The highest `device_seq` of `device` the server holds.

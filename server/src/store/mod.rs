@@ -212,6 +212,11 @@ impl SqliteStore {
         })
     }
 
+    /// The path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Runs `job` on the write connection inside the next group transaction and returns its
     /// result once that transaction is committed to disk. If `job` fails, its changes are rolled
     /// back and the others in the group go on.

@@ -50,7 +50,10 @@ pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Respons
         return refused;
     }
     let format = Format::negotiate(headers.get(ACCEPT).and_then(|v| v.to_str().ok()));
-    app.metrics.sample(&app.config.database_path());
+    match app.store.size_bytes().await {
+        Ok(bytes) => app.metrics.sample(bytes),
+        Err(e) => tracing::warn!(error = %e, "the database's size is not known"),
+    }
     (
         [
             (

@@ -129,6 +129,22 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// The database's size on disk in bytes (`pg_database_size`).
+    pub async fn size_bytes(&self) -> Result<u64, StoreError> {
+        self.read(|db| {
+            Box::pin(async move {
+                let size: i64 = db
+                    .query_one("SELECT pg_database_size(current_database())", &[])
+                    .await?
+                    .get(0);
+                Ok(u64::try_from(size).unwrap_or_default())
+            })
+        })
+        .await
+    }
+}
+
 /// The sync endpoints' operations, as on [`crate::store::Store`].
 impl PgStore {
     /// The highest `device_seq` of `device` the server holds.
