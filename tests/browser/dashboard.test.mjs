@@ -409,7 +409,7 @@ describe('coordinator dashboard', () => {
     assert.equal(noToken.status(), 403);
 
     // Another organisation with an entry of its own, made with the admin command line.
-    const cli = (...args) => execFileSync(join(bin, 'vaka-server'), ['--data', server.data, ...args], { encoding: 'utf8' }).trim();
+    const cli = (...args) => execFileSync(join(bin, 'vaka-server'), args, { encoding: 'utf8', env: { ...process.env, ...server.storeEnv } }).trim();
     const org = cli('org', 'create', '--name', 'Annan förening');
     const member = cli('user', 'create', '--org', org, '--name', 'Främling', '--role', 'volunteer');
     const code = cli('enroll-code', '--member', member);

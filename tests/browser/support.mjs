@@ -2,7 +2,7 @@
 // `vaka-server demo` on a fresh data folder. The binaries come from the workspace build
 // (target/debug; VAKA_BIN_DIR overrides).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -28,13 +28,30 @@ export function freePort() {
   });
 }
 
-/** Starts `vaka-server demo` on a fresh data folder; resolves with its URL and banner. */
+/**
+ * With VAKA_TEST_BACKEND=postgres, a fresh database in the test cluster (VAKA_TEST_POSTGRES, a URL
+ * of its `postgres` database) and its URL; otherwise none, and the server keeps its SQLite store in
+ * its data folder.
+ */
+export function freshDatabase() {
+  if (process.env.VAKA_TEST_BACKEND !== 'postgres') return undefined;
+  const cluster = process.env.VAKA_TEST_POSTGRES;
+  if (!cluster) throw new Error('VAKA_TEST_BACKEND=postgres needs VAKA_TEST_POSTGRES (scripts/test starts a cluster)');
+  const name = `vaka_browser_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
+  execFileSync('psql', [cluster, '-q', '-c', `CREATE DATABASE ${name}`]);
+  return `${cluster.slice(0, cluster.lastIndexOf('/'))}/${name}`;
+}
+
+/** Starts `vaka-server demo` on a fresh data folder (or database); resolves with its URL and banner. */
 export async function startServer(extraArgs = []) {
   const data = mkdtempSync(join(tmpdir(), 'vaka-browser-'));
+  const database = freshDatabase();
   const port = await freePort();
-  const child = spawn(join(bin, 'vaka-server'), ['--data', data, ...extraArgs, 'demo', '--listen', `127.0.0.1:${port}`], {
+  // The store's option for this server and every command run on it (`storeEnv`).
+  const storeEnv = database ? { VAKA_DATABASE: database } : { VAKA_DATA: data };
+  const child = spawn(join(bin, 'vaka-server'), [...extraArgs, 'demo', '--listen', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: 'warn' },
+    env: { ...process.env, ...storeEnv, RUST_LOG: 'warn' },
   });
   let banner = '';
   child.stdout.on('data', (chunk) => { banner += chunk; });
@@ -50,7 +67,7 @@ export async function startServer(extraArgs = []) {
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    url, data, banner, child,
+    url, data, banner, child, storeEnv,
     stop() { child.kill('SIGTERM'); rmSync(data, { recursive: true, force: true }); },
   };
 }
