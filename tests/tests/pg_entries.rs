@@ -738,9 +738,9 @@ async fn the_inbox_is_the_same_on_both_backends_for_every_filter_sort_and_page()
             .page
             .entries
             .iter()
-            .map(|e| e.id.clone())
+            .map(|e| e.id)
             .collect::<Vec<_>>(),
-        vec![fx.conflicted.to_string()]
+        vec![fx.conflicted]
     );
 }
 
@@ -766,10 +766,10 @@ async fn the_entry_page_and_its_lookups_are_the_same_on_both_backends() {
             0 => {
                 assert_eq!(page.entry.tags, ["natt", "buss"]);
                 assert_eq!(page.entry.forwarded_to, ["police", "social_services"]);
-                let candidates: Vec<_> = page.candidates.iter().map(|c| c.id.clone()).collect();
+                let candidates: Vec<_> = page.candidates.iter().map(|c| c.id).collect();
                 assert_eq!(
                     candidates,
-                    [9, 1, 11, 4].map(|n| fx.entries[n].to_string()),
+                    [9, 1, 11, 4].map(|n| fx.entries[n]),
                     "the nearest in time and place first; not the far or another area's"
                 );
                 let bodies: Vec<_> = page.comments.iter().map(|c| c.body.as_str()).collect();
@@ -786,8 +786,7 @@ async fn the_entry_page_and_its_lookups_are_the_same_on_both_backends() {
                 );
             }
             4 => assert_eq!(
-                page.candidates[0].id,
-                fx.entries[6].to_string(),
+                page.candidates[0].id, fx.entries[6],
                 "the chosen original first"
             ),
             7 | 8 => assert!(page.candidates.is_empty(), "a patrol has no duplicates"),
@@ -839,7 +838,7 @@ async fn the_entry_page_and_its_lookups_are_the_same_on_both_backends() {
         })
         .await
         .expect("the conflict");
-        assert_eq!(found.kind.as_deref(), Some("incident"));
+        assert_eq!(found.kind, Some(vaka_shared::EntityKind::Incident));
     }
     assert!(
         same(&sides, "no conflict", async |s: &Side| s

@@ -102,12 +102,10 @@ async fn show(
     else {
         return Err(LangError(lang, PageError::NotFound));
     };
-    let viewed = AuditAction::EntryViewed {
-        entry: entity_id(&row.id, lang)?,
-    };
+    let viewed = AuditAction::EntryViewed { entry: row.id };
     record_view(app, signed, viewed).await?;
     let hashes = photo_hashes(&values);
-    let redactable = privacy::redactable_texts(&row.kind, &values);
+    let redactable = privacy::redactable_texts(row.kind.as_str(), &values);
     let photo_states = app
         .store
         .photos_complete(signed.user.org_id, hashes)
@@ -116,10 +114,10 @@ async fn show(
     let t = i18n::texts(lang);
     let title = format!(
         "{}: {}",
-        kind_label(&row.kind, lang),
+        kind_label(row.kind.as_str(), lang),
         row.category
             .as_deref()
-            .map(|c| category_label(&row.kind, c, lang))
+            .map(|c| category_label(row.kind.as_str(), c, lang))
             .unwrap_or_default()
     );
     let area_shape: Vec<_> = shapes
@@ -146,7 +144,7 @@ async fn show(
                 @match (row.lat, row.lon) {
                     (Some(lat), Some(lon)) => {
                         (PreEscaped(charts::map(&area_shape, &[crate::store::reports::MapPoint {
-                            lat, lon, kind: row.kind.clone(), severity: row.severity }], 360.0, 260.0).svg(t.map_point)))
+                            lat, lon, kind: row.kind.as_str().to_owned(), severity: row.severity }], 360.0, 260.0).svg(t.map_point)))
                         p.muted { (format!("{lat:.5}, {lon:.5}")) }
                     }
                     _ => p.muted { (t.no_location) }
@@ -155,7 +153,7 @@ async fn show(
                 (photos(lang, &photo_states))
             }
         }
-        @if row.kind != "patrol" {
+        @if row.kind != EntityKind::Patrol {
             @let (filled, wrong) = match &refused.review {
                 Some((filled, field, message)) => (filled, Some((*field, message.as_str()))),
                 None => (&row, None),
@@ -164,9 +162,9 @@ async fn show(
             (privacy::hold_section(lang, signed, &row, values.get("retention_hold").and_then(Value::as_str)))
         }
         (privacy::redaction_section(lang, signed, &row, &redactable, &redactions))
-        (conflicts_section(lang, signed, &row.kind, names, &conflicts))
+        (conflicts_section(lang, signed, row.kind.as_str(), names, &conflicts))
         (comments_section(lang, signed, &row, &comments, refused.comment.as_ref()))
-        (history_section(lang, &row.kind, names, &history, &redactions))
+        (history_section(lang, row.kind.as_str(), names, &history, &redactions))
     };
     Ok((status, layout::page(lang, Some(signed), &title, body)).into_response())
 }
@@ -187,31 +185,31 @@ fn fields(lang: Lang, e: &EntryRow, candidates: &[EntryRow]) -> Markup {
     let t = i18n::texts(lang);
     html! {
         dl.fields {
-            dt { (t.kind) } dd { (kind_label(&e.kind, lang)) }
+            dt { (t.kind) } dd { (kind_label(e.kind.as_str(), lang)) }
             dt { (t.occurred) } dd { (e.occurred_at_ms.map(fmt_time).unwrap_or_default()) }
             @if let Some(end) = e.ended_at_ms { dt { (t.ended) } dd { (fmt_time(end)) } }
             dt { (t.received) } dd { (fmt_time(e.received_at_ms)) }
-            dt { (t.category) } dd { (e.category.as_deref().map(|c| category_label(&e.kind, c, lang)).unwrap_or_default()) }
+            dt { (t.category) } dd { (e.category.as_deref().map(|c| category_label(e.kind.as_str(), c, lang)).unwrap_or_default()) }
             @if let Some(s) = e.severity { dt { (t.severity) } dd { span class={ "sev sev-" (s) } { (s) " · " (vaka_shared::model::Severity(s as u8).label(lang)) } } }
             dt { (t.area) } dd { (e.area_name.clone().unwrap_or_else(|| t.no_area.to_owned())) }
             @if let Some(p) = &e.place { dt { (t.place) } dd { (p) } }
             dt { (t.description) } dd { (e.description.clone().unwrap_or_default()) }
             @if let Some(n) = e.participants { dt { (t.participants) } dd { (n) } }
             @if let Some(n) = e.people_involved { dt { (t.people_involved) } dd { (n) " (" (e.minors_involved.unwrap_or(0)) ")" } }
-            @if e.kind == "incident" {
+            @if e.kind == EntityKind::Incident {
                 dt { (t.police_line) } dd { (e.police_line.as_deref().map(|l| if l == "112" { "112" } else { "114 14" }).unwrap_or("–")) }
                 dt { (t.police_contacted) } dd { (e.police_contacted_ms.map(fmt_time).unwrap_or_else(|| t.no.to_owned())) }
                 dt { (t.police_attended) } dd { (e.police_attended_ms.map(fmt_time).unwrap_or_else(|| t.no.to_owned())) }
                 @if let Some(n) = &e.police_event_number { dt { (t.police_event) } dd { (n) } }
             }
             dt { (t.author) } dd { (e.author_name) @if let Some(g) = &e.author_group { " · " (g) } }
-            dt { (t.status) } dd { span class={ "badge status-" (e.review_status) } { (ReviewStatus::from_wire(&e.review_status).map(|s| s.label(lang)).unwrap_or(&e.review_status)) } }
+            dt { (t.status) } dd { span class={ "badge status-" (e.review_status.as_str()) } { (e.review_status.label(lang)) } }
             @if !e.tags.is_empty() { dt { (t.f_tags) } dd { (e.tags.join(", ")) } }
             @if !e.forwarded_to.is_empty() { dt { (t.forwarded_to) } dd { (e.forwarded_to.iter().filter_map(|a| Agency::from_wire(a)).map(|a| a.label(lang)).collect::<Vec<_>>().join(", ")) } }
             @if let Some(d) = &e.duplicate_of {
                 dt { (t.f_duplicate) }
                 dd { a href={ "/entries/" (d) } {
-                    (candidates.iter().find(|c| &c.id == d).map(|c| candidate_label(lang, c)).unwrap_or_else(|| t.f_that_entry.to_owned()))
+                    (candidates.iter().find(|c| c.id.to_string() == *d).map(|c| candidate_label(lang, c)).unwrap_or_else(|| t.f_that_entry.to_owned()))
                 } }
             }
             @if e.retracted { dt { (t.retracted) } dd { (yes_no(lang, true)) } }
@@ -281,7 +279,7 @@ pub async fn photo(
 fn candidate_label(lang: Lang, c: &EntryRow) -> String {
     let mut parts = vec![c.occurred_at_ms.map(fmt_time).unwrap_or_default()];
     if let Some(cat) = &c.category {
-        parts.push(category_label(&c.kind, cat, lang));
+        parts.push(category_label(c.kind.as_str(), cat, lang));
     }
     if let Some(place) = c.area_name.as_ref().or(c.place.as_ref()) {
         parts.push(place.clone());
@@ -311,7 +309,7 @@ fn review_form(
                 input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
                 div.filters {
                     label { (t.status) select name="review_status" {
-                        @for s in ReviewStatus::ALL { option value=(s.as_str()) selected[e.review_status == s.as_str()] { (s.label(lang)) } }
+                        @for s in ReviewStatus::ALL { option value=(s.as_str()) selected[e.review_status == *s] { (s.label(lang)) } }
                     } }
                     label { (t.assignee) select name="assignee" {
                         option value="" { (t.nobody) }
@@ -334,7 +332,7 @@ fn review_form(
                         aria-describedby=[error("duplicate_of").map(|_| "duplicate_of-error")] {
                         option value="" { (t.not_a_duplicate) }
                         @for c in candidates {
-                            option value=(c.id) selected[e.duplicate_of.as_deref() == Some(c.id.as_str())] { (candidate_label(lang, c)) }
+                            option value=(c.id) selected[e.duplicate_of.as_deref() == Some(c.id.to_string().as_str())] { (candidate_label(lang, c)) }
                         }
                     }
                     @if let Some(m) = error("duplicate_of") { p.field-error id="duplicate_of-error" { (m) } }
@@ -430,7 +428,7 @@ fn comments_section(
                     p { (c.body) }
                 }
             }
-            (comment_form(lang, signed, &e.id, refused.map_or("", |r| r.0.as_str()), refused.map(|r| r.1)))
+            (comment_form(lang, signed, &e.id.to_string(), refused.map_or("", |r| r.0.as_str()), refused.map(|r| r.1)))
         }
     }
 }
@@ -600,7 +598,7 @@ pub async fn review(
         .review_targets(signed.user.org_id, entity, duplicate.ok().flatten())
         .await
         .lang(lang)?;
-    let Some(row) = row.filter(|r| r.kind != "patrol") else {
+    let Some(row) = row.filter(|r| r.kind != EntityKind::Patrol) else {
         return Err(LangError(lang, PageError::NotFound));
     };
     let assignee_ok = assignee.is_none_or(|a| {
@@ -614,7 +612,7 @@ pub async fn review(
     let status = form
         .get("review_status")
         .and_then(ReviewStatus::from_wire)
-        .filter(|s| s.as_str() != row.review_status);
+        .filter(|s| *s != row.review_status);
     let tags: Vec<String> = form
         .get("tags")
         .unwrap_or_default()
@@ -649,7 +647,7 @@ pub async fn review(
         // beside the field.
         let mut filled = row.clone();
         if let Some(s) = form.get("review_status").and_then(ReviewStatus::from_wire) {
-            filled.review_status = s.as_str().to_owned();
+            filled.review_status = s;
         }
         filled.assignee = assignee.map(|a| a.to_string());
         filled.tags = tags;
@@ -676,7 +674,7 @@ pub async fn review(
     {
         return Ok(see_other(format!("/entries/{entity}")));
     }
-    let body = if row.kind == "incident" {
+    let body = if row.kind == EntityKind::Incident {
         OpBody::Incident(IncidentFields {
             review_status: status,
             tags,
@@ -733,7 +731,7 @@ pub async fn comment(
         let id = entity.to_string();
         return show(&app, &signed, &id, false, refused, StatusCode::BAD_REQUEST).await;
     }
-    let kind = EntityKind::from_wire(&row.kind).unwrap_or(EntityKind::Incident);
+    let kind = row.kind;
     let body = OpBody::Comment(CommentFields {
         entry: Some(EntryRef { kind, id: entity }),
         body: Some(text),
@@ -791,7 +789,6 @@ pub async fn settle(
     })?;
     let mut map = Map::new();
     map.insert(conflict.field.clone(), value);
-    let kind = EntityKind::from_wire(&kind).unwrap_or(EntityKind::Incident);
     let body = OpBody::from_field_map(kind, map).map_err(|e| {
         tracing::warn!(error = %e, "a conflict's value cannot be written again");
         LangError(

@@ -97,15 +97,15 @@ pub fn csv_text(rows: &[EntryRow]) -> String {
             _ => String::new(),
         };
         let fields = [
-            r.id.clone(),
-            r.kind.clone(),
+            r.id.to_string(),
+            r.kind.as_str().to_owned(),
             rfc3339(r.occurred_at_ms),
             rfc3339(r.ended_at_ms),
             rfc3339(Some(r.received_at_ms)),
             r.area_name.clone().unwrap_or_default(),
             r.category.clone().unwrap_or_default(),
             r.severity.map(|s| s.to_string()).unwrap_or_default(),
-            r.review_status.clone(),
+            r.review_status.as_str().to_owned(),
             r.author_group.clone().unwrap_or_default(),
             r.lat.map(|v| format!("{v:.6}")).unwrap_or_default(),
             r.lon.map(|v| format!("{v:.6}")).unwrap_or_default(),

@@ -272,16 +272,16 @@ fn table(lang: Lang, q: &Pairs, f: &InboxFilter, r: &InboxPage) -> Markup {
                         tr {
                             td.when data-label=(t.occurred) { a href={ "/entries/" (e.id) } { (e.occurred_at_ms.map(fmt_time).unwrap_or_default()) } }
                             td.when.muted data-label=(t.received) { (fmt_time(e.received_at_ms)) }
-                            td data-label=(t.kind) { (kind_label(&e.kind, lang)) }
-                            td data-label=(t.category) { (e.category.as_deref().map(|c| category_label(&e.kind, c, lang)).unwrap_or_default()) }
+                            td data-label=(t.kind) { (kind_label(e.kind.as_str(), lang)) }
+                            td data-label=(t.category) { (e.category.as_deref().map(|c| category_label(e.kind.as_str(), c, lang)).unwrap_or_default()) }
                             td data-label=(t.severity) { @if let Some(s) = e.severity { span class={ "sev sev-" (s) } { (Severity(s as u8).label(lang)) } } }
                             td data-label=(t.area) { (e.area_name.clone().unwrap_or_default()) }
                             td data-label=(t.description) { (e.description.as_deref().map(|d| short(d, 90)).unwrap_or_default())
                                  @if e.retracted { " " span.badge { (t.retracted) } }
                                  @if super::privacy::may_identify(e) { " " span.badge.pii title=(t.pii_advice) { (t.pii_mark) } } }
                             td data-label=(t.author) { (e.author_name) @if let Some(g) = &e.author_group { br; span.muted { (g) } } }
-                            td data-label=(t.status) { span class={ "badge status-" (e.review_status) } {
-                                (ReviewStatus::from_wire(&e.review_status).map(|s| s.label(lang)).unwrap_or(&e.review_status)) } }
+                            td data-label=(t.status) { span class={ "badge status-" (e.review_status.as_str()) } {
+                                (e.review_status.label(lang)) } }
                         }
                     }
                 }

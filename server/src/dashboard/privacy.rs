@@ -318,7 +318,7 @@ pub async fn hold(
         .entry(signed.user.org_id, entity)
         .await
         .lang(lang)?
-        .filter(|r| r.kind != "patrol")
+        .filter(|r| r.kind != EntityKind::Patrol)
         .ok_or(LangError(lang, PageError::NotFound))?;
     let hold = if form.get("release").is_some() {
         None
@@ -346,7 +346,7 @@ pub async fn hold(
         Some(_) => AuditAction::HoldSet { entry: entity },
         None => AuditAction::HoldReleased { entry: entity },
     };
-    let body = if row.kind == "incident" {
+    let body = if row.kind == EntityKind::Incident {
         OpBody::Incident(IncidentFields {
             retention_hold: Some(hold),
             ..Default::default()
@@ -523,7 +523,7 @@ pub async fn redact(
         .lang(lang)?
         .ok_or(LangError(lang, PageError::NotFound))?;
     let field = form.get("field").unwrap_or_default().to_owned();
-    let kind = EntityKind::from_wire(&row.kind).ok_or(LangError(lang, PageError::NotFound))?;
+    let kind = row.kind;
     if !redaction::is_redactable(kind, &field) {
         return Err(LangError(lang, PageError::NotFound));
     }

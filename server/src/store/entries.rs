@@ -9,7 +9,9 @@ use super::{Store, StoreError, on_backend, postgres};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
-use vaka_shared::{EntityId, OrgId};
+use vaka_shared::model::ReviewStatus;
+use vaka_shared::op::EntityKind;
+use vaka_shared::{EntityId, MemberId, OrgId};
 
 /// The projection of one entity's stored state into the `entries` row. Also used (without the
 /// final `WHERE`) by migration 0002 to fill the table from entities stored before it.
@@ -68,11 +70,11 @@ pub const ENTRY_JOINS: &str =
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntryRow {
     /// Its id.
-    pub id: String,
-    /// `patrol`, `incident` or `observation`.
-    pub kind: String,
+    pub id: EntityId,
+    /// A patrol, an incident or an observation.
+    pub kind: EntityKind,
     /// The member who logged it.
-    pub author: String,
+    pub author: MemberId,
     /// Their display name.
     pub author_name: String,
     /// Their group.
@@ -94,7 +96,7 @@ pub struct EntryRow {
     /// Severity 1–4 (incidents).
     pub severity: Option<i64>,
     /// Review status.
-    pub review_status: String,
+    pub review_status: ReviewStatus,
     /// Assigned coordinator.
     pub assignee: Option<String>,
     /// The entry this one duplicates.
@@ -141,9 +143,9 @@ impl EntryRow {
     /// Reads a row selected with [`ENTRY_COLUMNS`].
     pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            author: r.get(2)?,
+            id: super::row::parsed(r, 0)?,
+            kind: super::row::wire(r, 1, EntityKind::from_wire)?,
+            author: super::row::parsed(r, 2)?,
             author_name: r.get(3)?,
             author_group: r.get(4)?,
             created_seq: r.get(5)?,
@@ -154,7 +156,7 @@ impl EntryRow {
             area_name: r.get(10)?,
             category: r.get(11)?,
             severity: r.get(12)?,
-            review_status: r.get(13)?,
+            review_status: super::row::wire(r, 13, ReviewStatus::from_wire)?,
             assignee: r.get(14)?,
             duplicate_of: r.get(15)?,
             tags: json_list(r.get(16)?),
@@ -452,8 +454,8 @@ pub fn duplicate_candidates(
         .query_map(
             params![
                 org,
-                of.kind,
-                of.id,
+                of.kind.as_str(),
+                of.id.to_string(),
                 at.saturating_sub(DUPLICATE_WINDOW_MS),
                 at.saturating_add(DUPLICATE_WINDOW_MS),
                 at
@@ -751,13 +753,13 @@ pub fn entry_page(conn: &Connection, org: &str, id: &str) -> Result<Option<Entry
     let Some(row) = entry(conn, org, id)? else {
         return Ok(None);
     };
-    let mut candidates = if row.kind == "patrol" {
+    let mut candidates = if row.kind == EntityKind::Patrol {
         Vec::new()
     } else {
         duplicate_candidates(conn, org, &row)?
     };
     if let Some(chosen) = &row.duplicate_of
-        && !candidates.iter().any(|c| &c.id == chosen)
+        && !candidates.iter().any(|c| c.id.to_string() == *chosen)
         && let Some(found) = entry(conn, org, chosen)?
     {
         candidates.insert(0, found);
@@ -812,7 +814,7 @@ pub struct ConflictToSettle {
     /// The conflict.
     pub conflict: ConflictRow,
     /// The entry's kind, `None` when the entity is not an entry.
-    pub kind: Option<String>,
+    pub kind: Option<EntityKind>,
 }
 
 /// Conflict `conflict_id` of `org` with its entity and the entry's kind.
@@ -974,12 +976,12 @@ mod tests {
                 r#"
                 INSERT INTO orgs (id, name, created_at_ms) VALUES ('o', 'Org', 0);
                 INSERT INTO members (id, org_id, display_name, role, member_group, created_at_ms)
-                    VALUES ('m', 'o', 'Ali', 'volunteer', 'Nattvandrarna', 0);
+                    VALUES ('019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e01', 'o', 'Ali', 'volunteer', 'Nattvandrarna', 0);
                 INSERT INTO ops (org_id, scope_member, author, op_id, device_id, device_seq, hlc,
                                  base_seq, entity_kind, entity_id, fields, received_at_ms)
-                    VALUES ('o', 'm', 'm', 'op', 'd', 1, 'h', 0, 'incident', 'e', '{}', 1234);
+                    VALUES ('o', '019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e01', '019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e01', 'op', 'd', 1, 'h', 0, 'incident', '019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f', '{}', 1234);
                 INSERT INTO entities (id, org_id, kind, author, scope_member, state, created_seq, updated_seq)
-                    VALUES ('e', 'o', 'incident', 'm', 'm',
+                    VALUES ('019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f', 'o', 'incident', '019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e01', '019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e01',
                     '{"occurred_at":{"v":"2026-11-21T19:00:00.5Z","h":"h","b":0,"s":1},
                       "severity":{"v":3,"h":"h","b":0,"s":1},
                       "category":{"v":"disturbance","h":"h","b":0,"s":1},
@@ -991,15 +993,15 @@ mod tests {
         }
         let store = SqliteStore::open(&path, 1, 4, Arc::default()).expect("migrates");
         let row = store
-            .read(|conn| entry(conn, "o", "e"))
+            .read(|conn| entry(conn, "o", "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f"))
             .await
             .expect("read")
             .expect("projected");
-        assert_eq!(row.kind, "incident");
+        assert_eq!(row.kind, EntityKind::Incident);
         assert_eq!(row.occurred_at_ms, Some(1_795_287_600_500));
         assert_eq!(row.received_at_ms, 1234);
         assert_eq!(row.severity, Some(3));
-        assert_eq!(row.review_status, "new");
+        assert_eq!(row.review_status, ReviewStatus::New);
         assert_eq!(row.author_group.as_deref(), Some("Nattvandrarna"));
         assert_eq!((row.lat, row.lon), (Some(59.6), Some(16.5)));
         assert_eq!(row.police_contacted_ms, None);

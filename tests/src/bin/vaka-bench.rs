@@ -12,6 +12,11 @@
 //! succeeded, failed ones are counted apart, and any failure fails the run. W4 device: saving an
 //! incident on a device whose store holds 100,000 entries.
 //!
+//! On PostgreSQL: `VAKA_BENCH_DATABASE=postgres://USER@HOST:PORT/DB` (an empty database) runs the
+//! same client against servers on that database, and `VAKA_BENCH_PROCESSES=2` against that many
+//! server processes on it, the devices spread over them in turn. The SQLite floor is measured in
+//! the same run either way.
+//!
 //! A run that measured a failure says so and exits non-zero.
 
 use anyhow::Context;
@@ -23,7 +28,7 @@ use vaka_shared::op::{Op, OpBody};
 use vaka_shared::sync::{PullRequest, SyncRequest, SyncResponse};
 use vaka_shared::{EntityId, Timestamp};
 use vaka_tests::raw::RawDevice;
-use vaka_tests::{Admin, ServerProcess};
+use vaka_tests::{Admin, ServerProcess, StoreAt};
 
 const W1_DEVICES: usize = 50;
 const W1_OPS: usize = 100_000;
@@ -253,7 +258,26 @@ async fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism()?.get()
     );
 
-    let admin = Admin::open(data.path()).await?;
+    let store = match std::env::var("VAKA_BENCH_DATABASE") {
+        Ok(url) => StoreAt::Database(url),
+        Err(_) => StoreAt::Data(data.path().to_path_buf()),
+    };
+    let processes: usize = std::env::var("VAKA_BENCH_PROCESSES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    println!(
+        "store: {}, {processes} server process(es)",
+        match &store {
+            StoreAt::Data(_) => "SQLite",
+            StoreAt::Database(_) => "PostgreSQL",
+        }
+    );
+    let admin = match &store {
+        StoreAt::Data(dir) => Admin::open(dir).await?,
+        StoreAt::Database(url) => Admin::open_database(url).await?,
+    };
     let org = admin.org("Benchmark", W1_DEVICES + 2).await?;
     let mut codes = Vec::new();
     for member in &org.volunteers {
@@ -267,7 +291,12 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     drop(admin);
-    let mut server = ServerProcess::start(&binary, data.path()).await?;
+    let mut servers = Vec::with_capacity(processes);
+    for _ in 0..processes {
+        servers.push(ServerProcess::start_at(&binary, store.clone()).await?);
+    }
+    // Device `i` syncs through process `i % processes`, as a load balancer would spread them.
+    let url_of = |servers: &[ServerProcess], i: usize| servers[i % servers.len()].url.clone();
     let http = reqwest::Client::builder()
         .no_gzip()
         .no_zstd()
@@ -280,8 +309,8 @@ async fn main() -> anyhow::Result<()> {
     if !only_w3 {
         // W1: ingest.
         let mut devices = Vec::new();
-        for code in &codes[..W1_DEVICES] {
-            devices.push(RawDevice::enroll(&server.url, code).await?);
+        for (i, code) in codes[..W1_DEVICES].iter().enumerate() {
+            devices.push(RawDevice::enroll(&url_of(&servers, i), code).await?);
         }
         let per_device = W1_OPS / W1_DEVICES;
         let mut all_ops = Vec::with_capacity(W1_OPS);
@@ -336,7 +365,7 @@ async fn main() -> anyhow::Result<()> {
         );
 
         // W2: catch-up by a new device, over HTTP, and into a real device core.
-        let reader = RawDevice::enroll(&server.url, &codes[W1_DEVICES]).await?;
+        let reader = RawDevice::enroll(&servers[0].url, &codes[W1_DEVICES]).await?;
         let mut pulled_ids = Vec::with_capacity(W1_OPS);
         let started = Instant::now();
         let (mut cursor, mut pulled, mut wire, mut plain) = (0u64, 0usize, 0usize, 0usize);
@@ -385,7 +414,7 @@ async fn main() -> anyhow::Result<()> {
         device
             .enroll(
                 &reqwest::Client::new(),
-                &server.url,
+                &servers[0].url,
                 &codes[W1_DEVICES + 1],
                 "Bänk",
             )
@@ -430,15 +459,27 @@ async fn main() -> anyhow::Result<()> {
 
     // W3: many devices at once, against a freshly started server (for its peak memory).
     if !only_w3 {
-        server = server.restart(&binary).await?;
+        let mut restarted = Vec::with_capacity(servers.len());
+        for server in servers {
+            restarted.push(server.restart(&binary).await?);
+        }
+        servers = restarted;
     }
     let mut devices = Vec::with_capacity(w3_codes.len());
-    for code in &w3_codes {
-        devices.push(RawDevice::enroll(&server.url, code).await?);
+    for (i, code) in w3_codes.iter().enumerate() {
+        devices.push(RawDevice::enroll(&url_of(&servers, i), code).await?);
     }
-    let peak_before = peak_memory_kib(server.pid())?;
+    // Peak memory: the largest of the processes.
+    let peak_of = |servers: &[ServerProcess]| -> anyhow::Result<u64> {
+        let mut peak = 0;
+        for server in servers {
+            peak = peak.max(peak_memory_kib(server.pid())?);
+        }
+        Ok(peak)
+    };
+    let peak_before = peak_of(&servers)?;
     let burst = w3_round(&http, &mut devices, server_seq, Duration::ZERO).await?;
-    let peak = peak_memory_kib(server.pid())?;
+    let peak = peak_of(&servers)?;
     println!(
         "W3 many devices: {W3_DEVICES} devices in {} organisations each push {W3_OPS} ops and pull, all at once ({} in total)",
         W3_DEVICES / W3_ORG_SIZE,

@@ -5,6 +5,7 @@
 //! SQLite's binary collation) and `NULL` sorts as SQLite's smallest value.
 
 use super::choices;
+use super::ops::parsed;
 use crate::store::StoreError;
 use crate::store::entries::{
     COUNT_CAP, CommentRow, ConflictRow, ConflictToSettle, DUPLICATE_ROWS, DUPLICATE_WINDOW_MS,
@@ -13,11 +14,13 @@ use crate::store::entries::{
 };
 use crate::store::redaction::RedactionRow;
 use crate::store::reports::{AreaShape, rings_of};
+use crate::store::row::known;
 use deadpool_postgres::GenericClient;
 use serde_json::{Map, Value};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use vaka_shared::model::ReviewStatus;
+use vaka_shared::op::EntityKind;
 
 /// A query parameter owned by the query being built.
 type Param = Box<dyn ToSql + Sync + Send>;
@@ -32,9 +35,9 @@ fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 /// Reads a row selected with [`ENTRY_COLUMNS`].
 fn entry_row(r: &Row) -> Result<EntryRow, StoreError> {
     Ok(EntryRow {
-        id: r.try_get(0)?,
-        kind: r.try_get(1)?,
-        author: r.try_get(2)?,
+        id: parsed(r, 0)?,
+        kind: known(r.try_get(1)?, EntityKind::from_wire)?,
+        author: parsed(r, 2)?,
         author_name: r.try_get(3)?,
         author_group: r.try_get(4)?,
         created_seq: r.try_get(5)?,
@@ -45,7 +48,7 @@ fn entry_row(r: &Row) -> Result<EntryRow, StoreError> {
         area_name: r.try_get(10)?,
         category: r.try_get(11)?,
         severity: r.try_get(12)?,
-        review_status: r.try_get(13)?,
+        review_status: known(r.try_get(13)?, ReviewStatus::from_wire)?,
         assignee: r.try_get(14)?,
         duplicate_of: r.try_get(15)?,
         tags: json_list(r.try_get(16)?),
@@ -230,8 +233,8 @@ pub async fn duplicate_candidates(
             &stmt,
             &[
                 &org,
-                &of.kind,
-                &of.id,
+                &of.kind.as_str(),
+                &of.id.to_string(),
                 &at.saturating_sub(DUPLICATE_WINDOW_MS),
                 &at.saturating_add(DUPLICATE_WINDOW_MS),
                 &at,
@@ -475,13 +478,13 @@ pub async fn entry_page(
     let Some(row) = entry(db, org, id).await? else {
         return Ok(None);
     };
-    let mut candidates = if row.kind == "patrol" {
+    let mut candidates = if row.kind == EntityKind::Patrol {
         Vec::new()
     } else {
         duplicate_candidates(db, org, &row).await?
     };
     if let Some(chosen) = &row.duplicate_of
-        && !candidates.iter().any(|c| &c.id == chosen)
+        && !candidates.iter().any(|c| c.id.to_string() == *chosen)
         && let Some(found) = entry(db, org, chosen).await?
     {
         candidates.insert(0, found);
