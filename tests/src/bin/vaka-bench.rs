@@ -252,7 +252,16 @@ fn sqlite_floor(dir: &Path, ops: &[Op]) -> anyhow::Result<f64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let binary = server_binary()?;
-    let data = tempfile::tempdir()?;
+    // `VAKA_BENCH_KEEP=1` keeps the SQLite store the run made (to time a move of it).
+    let temp = tempfile::tempdir()?;
+    let (data, _temp) = match std::env::var_os("VAKA_BENCH_KEEP") {
+        Some(_) => {
+            let kept = temp.keep();
+            println!("the store stays in {}", kept.display());
+            (kept, None)
+        }
+        None => (temp.path().to_path_buf(), Some(temp)),
+    };
     println!(
         "Vaka sync benchmarks ({} cores)",
         std::thread::available_parallelism()?.get()
@@ -260,7 +269,7 @@ async fn main() -> anyhow::Result<()> {
 
     let store = match std::env::var("VAKA_BENCH_DATABASE") {
         Ok(url) => StoreAt::Database(url),
-        Err(_) => StoreAt::Data(data.path().to_path_buf()),
+        Err(_) => StoreAt::Data(data.clone()),
     };
     let processes: usize = std::env::var("VAKA_BENCH_PROCESSES")
         .ok()
