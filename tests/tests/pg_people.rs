@@ -284,7 +284,7 @@ async fn audit_chain(side: &Side, org: &str) -> Vec<(u64, i64, Option<String>, S
             (
                 r.chain_seq,
                 r.at_ms,
-                r.actor_id,
+                r.actor_id.map(|a| a.to_string()),
                 r.actor_name,
                 format!("{} {}", r.action, r.details),
             )

@@ -96,16 +96,25 @@ impl Side {
             .map(|(id, figures)| (name(&id), figures))
             .collect();
         for shape in &mut report.shapes {
-            shape.id = name(&shape.id);
+            shape.id = self.canonical(&shape.id);
         }
         report
+    }
+
+    /// The same id on both backends for this backend's area `id`: one made from its name.
+    fn canonical(&self, id: &AreaId) -> AreaId {
+        let name = self.names.get(&id.to_string()).cloned().unwrap_or_default();
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u128, |h, b| {
+            (h ^ u128::from(b)).wrapping_mul(0x1000_0000_01b3)
+        });
+        AreaId::from(uuid::Uuid::from_u128(hash))
     }
 
     fn named_shapes(&self, shapes: Vec<AreaShape>) -> Vec<AreaShape> {
         shapes
             .into_iter()
             .map(|s| AreaShape {
-                id: self.names[&s.id].clone(),
+                id: self.canonical(&s.id),
                 ..s
             })
             .collect()
@@ -115,7 +124,7 @@ impl Side {
         listed
             .into_iter()
             .map(|a| AreaListing {
-                id: self.names[&a.id].clone(),
+                id: self.canonical(&a.id),
                 ..a
             })
             .collect()

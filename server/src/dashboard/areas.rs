@@ -113,7 +113,7 @@ fn area_row(
     rename: Option<&RenameError>,
 ) -> Markup {
     let t = i18n::texts(lang);
-    let refused = rename.filter(|r| r.id == a.id);
+    let refused = rename.filter(|r| r.id == a.id.to_string());
     let id = format!("rename-{}", a.id);
     html! {
         div.area data-area=(a.name) {

@@ -323,7 +323,7 @@ pub fn csv_text(rows: &[AuditRow]) -> String {
         let fields = [
             r.chain_seq.to_string(),
             at,
-            r.actor_id.clone().unwrap_or_default(),
+            r.actor_id.map(|a| a.to_string()).unwrap_or_default(),
             r.actor_name.clone(),
             r.action.clone(),
             r.details.clone(),

@@ -449,7 +449,7 @@ mod tests {
     #[test]
     fn the_map_puts_points_inside_the_drawing() {
         let shape = AreaShape {
-            id: "a".into(),
+            id: vaka_shared::AreaId::new(),
             name: "Centrum".into(),
             rings: vec![vec![(16.5, 59.6), (16.6, 59.6), (16.6, 59.7), (16.5, 59.6)]],
         };

@@ -767,7 +767,7 @@ pub async fn settle(
     else {
         return Err(LangError(lang, PageError::NotFound));
     };
-    let entity: EntityId = entity_id(&entity, lang)?;
+    let entity: EntityId = entity;
     if conflict.resolved_seq.is_some() {
         return Ok(see_other(format!("/entries/{entity}")));
     }

@@ -74,7 +74,7 @@ async fn rows(
         .lang(signed.lang)?;
     Ok(all
         .into_iter()
-        .filter(|r| areas.is_empty() || r.area_id.as_ref().is_some_and(|a| areas.contains(a)))
+        .filter(|r| areas.is_empty() || r.area_id.is_some_and(|a| areas.contains(&a.to_string())))
         .collect())
 }
 
@@ -161,7 +161,7 @@ pub async fn csv(
 pub fn geojson_value(report: &Report, rows: &[EntryRow]) -> Value {
     let mut features = Vec::new();
     for shape in &report.shapes {
-        let Some(figures) = report.by_area.get(&shape.id) else {
+        let Some(figures) = report.by_area.get(&shape.id.to_string()) else {
             continue;
         };
         let rings: Vec<Vec<[f64; 2]>> = shape

@@ -271,7 +271,7 @@ pub fn charts(r: &Report, lang: Lang) -> Vec<(&'static str, Drawing)> {
     let wanted: Vec<_> = r
         .shapes
         .iter()
-        .filter(|s| r.query.areas.is_empty() || r.query.areas.contains(&s.id))
+        .filter(|s| r.query.areas.is_empty() || r.query.areas.contains(&s.id.to_string()))
         .cloned()
         .collect();
     let legend = (t.this_period, t.previous_period);
@@ -396,7 +396,7 @@ fn filter_form(lang: Lang, from: &str, to: &str, shapes: &[AreaShape], areas: &[
             fieldset {
                 legend { (t.areas) " (" (t.all) " = ∅)" }
                 @for s in shapes {
-                    label { input type="checkbox" name="area" value=(s.id) checked[areas.contains(&s.id)]; " " (s.name) }
+                    label { input type="checkbox" name="area" value=(s.id) checked[areas.contains(&s.id.to_string())]; " " (s.name) }
                 }
             }
             button type="submit" { (t.make_report) }

@@ -223,7 +223,7 @@ pub fn value_words(
             names
                 .areas
                 .iter()
-                .find(|a| a.id == id)
+                .find(|a| a.id.to_string() == id)
                 .map(|a| a.name.clone())
                 .unwrap_or_else(|| t.f_unknown_area.to_owned())
         }
@@ -312,7 +312,9 @@ mod tests {
 
     fn names() -> (Vec<AreaShape>, Vec<(String, String, String)>) {
         let area = AreaShape {
-            id: "0190aaaa-0000-7000-8000-000000000001".into(),
+            id: "0190aaaa-0000-7000-8000-000000000001"
+                .parse()
+                .expect("an id"),
             name: "Stortorget".into(),
             rings: vec![vec![
                 (16.5, 59.6),

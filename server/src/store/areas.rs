@@ -11,7 +11,7 @@ use vaka_shared::{AreaId, OrgId};
 #[derive(Debug, Clone, PartialEq)]
 pub struct AreaListing {
     /// Its id.
-    pub id: String,
+    pub id: AreaId,
     /// Its name.
     pub name: String,
     /// When it was archived, if it was.
@@ -40,7 +40,7 @@ pub fn list(conn: &Connection, org: &str) -> Result<Vec<AreaListing>, StoreError
         )?
         .query_map([org], |r| {
             Ok(AreaListing {
-                id: r.get(0)?,
+                id: super::row::parsed(r, 0)?,
                 name: r.get(1)?,
                 archived_at_ms: r.get(2)?,
                 entries: r.get(3)?,
@@ -59,7 +59,7 @@ pub fn active_shapes(conn: &Connection, org: &str) -> Result<Vec<AreaShape>, Sto
         )?
         .query_map([org], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                super::row::parsed::<AreaId>(r, 0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
             ))

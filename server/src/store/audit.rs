@@ -476,7 +476,7 @@ pub struct AuditRow {
     /// When, Unix ms.
     pub at_ms: i64,
     /// The member, if a member did it.
-    pub actor_id: Option<String>,
+    pub actor_id: Option<MemberId>,
     /// Their name at the time ([`SERVER_ACTOR`], [`COMMAND_LINE_ACTOR`] or empty otherwise).
     pub actor_name: String,
     /// The action's code.
@@ -531,7 +531,7 @@ pub fn list(
                 Ok(AuditRow {
                     chain_seq: r.get(0)?,
                     at_ms: r.get(1)?,
-                    actor_id: r.get(2)?,
+                    actor_id: super::row::parsed_opt(r, 2)?,
                     actor_name: r.get(3)?,
                     action: r.get(4)?,
                     details: r.get(5)?,

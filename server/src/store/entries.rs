@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
 use vaka_shared::model::ReviewStatus;
 use vaka_shared::op::EntityKind;
-use vaka_shared::{EntityId, MemberId, OrgId};
+use vaka_shared::{AreaId, EntityId, MemberId, OrgId};
 
 /// The projection of one entity's stored state into the `entries` row. Also used (without the
 /// final `WHERE`) by migration 0002 to fill the table from entities stored before it.
@@ -88,7 +88,7 @@ pub struct EntryRow {
     /// When a patrol ended.
     pub ended_at_ms: Option<i64>,
     /// The area's id.
-    pub area_id: Option<String>,
+    pub area_id: Option<AreaId>,
     /// The area's name.
     pub area_name: Option<String>,
     /// Category code (a patrol: its kind).
@@ -152,7 +152,7 @@ impl EntryRow {
             received_at_ms: r.get(6)?,
             occurred_at_ms: r.get(7)?,
             ended_at_ms: r.get(8)?,
-            area_id: r.get(9)?,
+            area_id: super::row::parsed_opt(r, 9)?,
             area_name: r.get(10)?,
             category: r.get(11)?,
             severity: r.get(12)?,
@@ -810,7 +810,7 @@ pub fn review_targets(
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConflictToSettle {
     /// The entity it is on.
-    pub entity: String,
+    pub entity: EntityId,
     /// The conflict.
     pub conflict: ConflictRow,
     /// The entry's kind, `None` when the entity is not an entry.
@@ -828,7 +828,7 @@ pub fn conflict_to_settle(
     };
     let kind = entry(conn, org, &entity)?.map(|r| r.kind);
     Ok(Some(ConflictToSettle {
-        entity,
+        entity: super::accounts::parse_id(&entity)?,
         conflict,
         kind,
     }))

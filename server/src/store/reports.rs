@@ -11,7 +11,7 @@ use super::{Store, StoreError, on_backend, postgres};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use time::{Date, Duration, Month, OffsetDateTime, Weekday};
-use vaka_shared::{AreaId, OrgId};
+use vaka_shared::{AreaId, EntityId, OrgId};
 
 /// Swedish local time's offset from UTC at `utc_ms`, in ms: +2 h from the last Sunday of March
 /// 01:00 UTC to the last Sunday of October 01:00 UTC, +1 h otherwise.
@@ -110,7 +110,7 @@ pub struct MapPoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notable {
     /// Its id.
-    pub id: String,
+    pub id: EntityId,
     /// When it happened.
     pub occurred_at_ms: i64,
     /// Category code.
@@ -146,7 +146,7 @@ pub struct AreaFigures {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AreaShape {
     /// Area id.
-    pub id: String,
+    pub id: AreaId,
     /// Name.
     pub name: String,
     /// Outer rings as (lon, lat).
@@ -216,7 +216,7 @@ pub struct Report {
 
 /// One entry as the report counts it, as both backends read it from `entries`.
 pub(super) struct Row {
-    pub(super) id: String,
+    pub(super) id: EntityId,
     pub(super) kind: String,
     pub(super) occurred: i64,
     pub(super) ended: Option<i64>,
@@ -254,7 +254,7 @@ fn rows(
     Ok(stmt
         .query_map(params![org.to_string(), start, end, full], |r| {
             Ok(Row {
-                id: r.get(0)?,
+                id: super::row::parsed(r, 0)?,
                 kind: r.get(1)?,
                 occurred: r.get(2)?,
                 ended: r.get(3)?,
@@ -347,7 +347,7 @@ pub fn area_shapes(conn: &Connection, org: &str) -> Result<Vec<AreaShape>, Store
         .prepare_cached("SELECT id, name, geojson FROM areas WHERE org_id = ?1 ORDER BY name, id")?
         .query_map([org], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                super::row::parsed::<AreaId>(r, 0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
             ))
@@ -438,9 +438,9 @@ pub(super) fn assemble(query: &ReportQuery, sources: Sources) -> Report {
         current,
         previous,
     } = sources;
-    let area_names: BTreeMap<&str, &str> = shapes
+    let area_names: BTreeMap<String, &str> = shapes
         .iter()
-        .map(|s| (s.id.as_str(), s.name.as_str()))
+        .map(|s| (s.id.to_string(), s.name.as_str()))
         .collect();
     let mut report = Report {
         query: query.clone(),
@@ -468,9 +468,9 @@ pub(super) fn assemble(query: &ReportQuery, sources: Sources) -> Report {
     }
     // Every selected area has a row, even without entries.
     for shape in &shapes {
-        if query.areas.is_empty() || query.areas.contains(&shape.id) {
+        if query.areas.is_empty() || query.areas.contains(&shape.id.to_string()) {
             report.by_area.insert(
-                shape.id.clone(),
+                shape.id.to_string(),
                 AreaFigures {
                     name: shape.name.clone(),
                     ..AreaFigures::default()
@@ -533,7 +533,7 @@ pub(super) fn assemble(query: &ReportQuery, sources: Sources) -> Report {
                         }
                         if row.severity.unwrap_or(0) >= 3 {
                             report.notable.push(Notable {
-                                id: row.id.clone(),
+                                id: row.id,
                                 occurred_at_ms: row.occurred,
                                 category: row.category.clone().unwrap_or_default(),
                                 severity: row.severity.unwrap_or(0),

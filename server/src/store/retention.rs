@@ -66,7 +66,7 @@ pub fn cutoff_ms(conn: &Connection, org: OrgId, now_ms: i64) -> Result<i64, Stor
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PurgeSummary {
     /// The organisation.
-    pub org_id: String,
+    pub org_id: OrgId,
     /// Its name.
     pub org_name: String,
     /// Its retention period, in days.
@@ -135,7 +135,7 @@ fn summary_head(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSumma
         |r| r.get(0),
     )?;
     Ok(PurgeSummary {
-        org_id: org.to_string(),
+        org_id: org,
         org_name: name,
         retention_days: days,
         cutoff_ms: cutoff,
@@ -147,14 +147,15 @@ fn summary_head(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSumma
 /// What a purge of `org` at `now_ms` would remove, changing nothing.
 pub fn dry_run(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSummary, StoreError> {
     let mut summary = summary_head(conn, org, now_ms)?;
-    let entries = due(conn, &summary.org_id, summary.cutoff_ms, usize::MAX >> 1)?;
+    let org_text = org.to_string();
+    let entries = due(conn, &org_text, summary.cutoff_ms, usize::MAX >> 1)?;
     for (id, kind, _) in &entries {
         *summary.by_kind.entry(kind.clone()).or_default() += 1;
         summary.children += children_of(conn, id)?.len() as u64;
     }
     summary.photos = orphaned_photos(
         conn,
-        &summary.org_id,
+        &org_text,
         &entries.iter().map(|e| e.0.clone()).collect::<Vec<_>>(),
     )?
     .len() as u64;
@@ -166,12 +167,13 @@ pub fn dry_run(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSummar
 /// removal per scope for the phones.
 pub fn purge(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSummary, StoreError> {
     let mut summary = summary_head(conn, org, now_ms)?;
-    let entries = due(conn, &summary.org_id, summary.cutoff_ms, ENTRIES_PER_JOB)?;
+    let org_text = org.to_string();
+    let entries = due(conn, &org_text, summary.cutoff_ms, ENTRIES_PER_JOB)?;
     if entries.is_empty() {
         return Ok(summary);
     }
     let ids: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
-    let photos = orphaned_photos(conn, &summary.org_id, &ids)?;
+    let photos = orphaned_photos(conn, &org_text, &ids)?;
     let mut doomed = Vec::with_capacity(ids.len());
     for (id, kind, _) in &entries {
         *summary.by_kind.entry(kind.clone()).or_default() += 1;
@@ -181,13 +183,13 @@ pub fn purge(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSummary,
         doomed.extend(children);
     }
     for id in &doomed {
-        forget_entity(conn, &summary.org_id, id, now_ms)?;
+        forget_entity(conn, &org_text, id, now_ms)?;
     }
     for sha in &photos {
         conn.prepare_cached("DELETE FROM blob_chunks WHERE org_id = ?1 AND sha256 = ?2")?
-            .execute(params![summary.org_id, sha])?;
+            .execute(params![org_text, sha])?;
         conn.prepare_cached("DELETE FROM blobs WHERE org_id = ?1 AND sha256 = ?2")?
-            .execute(params![summary.org_id, sha])?;
+            .execute(params![org_text, sha])?;
     }
     summary.photos = photos.len() as u64;
     // One removal per scope, so a volunteer who sees only their own entries hears of theirs.
@@ -199,7 +201,7 @@ pub fn purge(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSummary,
         for chunk in ids.chunks(ENTRIES_PER_REMOVAL) {
             record_removal(
                 conn,
-                &summary.org_id,
+                &org_text,
                 scope,
                 &RemovalKind::Purge {
                     entries: chunk.to_vec(),
@@ -211,7 +213,7 @@ pub fn purge(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSummary,
     conn.execute(
         "INSERT INTO purge_runs (org_id, at_ms, cutoff_ms, entries) VALUES (?1, ?2, ?3, ?4)",
         params![
-            summary.org_id,
+            org_text,
             now_ms,
             summary.cutoff_ms,
             summary.entries() as i64

@@ -324,7 +324,7 @@ pub async fn areas(
         .into_iter()
         .map(|shape| {
             Ok(AreaInfo {
-                id: accounts::parse_id(&shape.id)?,
+                id: shape.id,
                 name: shape.name,
                 rings: shape
                     .rings

@@ -24,7 +24,7 @@ pub async fn list(db: &impl GenericClient, org: OrgId) -> Result<Vec<AreaListing
         .iter()
         .map(|r| {
             Ok(AreaListing {
-                id: r.try_get(0)?,
+                id: super::ops::parsed(r, 0)?,
                 name: r.try_get(1)?,
                 archived_at_ms: r.try_get(2)?,
                 entries: r.try_get(3)?,
@@ -50,7 +50,7 @@ pub async fn active_shapes(
         .map(|r| {
             let geojson: &str = r.try_get(2)?;
             Ok(AreaShape {
-                id: r.try_get(0)?,
+                id: super::ops::parsed(r, 0)?,
                 name: r.try_get(1)?,
                 rings: rings_of(geojson),
             })

@@ -199,7 +199,7 @@ pub async fn list(
         Ok(AuditRow {
             chain_seq: r.try_get::<_, i64>(0)? as u64,
             at_ms: r.try_get(1)?,
-            actor_id: r.try_get(2)?,
+            actor_id: super::ops::parsed_opt(r, 2)?,
             actor_name: r.try_get(3)?,
             action: r.try_get(4)?,
             details: r.try_get(5)?,

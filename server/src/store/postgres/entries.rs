@@ -44,7 +44,7 @@ fn entry_row(r: &Row) -> Result<EntryRow, StoreError> {
         received_at_ms: r.try_get(6)?,
         occurred_at_ms: r.try_get(7)?,
         ended_at_ms: r.try_get(8)?,
-        area_id: r.try_get(9)?,
+        area_id: super::ops::parsed_opt(r, 9)?,
         area_name: r.try_get(10)?,
         category: r.try_get(11)?,
         severity: r.try_get(12)?,
@@ -435,7 +435,7 @@ async fn area_shapes(db: &impl GenericClient, org: &str) -> Result<Vec<AreaShape
     .iter()
     .map(|r| {
         Ok(AreaShape {
-            id: r.try_get(0)?,
+            id: parsed(r, 0)?,
             name: r.try_get(1)?,
             rings: rings_of(r.try_get(2)?),
         })
@@ -530,7 +530,7 @@ pub async fn conflict_to_settle(
     };
     let kind = entry(db, org, &entity).await?.map(|r| r.kind);
     Ok(Some(ConflictToSettle {
-        entity,
+        entity: parsed_text(&entity)?,
         conflict,
         kind,
     }))
@@ -549,4 +549,10 @@ pub async fn inbox_view(
         choices: choices::choices(db, org).await?,
         open_conflicts: open_conflicts(db, org).await?,
     })
+}
+
+/// An id read earlier as text, parsed.
+fn parsed_text<T: std::str::FromStr>(text: &str) -> Result<T, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Damaged(format!("not an id: {text:?}")))
 }

@@ -23,6 +23,16 @@ pub fn parsed<T: FromStr>(row: &Row, index: usize) -> Result<T, StoreError> {
         .map_err(|_| StoreError::Damaged(format!("column {index}: {text:?}")))
 }
 
+/// Column `index` of `row`, or `None` when it is NULL, parsed with [`FromStr`].
+pub fn parsed_opt<T: FromStr>(row: &Row, index: usize) -> Result<Option<T>, StoreError> {
+    let text: Option<&str> = row.try_get(index)?;
+    text.map(|text| {
+        text.parse()
+            .map_err(|_| StoreError::Damaged(format!("column {index}: {text:?}")))
+    })
+    .transpose()
+}
+
 fn kind(row: &Row, index: usize) -> Result<EntityKind, StoreError> {
     let text: &str = row.try_get(index)?;
     crate::store::row::known(text, EntityKind::from_wire)

@@ -36,7 +36,7 @@ async fn rows(
         .iter()
         .map(|r| {
             Ok(Row {
-                id: r.try_get(0)?,
+                id: super::ops::parsed(r, 0)?,
                 kind: r.try_get(1)?,
                 occurred: r.try_get(2)?,
                 ended: r.try_get(3)?,
@@ -96,7 +96,7 @@ pub async fn area_shapes(
         .map(|r| {
             let geojson: &str = r.try_get(2)?;
             Ok(AreaShape {
-                id: r.try_get(0)?,
+                id: super::ops::parsed(r, 0)?,
                 name: r.try_get(1)?,
                 rings: rings_of(geojson),
             })

@@ -160,7 +160,7 @@ async fn summary_head(
         .await?
         .try_get(0)?;
     Ok(PurgeSummary {
-        org_id: org.to_string(),
+        org_id: org,
         org_name: row.try_get(0)?,
         retention_days: u32::try_from(days).unwrap_or(u32::MAX),
         cutoff_ms: cutoff,
@@ -176,13 +176,14 @@ pub async fn dry_run(
     now_ms: i64,
 ) -> Result<PurgeSummary, StoreError> {
     let mut summary = summary_head(db, org, now_ms).await?;
-    let entries = due(db, &summary.org_id, summary.cutoff_ms, i64::MAX).await?;
+    let org_text = org.to_string();
+    let entries = due(db, &org_text, summary.cutoff_ms, i64::MAX).await?;
     for (id, kind, _) in &entries {
         *summary.by_kind.entry(kind.clone()).or_default() += 1;
         summary.children += children_of(db, id).await?.len() as u64;
     }
     let ids: Vec<String> = entries.into_iter().map(|e| e.0).collect();
-    summary.photos = orphaned_photos(db, &summary.org_id, &ids).await?.len() as u64;
+    summary.photos = orphaned_photos(db, &org_text, &ids).await?.len() as u64;
     Ok(summary)
 }
 
@@ -194,18 +195,13 @@ pub async fn purge(
     now_ms: i64,
 ) -> Result<PurgeSummary, StoreError> {
     let mut summary = summary_head(tx, org, now_ms).await?;
-    let entries = due(
-        tx,
-        &summary.org_id,
-        summary.cutoff_ms,
-        ENTRIES_PER_JOB as i64,
-    )
-    .await?;
+    let org_text = org.to_string();
+    let entries = due(tx, &org_text, summary.cutoff_ms, ENTRIES_PER_JOB as i64).await?;
     if entries.is_empty() {
         return Ok(summary);
     }
     let ids: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
-    let photos = orphaned_photos(tx, &summary.org_id, &ids).await?;
+    let photos = orphaned_photos(tx, &org_text, &ids).await?;
     let mut doomed = Vec::with_capacity(ids.len());
     for (id, kind, _) in &entries {
         *summary.by_kind.entry(kind.clone()).or_default() += 1;
@@ -215,14 +211,14 @@ pub async fn purge(
         doomed.extend(children);
     }
     for id in &doomed {
-        forget_entity(tx, &summary.org_id, id, now_ms).await?;
+        forget_entity(tx, &org_text, id, now_ms).await?;
     }
     for sha in &photos {
         for sql in [
             "DELETE FROM blob_chunks WHERE org_id = $1 AND sha256 = $2",
             "DELETE FROM blobs WHERE org_id = $1 AND sha256 = $2",
         ] {
-            tx.execute(sql, &[&summary.org_id, sha]).await?;
+            tx.execute(sql, &[&org_text, sha]).await?;
         }
     }
     summary.photos = photos.len() as u64;
@@ -245,7 +241,7 @@ pub async fn purge(
     tx.execute(
         "INSERT INTO purge_runs (org_id, at_ms, cutoff_ms, entries) VALUES ($1, $2, $3, $4)",
         &[
-            &summary.org_id,
+            &org_text,
             &now_ms,
             &summary.cutoff_ms,
             &(summary.entries() as i64),
