@@ -599,14 +599,14 @@ fn filters(sides: &[Side; 2], fx: &Fixture) -> Vec<(String, [InboxFilter; 2])> {
         (
             "an area".into(),
             each(&|_| InboxFilter {
-                area: Some(fx.areas[0].0.to_string()),
+                area: Some(fx.areas[0].0),
                 ..plain()
             }),
         ),
         (
             "incidents".into(),
             each(&|_| InboxFilter {
-                kind: Some("incident".into()),
+                kind: Some(vaka_shared::EntityKind::Incident),
                 ..plain()
             }),
         ),
@@ -627,7 +627,7 @@ fn filters(sides: &[Side; 2], fx: &Fixture) -> Vec<(String, [InboxFilter; 2])> {
         (
             "a status".into(),
             each(&|_| InboxFilter {
-                status: Some("new".into()),
+                status: Some(vaka_shared::model::ReviewStatus::New),
                 ..plain()
             }),
         ),
@@ -641,7 +641,7 @@ fn filters(sides: &[Side; 2], fx: &Fixture) -> Vec<(String, [InboxFilter; 2])> {
         (
             "an author".into(),
             each(&|s| InboxFilter {
-                author: Some(s.members[2].to_string()),
+                author: Some(s.members[2]),
                 ..plain()
             }),
         ),
@@ -657,13 +657,13 @@ fn filters(sides: &[Side; 2], fx: &Fixture) -> Vec<(String, [InboxFilter; 2])> {
             each(&|s| InboxFilter {
                 from_ms: Some(T - 24 * 60 * MINUTE),
                 to_ms: Some(T + 24 * 60 * MINUTE),
-                area: Some(fx.areas[1].0.to_string()),
-                kind: Some("incident".into()),
+                area: Some(fx.areas[1].0),
+                kind: Some(vaka_shared::EntityKind::Incident),
                 category: Some("alcohol".into()),
                 severity: Some(2),
-                status: Some("new".into()),
+                status: Some(vaka_shared::model::ReviewStatus::New),
                 group: Some("Nattvandrarna".into()),
-                author: Some(s.members[1].to_string()),
+                author: Some(s.members[1]),
                 conflicts_only: true,
                 ..plain()
             }),

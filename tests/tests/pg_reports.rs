@@ -90,7 +90,12 @@ impl Side {
     /// `report` with this backend's area ids replaced by the areas' names.
     fn named(&self, mut report: Report) -> Report {
         let name = |id: &String| self.names.get(id).cloned().unwrap_or_else(|| id.clone());
-        report.query.areas = report.query.areas.iter().map(name).collect();
+        report.query.areas = report
+            .query
+            .areas
+            .iter()
+            .map(|a| self.canonical(a))
+            .collect();
         report.by_area = std::mem::take(&mut report.by_area)
             .into_iter()
             .map(|(id, figures)| (name(&id), figures))
@@ -133,7 +138,7 @@ impl Side {
     /// `query` over the named areas of the first organisation, in this backend's ids.
     fn over(&self, query: &ReportQuery, areas: &[usize]) -> ReportQuery {
         ReportQuery {
-            areas: areas.iter().map(|i| self.areas[*i].to_string()).collect(),
+            areas: areas.iter().map(|i| self.areas[*i]).collect(),
             ..query.clone()
         }
     }

@@ -74,7 +74,7 @@ async fn rows(
         .lang(signed.lang)?;
     Ok(all
         .into_iter()
-        .filter(|r| areas.is_empty() || r.area_id.is_some_and(|a| areas.contains(&a.to_string())))
+        .filter(|r| areas.is_empty() || r.area_id.is_some_and(|a| areas.contains(&a)))
         .collect())
 }
 

@@ -18,6 +18,7 @@ use time::{Date, Duration};
 use vaka_shared::model::{
     DEFAULT_CATEGORIES, Lang, ObservationCategory, PatrolKind, ReviewStatus, Severity,
 };
+use vaka_shared::op::EntityKind;
 
 /// Entries per page.
 pub const PAGE_SIZE: i64 = 50;
@@ -46,16 +47,19 @@ pub fn filter_of(
     let filter = InboxFilter {
         from_ms: from.map(local_midnight_ms),
         to_ms: to.map(|d| d.next_day().map_or(i64::MAX, local_midnight_ms)),
-        area: q.get("area").map(str::to_owned),
-        kind: q
-            .get("kind")
-            .filter(|k| ["patrol", "incident", "observation"].contains(k))
-            .map(str::to_owned),
+        // A value no form offers (a hand-made address) filters nothing, as before for a kind.
+        area: q.get("area").and_then(|a| a.parse().ok()),
+        kind: q.get("kind").and_then(EntityKind::from_wire).filter(|k| {
+            matches!(
+                k,
+                EntityKind::Patrol | EntityKind::Incident | EntityKind::Observation
+            )
+        }),
         category: q.get("category").map(str::to_owned),
         severity: q.get("severity").and_then(|s| s.parse().ok()),
-        status: q.get("status").map(str::to_owned),
+        status: q.get("status").and_then(ReviewStatus::from_wire),
         group: q.get("group").map(str::to_owned),
-        author: q.get("author").map(str::to_owned),
+        author: q.get("author").and_then(|a| a.parse().ok()),
         conflicts_only: q.get("conflicts") == Some("1"),
         sort: q
             .get("sort")

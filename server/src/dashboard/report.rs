@@ -43,7 +43,12 @@ pub fn query_of(q: &Pairs, lang: Lang) -> Result<ReportQuery, String> {
     Ok(ReportQuery {
         from,
         to,
-        areas: q.all("area"),
+        // An id no form offers (a hand-made address) is left out, as the inbox does.
+        areas: q
+            .all("area")
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect(),
     })
 }
 
@@ -58,7 +63,7 @@ pub fn query_string(q: &ReportQuery) -> String {
     out.append_pair("from", &q.from.to_string());
     out.append_pair("to", &q.to.to_string());
     for area in &q.areas {
-        out.append_pair("area", area);
+        out.append_pair("area", &area.to_string());
     }
     out.finish()
 }
@@ -74,7 +79,7 @@ pub async fn record_report_view(
     let viewed = AuditAction::ReportViewed {
         from: q.from.to_string(),
         to: q.to.to_string(),
-        areas: q.areas.clone(),
+        areas: q.areas.iter().map(ToString::to_string).collect(),
         format,
     };
     let (org, member) = (signed.user.org_id, Actor::Member(signed.user.member_id));
@@ -271,7 +276,7 @@ pub fn charts(r: &Report, lang: Lang) -> Vec<(&'static str, Drawing)> {
     let wanted: Vec<_> = r
         .shapes
         .iter()
-        .filter(|s| r.query.areas.is_empty() || r.query.areas.contains(&s.id.to_string()))
+        .filter(|s| r.query.areas.is_empty() || r.query.areas.contains(&s.id))
         .cloned()
         .collect();
     let legend = (t.this_period, t.previous_period);
@@ -509,12 +514,17 @@ async fn report_page(
         ]
         .into_iter()
         .map(|(name, day)| (name.to_owned(), day))
-        .chain(query.areas.iter().map(|a| ("area".to_owned(), a.clone())))
+        .chain(
+            query
+                .areas
+                .iter()
+                .map(|a| ("area".to_owned(), a.to_string())),
+        )
         .collect(),
     );
     let html = html! {
         h1 { (t.report) }
-        (filter_form(lang, &query.from.to_string(), &query.to.to_string(), &report.shapes, &query.areas))
+        (filter_form(lang, &query.from.to_string(), &query.to.to_string(), &report.shapes, &query.areas.iter().map(ToString::to_string).collect::<Vec<_>>()))
         h2 id="period" { (t.report_for) " " (query.from) " – " (query.to) }
         @if shared_with_us {
             p.no-print { a id="combined" href={ "/report?from=" (query.from) "&to=" (query.to) "&scope=combined" } { (t.combined_report) } }

@@ -186,19 +186,19 @@ pub struct InboxFilter {
     /// Happened before (ms).
     pub to_ms: Option<i64>,
     /// Area id.
-    pub area: Option<String>,
-    /// `patrol`, `incident` or `observation`.
-    pub kind: Option<String>,
+    pub area: Option<AreaId>,
+    /// A patrol, an incident or an observation.
+    pub kind: Option<EntityKind>,
     /// Category code.
     pub category: Option<String>,
     /// Severity 1–4.
     pub severity: Option<i64>,
     /// Review status.
-    pub status: Option<String>,
+    pub status: Option<ReviewStatus>,
     /// Author's group.
     pub group: Option<String>,
     /// Author's member id.
-    pub author: Option<String>,
+    pub author: Option<MemberId>,
     /// Only entries with unsettled conflicts.
     pub conflicts_only: bool,
     /// The column the page is sorted by.
@@ -289,10 +289,10 @@ impl InboxFilter {
             add("x.occurred_at_ms < ?", SqlValue::Integer(v));
         }
         if let Some(v) = &self.area {
-            add("x.area_id = ?", SqlValue::Text(v.clone()));
+            add("x.area_id = ?", SqlValue::Text(v.to_string()));
         }
         if let Some(v) = &self.kind {
-            add("x.kind = ?", SqlValue::Text(v.clone()));
+            add("x.kind = ?", SqlValue::Text(v.as_str().to_owned()));
         }
         if let Some(v) = &self.category {
             add("x.category = ?", SqlValue::Text(v.clone()));
@@ -301,13 +301,13 @@ impl InboxFilter {
             add("x.severity = ?", SqlValue::Integer(v));
         }
         if with_status && let Some(v) = &self.status {
-            add("x.review_status = ?", SqlValue::Text(v.clone()));
+            add("x.review_status = ?", SqlValue::Text(v.as_str().to_owned()));
         }
         if let Some(v) = &self.group {
             add("x.author_group = ?", SqlValue::Text(v.clone()));
         }
         if let Some(v) = &self.author {
-            add("x.author = ?", SqlValue::Text(v.clone()));
+            add("x.author = ?", SqlValue::Text(v.to_string()));
         }
         if self.conflicts_only {
             add(
@@ -396,7 +396,7 @@ pub(crate) fn total_of(filter: &InboxFilter, by_status: &[(String, i64)]) -> i64
     match &filter.status {
         Some(s) => by_status
             .iter()
-            .find(|(status, _)| status == s)
+            .find(|(status, _)| status == s.as_str())
             .map_or(0, |(_, n)| *n),
         None => by_status.iter().map(|(_, n)| n).sum(),
     }

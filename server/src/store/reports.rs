@@ -54,7 +54,7 @@ pub struct ReportQuery {
     /// Last local day of the period (inclusive).
     pub to: Date,
     /// Area ids to include; empty means every area (and entries without an area).
-    pub areas: Vec<String>,
+    pub areas: Vec<AreaId>,
 }
 
 impl ReportQuery {
@@ -468,7 +468,7 @@ pub(super) fn assemble(query: &ReportQuery, sources: Sources) -> Report {
     }
     // Every selected area has a row, even without entries.
     for shape in &shapes {
-        if query.areas.is_empty() || query.areas.contains(&shape.id.to_string()) {
+        if query.areas.is_empty() || query.areas.contains(&shape.id) {
             report.by_area.insert(
                 shape.id.to_string(),
                 AreaFigures {
@@ -483,7 +483,11 @@ pub(super) fn assemble(query: &ReportQuery, sources: Sources) -> Report {
     let mut evenings: BTreeMap<Date, f64> = BTreeMap::new();
     let mut responses = Vec::new();
     let wanted = |row: &&Row| {
-        query.areas.is_empty() || row.area.as_ref().is_some_and(|a| query.areas.contains(a))
+        query.areas.is_empty()
+            || row
+                .area
+                .as_ref()
+                .is_some_and(|a| query.areas.iter().any(|q| q.to_string() == *a))
     };
     for (current, rows) in [(true, &current), (false, &previous)] {
         let bump = |c: &mut Change| {

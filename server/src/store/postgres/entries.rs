@@ -89,10 +89,10 @@ fn clause(filter: &InboxFilter, org: &str, with_status: bool) -> (String, Vec<Pa
         add("x.occurred_at_ms <", Box::new(v));
     }
     if let Some(v) = &filter.area {
-        add("x.area_id =", Box::new(v.clone()));
+        add("x.area_id =", Box::new(v.to_string()));
     }
     if let Some(v) = &filter.kind {
-        add("x.kind =", Box::new(v.clone()));
+        add("x.kind =", Box::new(v.as_str().to_owned()));
     }
     if let Some(v) = &filter.category {
         add("x.category =", Box::new(v.clone()));
@@ -101,13 +101,13 @@ fn clause(filter: &InboxFilter, org: &str, with_status: bool) -> (String, Vec<Pa
         add("x.severity =", Box::new(v));
     }
     if with_status && let Some(v) = &filter.status {
-        add("x.review_status =", Box::new(v.clone()));
+        add("x.review_status =", Box::new(v.as_str().to_owned()));
     }
     if let Some(v) = &filter.group {
         add("x.author_group =", Box::new(v.clone()));
     }
     if let Some(v) = &filter.author {
-        add("x.author =", Box::new(v.clone()));
+        add("x.author =", Box::new(v.to_string()));
     }
     if filter.conflicts_only {
         sql.push_str(
