@@ -877,3 +877,61 @@ fn pg_values(row: &tokio_postgres::Row) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// A phone enrolled straight on a store (no HTTP), making ops by hand: for tests that compare
+/// the backends' answers to the same pushes.
+#[derive(Debug)]
+pub struct StorePhone {
+    /// Who it is.
+    pub caller: vaka_server::store::accounts::DeviceCaller,
+    clock: vaka_shared::HlcClock,
+    seq: u64,
+}
+
+impl StorePhone {
+    /// Enrols a phone for `member` on `store` at `now_ms`, called `name`.
+    pub async fn enrolled(
+        store: &vaka_server::store::Store,
+        member: MemberId,
+        name: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<Self> {
+        use vaka_server::store::accounts::TokenLookup;
+        let code = store
+            .enrolment_code_for(member, 600_000, now_ms)
+            .await?
+            .context("no such member")?;
+        let enrolled = store
+            .redeem_enrollment_code(code, name.to_owned(), now_ms)
+            .await?
+            .context("the code was refused")?;
+        let TokenLookup::Valid(caller) = store.device_by_token(enrolled.token).await? else {
+            anyhow::bail!("the new device's token is not valid");
+        };
+        Ok(Self {
+            caller,
+            clock: vaka_shared::HlcClock::new(caller.device_id),
+            seq: 0,
+        })
+    }
+
+    /// Its next op: `body` to `entity`, stamped at `wall_ms`, having seen `base_seq`.
+    pub fn op_at(
+        &mut self,
+        entity: EntityId,
+        body: vaka_shared::op::OpBody,
+        base_seq: u64,
+        wall_ms: i64,
+    ) -> vaka_shared::op::Op {
+        self.seq += 1;
+        vaka_shared::op::Op {
+            op_id: vaka_shared::OpId::new(),
+            device_id: self.caller.device_id,
+            device_seq: self.seq,
+            hlc: self.clock.tick(wall_ms.max(0) as u64),
+            base_seq,
+            entity_id: entity,
+            body,
+        }
+    }
+}

@@ -9,7 +9,6 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
-use vaka_server::store::accounts::{DeviceCaller, TokenLookup};
 use vaka_server::store::admin::MemberToAdd;
 use vaka_server::store::blobs::Chunk;
 use vaka_server::store::entries::{self as sqlite_entries, InboxFilter, InboxSort};
@@ -21,8 +20,8 @@ use vaka_shared::model::{
     Agency, AttachmentRef, CategoryCode, CommentFields, EntryRef, IncidentFields, Location,
     ObservationCategory, ObservationFields, PatrolFields, PatrolKind, ReviewStatus, Role, Severity,
 };
-use vaka_shared::op::{EntityKind, Op, OpBody};
-use vaka_shared::{AreaId, EntityId, HlcClock, MemberId, OpId, OrgId, Timestamp};
+use vaka_shared::op::{EntityKind, OpBody};
+use vaka_shared::{AreaId, EntityId, MemberId, OrgId, Timestamp};
 use vaka_tests::postgres::fresh_database;
 
 /// When the fixture's events happen around (2026-11-21 19:00 UTC).
@@ -36,12 +35,7 @@ const LIMITS: PushLimits = PushLimits {
 /// The photo attached to one incident.
 const PHOTO: &[u8] = b"not really a JPEG, but bytes with a hash";
 
-/// An enrolled phone pushing hand-made ops.
-struct Phone {
-    caller: DeviceCaller,
-    clock: HlcClock,
-    seq: u64,
-}
+use vaka_tests::StorePhone as Phone;
 
 /// One store with the fixture's organisation, members and phones.
 struct Side {
@@ -141,29 +135,14 @@ async fn side(store: Store, dir: Option<tempfile::TempDir>) -> Side {
             )
             .await
             .expect("a member");
-        let code = store
-            .enrolment_code_for(member, 60_000, T)
+        let phone = Phone::enrolled(&store, member, &format!("Telefon {n}"), T)
             .await
-            .expect("a code")
-            .expect("the member is there");
-        let enrolled = store
-            .redeem_enrollment_code(code, format!("Telefon {n}"), T)
-            .await
-            .expect("redeem")
-            .expect("a valid code");
-        let TokenLookup::Valid(caller) =
-            store.device_by_token(enrolled.token).await.expect("lookup")
-        else {
-            panic!("the new device's token is valid");
-        };
+            .expect("an enrolled phone");
+        let caller = phone.caller;
         labels.push((member.to_string(), format!("member{n}")));
         labels.push((caller.device_id.to_string(), format!("device{n}")));
         members.push(member);
-        phones.push(Phone {
-            caller,
-            clock: HlcClock::new(caller.device_id),
-            seq: 0,
-        });
+        phones.push(phone);
     }
     Side {
         store,
@@ -221,16 +200,7 @@ impl Side {
         wall_ms: i64,
     ) -> u64 {
         let p = &mut self.phones[phone];
-        p.seq += 1;
-        let op = Op {
-            op_id: OpId::new(),
-            device_id: p.caller.device_id,
-            device_seq: p.seq,
-            hlc: p.clock.tick(wall_ms as u64),
-            base_seq,
-            entity_id: entity,
-            body,
-        };
+        let op = p.op_at(entity, body, base_seq, wall_ms);
         let (result, counts) = self
             .store
             .push(p.caller, vec![op], NOW, LIMITS)

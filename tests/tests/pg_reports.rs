@@ -10,7 +10,6 @@ use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
 use vaka_server::now_ms;
 use vaka_server::store::Store;
-use vaka_server::store::accounts::{DeviceCaller, TokenLookup};
 use vaka_server::store::admin::MemberToAdd;
 use vaka_server::store::areas::{AreaListing, Removal};
 use vaka_server::store::reports::{
@@ -24,7 +23,7 @@ use vaka_shared::model::{
 };
 use vaka_shared::op::{Op, OpBody};
 use vaka_shared::time::Timestamp;
-use vaka_shared::{AreaId, EntityId, HlcClock, MemberId, OpId, OrgId};
+use vaka_shared::{AreaId, EntityId, MemberId, OrgId};
 use vaka_tests::postgres::fresh_database;
 
 const LIMITS: PushLimits = PushLimits {
@@ -48,27 +47,7 @@ const AUTUMN: ReportQuery = ReportQuery {
     areas: Vec::new(),
 };
 
-/// A phone enrolled on a store, making ops by hand.
-struct Phone {
-    caller: DeviceCaller,
-    clock: HlcClock,
-    seq: u64,
-}
-
-impl Phone {
-    fn op(&mut self, entity: EntityId, body: OpBody) -> Op {
-        self.seq += 1;
-        Op {
-            op_id: OpId::new(),
-            device_id: self.caller.device_id,
-            device_seq: self.seq,
-            hlc: self.clock.tick(now_ms() as u64),
-            base_seq: 0,
-            entity_id: entity,
-            body,
-        }
-    }
-}
+use vaka_tests::StorePhone as Phone;
 
 /// One backend, filled.
 struct Side {
@@ -701,32 +680,16 @@ async fn member(store: &Store, org: OrgId, name: &str, role: Role) -> MemberId {
 }
 
 async fn phone(store: &Store, member: MemberId) -> Phone {
-    let code = store
-        .enrolment_code_for(member, 600_000, now_ms())
+    Phone::enrolled(store, member, "Telefon", now_ms())
         .await
-        .expect("a code")
-        .expect("the member exists");
-    let device = store
-        .redeem_enrollment_code(code, "Telefon".into(), now_ms())
-        .await
-        .expect("redeem")
-        .expect("a valid code");
-    let TokenLookup::Valid(caller) = store.device_by_token(device.token).await.expect("lookup")
-    else {
-        panic!("the new device's token is valid");
-    };
-    Phone {
-        caller,
-        clock: HlcClock::new(caller.device_id),
-        seq: 0,
-    }
+        .expect("an enrolled phone")
 }
 
 async fn push(store: &Store, phone: &mut Phone, ops: Vec<(EntityId, OpBody)>) {
     let n = ops.len();
     let ops: Vec<Op> = ops
         .into_iter()
-        .map(|(id, body)| phone.op(id, body))
+        .map(|(id, body)| phone.op_at(id, body, 0, now_ms()))
         .collect();
     let (result, counts) = store
         .push(phone.caller, ops, now_ms(), LIMITS)

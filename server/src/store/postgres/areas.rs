@@ -5,7 +5,7 @@
 
 use crate::store::StoreError;
 use crate::store::areas::{AreaListing, Removal};
-use crate::store::reports::{AreaShape, rings_of};
+use crate::store::reports::AreaShape;
 use deadpool_postgres::GenericClient;
 use vaka_shared::{AreaId, OrgId};
 
@@ -47,14 +47,7 @@ pub async fn active_shapes(
     db.query(&stmt, &[&org.to_string()])
         .await?
         .iter()
-        .map(|r| {
-            let geojson: &str = r.try_get(2)?;
-            Ok(AreaShape {
-                id: super::ops::parsed(r, 0)?,
-                name: r.try_get(1)?,
-                rings: rings_of(geojson),
-            })
-        })
+        .map(super::reports::shape_of)
         .collect()
 }
 

@@ -12,8 +12,6 @@ use crate::store::entries::{
     ENTRY_COLUMNS, ENTRY_JOINS, EntryPage, EntryRow, HistoryItem, InboxFilter, InboxPage,
     InboxSort, InboxView, ReviewTargets, json_list, nearest, settled_value, total_of, values_of,
 };
-use crate::store::redaction::RedactionRow;
-use crate::store::reports::{AreaShape, rings_of};
 use crate::store::row::known;
 use deadpool_postgres::GenericClient;
 use serde_json::{Map, Value};
@@ -424,51 +422,6 @@ pub async fn in_period(
     entry_rows(&db.query(&stmt, &[&org, &start_ms, &end_ms]).await?)
 }
 
-/// The outlines of `org`'s areas, by name (as [`crate::store::reports::area_shapes`]).
-async fn area_shapes(db: &impl GenericClient, org: &str) -> Result<Vec<AreaShape>, StoreError> {
-    db.query(
-        "SELECT id, name, geojson FROM areas WHERE org_id = $1
-         ORDER BY name COLLATE \"C\", id COLLATE \"C\"",
-        &[&org],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(AreaShape {
-            id: parsed(r, 0)?,
-            name: r.try_get(1)?,
-            rings: rings_of(r.try_get(2)?),
-        })
-    })
-    .collect()
-}
-
-/// The redactions of `entity` in `org`, oldest first (as
-/// [`crate::store::redaction::redactions_of`]).
-async fn redactions_of(
-    db: &impl GenericClient,
-    org: &str,
-    entity: &str,
-) -> Result<Vec<RedactionRow>, StoreError> {
-    db.query(
-        "SELECT r.field, COALESCE(m.display_name, ''), r.at_ms, r.through_hlc
-         FROM redactions r LEFT JOIN members m ON m.id = r.by_member
-         WHERE r.org_id = $1 AND r.entity_id = $2 ORDER BY r.id",
-        &[&org, &entity],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(RedactionRow {
-            field: r.try_get(0)?,
-            by_name: r.try_get(1)?,
-            at_ms: r.try_get(2)?,
-            through: r.try_get(3)?,
-        })
-    })
-    .collect()
-}
-
 /// The entry page of entry `id` of `org` (see [`crate::store::entries::entry_page`]).
 pub async fn entry_page(
     db: &impl GenericClient,
@@ -496,8 +449,8 @@ pub async fn entry_page(
         conflicts: conflicts(db, org, id).await?,
         comments: comments(db, org, id).await?,
         choices: choices::choices(db, org).await?,
-        shapes: area_shapes(db, org).await?,
-        redactions: redactions_of(db, org, id).await?,
+        shapes: super::reports::area_shapes(db, parsed_text(org)?).await?,
+        redactions: super::redaction::redactions_of(db, org, id).await?,
         entry: row,
     }))
 }

@@ -6,7 +6,7 @@
 use super::{audit, next_seq, ops};
 use crate::store::StoreError;
 use crate::store::audit::{Actor, AuditAction};
-use crate::store::redaction::{RedactionRefused, check};
+use crate::store::redaction::{RedactionRefused, RedactionRow, check};
 use deadpool_postgres::{GenericClient, Transaction};
 use serde_json::{Map, Value};
 use vaka_shared::merge::{EntityState, redact_fields};
@@ -227,4 +227,30 @@ async fn rewrite_rejected(
         }
     }
     Ok(())
+}
+
+/// The redactions of `entity` in `org`, oldest first (as
+/// [`crate::store::redaction::redactions_of`]).
+pub async fn redactions_of(
+    db: &impl GenericClient,
+    org: &str,
+    entity: &str,
+) -> Result<Vec<RedactionRow>, StoreError> {
+    db.query(
+        "SELECT r.field, COALESCE(m.display_name, ''), r.at_ms, r.through_hlc
+         FROM redactions r LEFT JOIN members m ON m.id = r.by_member
+         WHERE r.org_id = $1 AND r.entity_id = $2 ORDER BY r.id",
+        &[&org, &entity],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(RedactionRow {
+            field: r.try_get(0)?,
+            by_name: r.try_get(1)?,
+            at_ms: r.try_get(2)?,
+            through: r.try_get(3)?,
+        })
+    })
+    .collect()
 }

@@ -93,15 +93,18 @@ pub async fn area_shapes(
     db.query(&stmt, &[&org.to_string()])
         .await?
         .iter()
-        .map(|r| {
-            let geojson: &str = r.try_get(2)?;
-            Ok(AreaShape {
-                id: super::ops::parsed(r, 0)?,
-                name: r.try_get(1)?,
-                rings: rings_of(geojson),
-            })
-        })
+        .map(shape_of)
         .collect()
+}
+
+/// An area's outline from a row of `id, name, geojson`.
+pub(super) fn shape_of(r: &tokio_postgres::Row) -> Result<AreaShape, StoreError> {
+    let geojson: &str = r.try_get(2)?;
+    Ok(AreaShape {
+        id: super::ops::parsed(r, 0)?,
+        name: r.try_get(1)?,
+        rings: rings_of(geojson),
+    })
 }
 
 /// The saved summary of `org` for a period (empty when there is none).
