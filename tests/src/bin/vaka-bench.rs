@@ -6,7 +6,8 @@
 //! ```
 //!
 //! W1 ingest: 100,000 incident creates pushed by 50 concurrent devices in batches of 200, beside
-//! the SQLite floor (the same rows straight into SQLite). W2 catch-up: a new device pulls them
+//! two floors measured in the same run: the minimal floor (each op as one row, its id and JSON,
+//! straight into SQLite) and the schema floor (the rows the server's schema stores for it). W2 catch-up: a new device pulls them
 //! (every one of them, or the run fails). W3 many devices: 1,000 devices (50 organisations of 20)
 //! each push 5 ops and pull at the same time; the latencies are those of the syncs that
 //! succeeded, failed ones are counted apart, and any failure fails the run. W4 device: saving an
@@ -14,7 +15,7 @@
 //!
 //! On PostgreSQL: `VAKA_BENCH_DATABASE=postgres://USER@HOST:PORT/DB` (an empty database) runs the
 //! same client against servers on that database, and `VAKA_BENCH_PROCESSES=2` against that many
-//! server processes on it, the devices spread over them in turn. The SQLite floor is measured in
+//! server processes on it, the devices spread over them in turn. Both floors are measured in
 //! the same run either way.
 //!
 //! A run that measured a failure says so and exits non-zero.
@@ -173,11 +174,41 @@ async fn send_zstd(
     })
 }
 
-/// The SQLite floor: the same rows W1 stores (op log, entity state and the dashboard's
+/// The minimal floor, the reference every W1 and W3 figure is given against: the same ops as one
+/// row each (the op id under a unique index and the op's JSON), WAL, synchronous=FULL, 200 rows a
+/// transaction, through rusqlite in this process. The JSON is made before the clock starts, so
+/// only storing is timed.
+fn minimal_floor(dir: &Path, ops: &[Op]) -> anyhow::Result<f64> {
+    let mut conn = rusqlite::Connection::open(dir.join("minimal.sqlite3"))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(
+        "CREATE TABLE ops (id TEXT NOT NULL, op TEXT NOT NULL);
+         CREATE UNIQUE INDEX ops_id ON ops(id);",
+    )?;
+    let rows = ops
+        .iter()
+        .map(|op| Ok((op.op_id.to_string(), serde_json::to_string(op)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let started = Instant::now();
+    for batch in rows.chunks(W1_BATCH) {
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached("INSERT INTO ops (id, op) VALUES (?1, ?2)")?;
+            for (id, json) in batch {
+                insert.execute(rusqlite::params![id, json])?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(rows.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The schema floor: the same rows W1 stores (op log, entity state and the dashboard's
 /// projection row, the last by the server's own SQL statement), inserted straight through
 /// rusqlite with WAL, synchronous=FULL, one transaction per batch and the server's schema and
 /// indexes.
-fn sqlite_floor(dir: &Path, ops: &[Op]) -> anyhow::Result<f64> {
+fn schema_floor(dir: &Path, ops: &[Op]) -> anyhow::Result<f64> {
     let mut conn = rusqlite::Connection::open(dir.join("floor.sqlite3"))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -315,6 +346,8 @@ async fn main() -> anyhow::Result<()> {
     // `vaka-bench w3` runs only W3, on an empty store.
     let only_w3 = std::env::args().any(|a| a == "w3");
     let mut server_seq = 0u64;
+    // Ops per second of the minimal floor, measured with W1.
+    let mut minimal_rate: Option<f64> = None;
     if !only_w3 {
         // W1: ingest.
         let mut devices = Vec::new();
@@ -363,15 +396,35 @@ async fn main() -> anyhow::Result<()> {
         }
         let w1 = W1_OPS as f64 / started.elapsed().as_secs_f64();
         let floor_dir = tempfile::tempdir()?;
-        let floor = sqlite_floor(floor_dir.path(), &all_ops)?;
+        let floor = schema_floor(floor_dir.path(), &all_ops)?;
+        let minimal = minimal_floor(floor_dir.path(), &all_ops)?;
+        minimal_rate = Some(minimal);
         println!(
             "W1 ingest: {W1_OPS} incident creates ({average_op} bytes of JSON each), {W1_DEVICES} devices, batches of {W1_BATCH}"
         );
         println!("  server: {w1:.0} ops/s durably acknowledged");
         println!(
-            "  SQLite floor: {floor:.0} ops/s  (server/floor = {:.2})",
+            "  minimal floor (one row per op): {minimal:.0} ops/s  (server/minimal floor = {:.2})",
+            w1 / minimal
+        );
+        println!(
+            "  schema floor (the server's rows): {floor:.0} ops/s  (server/schema floor = {:.2})",
             w1 / floor
         );
+
+        // What the store holds on disk per op after W1 (SQLite: the file and its WAL).
+        if let StoreAt::Data(dir) = &store {
+            let bytes: u64 = ["vaka.sqlite3", "vaka.sqlite3-wal"]
+                .iter()
+                .filter_map(|name| std::fs::metadata(dir.join(name)).ok())
+                .map(|meta| meta.len())
+                .sum();
+            println!(
+                "  on disk: {} bytes per stored op ({:.1} MB: the store file and its WAL)",
+                bytes / W1_OPS as u64,
+                bytes as f64 / 1e6
+            );
+        }
 
         // W2: catch-up by a new device, over HTTP, and into a real device core.
         let reader = RawDevice::enroll(&servers[0].url, &codes[W1_DEVICES]).await?;
@@ -499,6 +552,13 @@ async fn main() -> anyhow::Result<()> {
         peak as f64 / 1024.0,
         peak_before as f64 / 1024.0
     );
+    if let Some(minimal) = minimal_rate {
+        println!(
+            "  the minimal floor stores the burst's {} ops in {:.0} ms",
+            W3_DEVICES * W3_OPS,
+            (W3_DEVICES * W3_OPS) as f64 / minimal * 1000.0
+        );
+    }
     let spread = w3_round(&http, &mut devices, server_seq, W3_SPREAD).await?;
     println!(
         "  the same devices again, their syncs spread evenly over {:.0} s: {spread}",
