@@ -7,8 +7,8 @@
 //!
 //! W1 ingest: 100,000 incident creates pushed by 50 concurrent devices in batches of 200, beside
 //! two floors measured in the same run: the minimal floor (each op as one row, its id and JSON,
-//! straight into SQLite) and the schema floor (the rows the server's schema stores for it). W2 catch-up: a new device pulls them
-//! (every one of them, or the run fails). W3 many devices: 1,000 devices (50 organisations of 20)
+//! straight into SQLite) and the schema floor (the rows the server's schema stores for it). W2
+//! catch-up: a new device pulls them (every one of them, or the run fails). W3 many devices: 1,000 devices (50 organisations of 20)
 //! each push 5 ops and pull at the same time; the latencies are those of the syncs that
 //! succeeded, failed ones are counted apart, and any failure fails the run. W4 device: saving an
 //! incident on a device whose store holds 100,000 entries.
@@ -174,14 +174,20 @@ async fn send_zstd(
     })
 }
 
+/// A floor's database: WAL and `synchronous=FULL`, as the server runs its store.
+fn open_floor(path: &Path) -> anyhow::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
 /// The minimal floor, the reference every W1 and W3 figure is given against: the same ops as one
 /// row each (the op id under a unique index and the op's JSON), WAL, synchronous=FULL, 200 rows a
 /// transaction, through rusqlite in this process. The JSON is made before the clock starts, so
 /// only storing is timed.
 fn minimal_floor(dir: &Path, ops: &[Op]) -> anyhow::Result<f64> {
-    let mut conn = rusqlite::Connection::open(dir.join("minimal.sqlite3"))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let mut conn = open_floor(&dir.join("minimal.sqlite3"))?;
     conn.execute_batch(
         "CREATE TABLE ops (id TEXT NOT NULL, op TEXT NOT NULL);
          CREATE UNIQUE INDEX ops_id ON ops(id);",
@@ -209,9 +215,7 @@ fn minimal_floor(dir: &Path, ops: &[Op]) -> anyhow::Result<f64> {
 /// rusqlite with WAL, synchronous=FULL, one transaction per batch and the server's schema and
 /// indexes.
 fn schema_floor(dir: &Path, ops: &[Op]) -> anyhow::Result<f64> {
-    let mut conn = rusqlite::Connection::open(dir.join("floor.sqlite3"))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let mut conn = open_floor(&dir.join("floor.sqlite3"))?;
     vaka_server::store::migrate(&mut conn)?;
     let org = uuid::Uuid::now_v7().to_string();
     let member = uuid::Uuid::now_v7().to_string();
