@@ -74,6 +74,11 @@ pub fn action_label(code: &str, lang: Lang) -> &'static str {
         "retention_changed" => t.act_retention_changed,
         "audit_retention_changed" => t.act_audit_retention_changed,
         "entries_purged" => t.act_entries_purged,
+        "notify_rule_added" => t.act_notify_rule_added,
+        "notify_rule_removed" => t.act_notify_rule_removed,
+        "webhook_added" => t.act_webhook_added,
+        "webhook_removed" => t.act_webhook_removed,
+        "notification_resent" => t.act_notification_resent,
         "audit_pruned" => t.act_audit_pruned,
         _ => t.audit_action,
     }

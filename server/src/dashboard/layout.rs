@@ -34,6 +34,7 @@ pub fn page(lang: Lang, signed: Option<&Signed>, title: &str, body: Markup) -> M
                             a href="/areas" { (t.areas) }
                             }
                             @if s.user.role == vaka_shared::model::Role::Admin { a href="/settings" { (t.settings) } }
+                            @if s.user.role == vaka_shared::model::Role::Admin { a href="/notifications" { (t.notifications) } }
                             @if s.user.role == vaka_shared::model::Role::Admin { a href="/audit" { (t.audit) } }
                         }
                         span.who { (s.user.name) " · " (s.user.org_name) }

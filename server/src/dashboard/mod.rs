@@ -19,6 +19,7 @@ mod exports;
 pub mod i18n;
 mod inbox;
 mod layout;
+mod notify;
 mod pdf;
 mod people;
 mod privacy;
@@ -65,6 +66,22 @@ pub fn router() -> Router<AppState> {
         .route("/entries/{id}/redact", post(privacy::redact))
         .route("/settings", get(privacy::settings_page))
         .route("/audit", get(audit::page))
+        .route("/notifications", get(notify::page))
+        .route("/notifications/rules", post(notify::add_rule))
+        .route(
+            "/notifications/rules/{id}/remove",
+            post(notify::remove_rule),
+        )
+        .route("/notifications/webhooks", post(notify::add_webhook))
+        .route(
+            "/notifications/webhooks/{id}/remove",
+            post(notify::remove_webhook),
+        )
+        .route("/notifications/log", get(notify::log))
+        .route(
+            "/notifications/deliveries/{id}/resend",
+            post(notify::resend),
+        )
         .route("/audit.csv", get(audit::csv))
         .route("/settings/retention", post(privacy::set_retention))
         .route("/settings/share", post(privacy::share))

@@ -269,6 +269,31 @@ pub enum AuditAction {
         /// Photos removed.
         photos: u64,
     },
+    /// A notification rule was added.
+    NotifyRuleAdded {
+        /// The rule.
+        rule: String,
+    },
+    /// A notification rule was removed.
+    NotifyRuleRemoved {
+        /// The rule.
+        rule: String,
+    },
+    /// A webhook endpoint was added (its secret is never recorded).
+    WebhookAdded {
+        /// The endpoint.
+        webhook: String,
+    },
+    /// A webhook endpoint was removed.
+    WebhookRemoved {
+        /// The endpoint.
+        webhook: String,
+    },
+    /// A failed notification delivery was sent again.
+    NotificationResent {
+        /// The delivery.
+        delivery: String,
+    },
     /// The chain's records up to `through_seq` were pruned by the audit retention; this anchor
     /// lets the chain verify from its first remaining record.
     AuditPruned {
@@ -309,6 +334,11 @@ pub const ACTION_CODES: &[&str] = &[
     "retention_changed",
     "audit_retention_changed",
     "entries_purged",
+    "notify_rule_added",
+    "notify_rule_removed",
+    "webhook_added",
+    "webhook_removed",
+    "notification_resent",
     "audit_pruned",
 ];
 

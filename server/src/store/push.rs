@@ -145,5 +145,8 @@ fn apply(
         }
     }
     crate::store::entries::project(conn, op.entity_id, now_ms)?;
+    if op.kind().is_entry() {
+        crate::store::notify::on_entry_written(conn, caller.org_id, op.entity_id, now_ms)?;
+    }
     Ok(Ok(()))
 }

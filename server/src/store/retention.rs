@@ -296,6 +296,7 @@ fn forget_entity(
     ] {
         conn.prepare_cached(sql)?.execute([entity])?;
     }
+    crate::store::notify::forget_entity(conn, entity)?;
     conn.prepare_cached(
         "INSERT OR IGNORE INTO purged_entities (entity_id, org_id, purged_at_ms) VALUES (?1, ?2, ?3)",
     )?

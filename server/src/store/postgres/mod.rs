@@ -22,6 +22,7 @@ pub mod blobs;
 pub mod choices;
 pub mod copy;
 pub mod entries;
+pub mod notify;
 pub mod ops;
 pub mod people;
 pub mod push;
@@ -52,6 +53,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../../migrations/postgres/0002_area_archive.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_notifications.sql"),
     ),
 ];
 

@@ -133,5 +133,8 @@ async fn apply(
         }
     }
     log::project(tx, op.entity_id, now_ms).await?;
+    if op.kind().is_entry() {
+        super::notify::on_entry_written(tx, caller.org_id, op.entity_id, now_ms).await?;
+    }
     Ok(Ok(()))
 }

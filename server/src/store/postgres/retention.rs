@@ -339,6 +339,7 @@ async fn forget_entity(
     ] {
         db.execute(sql, &[&entity]).await?;
     }
+    super::notify::forget_entity(db, entity).await?;
     db.execute(
         "INSERT INTO purged_entities (entity_id, org_id, purged_at_ms) VALUES ($1, $2, $3)
          ON CONFLICT (entity_id) DO NOTHING",
