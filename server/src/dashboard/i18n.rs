@@ -305,6 +305,9 @@ texts! {
     notify_status_disabled: "Avstängd", "Disabled";
     notify_status_pending: "Väntar", "Waiting";
     notify_status_retry: "Försöker igen", "Will retry";
+    notify_detail_no_smtp: "ingen e-postserver är inställd på servern", "no SMTP server is set up on the server";
+    notify_detail_timeout: "inget svar inom tidsgränsen", "no answer in time";
+    notify_detail_smtp_ok: "e-postservern tog emot det", "the mail server accepted it";
     act_notify_rule_added: "Aviseringsregel tillagd", "Notification rule added";
     act_notify_rule_removed: "Aviseringsregel borttagen", "Notification rule removed";
     act_webhook_added: "Webhook tillagd", "Webhook added";

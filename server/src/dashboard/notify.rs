@@ -648,6 +648,17 @@ fn status_label(status: &str, lang: Lang) -> &'static str {
     }
 }
 
+/// An attempt's logged detail, in words where it is one of the server's own.
+fn detail_words(detail: &str, lang: Lang) -> String {
+    let t = i18n::texts(lang);
+    match detail {
+        crate::notify::worker::NO_SMTP => t.notify_detail_no_smtp.to_owned(),
+        "timeout" => t.notify_detail_timeout.to_owned(),
+        "SMTP: accepted" => t.notify_detail_smtp_ok.to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 fn log_body(signed: &Signed, rows: &[DeliveryRow], resent: bool) -> Markup {
     let lang = signed.lang;
     let t = i18n::texts(lang);
@@ -691,7 +702,7 @@ fn log_body(signed: &Signed, rows: &[DeliveryRow], resent: bool) -> Markup {
                                 @if row.attempts.is_empty() { span.muted { "–" } }
                                 ol.attempts {
                                     @for a in &row.attempts {
-                                        li { (fmt_time(a.at_ms)) " · " (status_label(&a.outcome, lang)) " · " (a.detail) }
+                                        li { (fmt_time(a.at_ms)) " · " (status_label(&a.outcome, lang)) " · " (detail_words(&a.detail, lang)) }
                                     }
                                 }
                             }

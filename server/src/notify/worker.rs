@@ -15,8 +15,8 @@ use std::time::Duration;
 /// What an attempt came to, before the schedule is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempted {
-    /// Accepted.
-    Accepted,
+    /// Accepted, with the answer (`HTTP 200`, `SMTP`).
+    Accepted(String),
     /// Not accepted; worth another try.
     Transient(String),
     /// Not accepted; another try would end the same.
@@ -35,7 +35,7 @@ pub fn decide(
     now_ms: i64,
 ) -> Outcome {
     match result {
-        Attempted::Accepted => Outcome::Delivered,
+        Attempted::Accepted(_) => Outcome::Delivered,
         Attempted::Gone => Outcome::Disabled,
         Attempted::Permanent(_) => Outcome::Failed,
         Attempted::Transient(_) => match retry_delay(delays, tries, jitter) {
@@ -47,12 +47,15 @@ pub fn decide(
     }
 }
 
-/// The words an attempt is logged with.
+/// What the log says of an attempt that found no SMTP server set up (the dashboard shows it in
+/// words).
+pub const NO_SMTP: &str = "no SMTP server is set up";
+
+/// The words an attempt is logged with: the receiver's answer or the error, in a line.
 fn detail(result: &Attempted) -> String {
     match result {
-        Attempted::Accepted => "ok".into(),
-        Attempted::Gone => "HTTP 410 Gone: endpoint disabled".into(),
-        Attempted::Transient(d) | Attempted::Permanent(d) => d.clone(),
+        Attempted::Gone => "HTTP 410".into(),
+        Attempted::Accepted(d) | Attempted::Transient(d) | Attempted::Permanent(d) => d.clone(),
     }
 }
 
@@ -152,10 +155,10 @@ impl Worker {
         match &c.target {
             Target::Email(to) => {
                 let (Some(mailer), Some(smtp)) = (&self.mailer, &notify.smtp) else {
-                    return Attempted::Transient("no SMTP server is set up".into());
+                    return Attempted::Transient(NO_SMTP.into());
                 };
                 match email::send(mailer, smtp, to, c, &public_url).await {
-                    Ok(()) => Attempted::Accepted,
+                    Ok(()) => Attempted::Accepted("SMTP: accepted".into()),
                     Err(Refusal::Transient(d)) => Attempted::Transient(d),
                     Err(Refusal::Permanent(d)) => Attempted::Permanent(d),
                 }
@@ -172,7 +175,9 @@ impl Worker {
                 )
                 .await;
                 match answer {
-                    Answer::Status(s) if (200..300).contains(&s) => Attempted::Accepted,
+                    Answer::Status(s) if (200..300).contains(&s) => {
+                        Attempted::Accepted(format!("HTTP {s}"))
+                    }
                     Answer::Status(410) => Attempted::Gone,
                     Answer::Status(s) => Attempted::Transient(format!("HTTP {s}")),
                     Answer::Refused(d) => Attempted::Permanent(d),
@@ -191,7 +196,7 @@ mod tests {
     fn an_attempt_is_delivered_retried_failed_or_disables_its_endpoint() {
         let delays = [Duration::from_secs(5), Duration::from_secs(60)];
         assert_eq!(
-            decide(&Attempted::Accepted, 1, &delays, 0.5, 0),
+            decide(&Attempted::Accepted("HTTP 200".into()), 1, &delays, 0.5, 0),
             Outcome::Delivered
         );
         assert_eq!(
