@@ -1118,6 +1118,17 @@ mod tests {
                 children: 0,
                 photos: 0,
             },
+            AuditAction::NotifyRuleAdded { rule: "r".into() },
+            AuditAction::NotifyRuleRemoved { rule: "r".into() },
+            AuditAction::WebhookAdded {
+                webhook: "w".into(),
+            },
+            AuditAction::WebhookRemoved {
+                webhook: "w".into(),
+            },
+            AuditAction::NotificationResent {
+                delivery: "d".into(),
+            },
             AuditAction::AuditPruned {
                 before_ms: 0,
                 through_seq: 1,

@@ -45,7 +45,7 @@ use tokio_postgres::NoTls;
 pub use writer::PgWriter;
 
 /// The numbered PostgreSQL migrations, oldest first. A shipped migration is never edited.
-const MIGRATIONS: &[(i64, &str)] = &[
+pub const MIGRATIONS: &[(i64, &str)] = &[
     (
         1,
         include_str!("../../../migrations/postgres/0001_init.sql"),
