@@ -188,7 +188,10 @@ fn typed_fields(kind: EntityKind, values: Map<String, Value>) -> Result<Option<E
         EntityKind::Patrol => Some(EntryFields::Patrol(serde_json::from_value(value)?)),
         EntityKind::Incident => Some(EntryFields::Incident(serde_json::from_value(value)?)),
         EntityKind::Observation => Some(EntryFields::Observation(serde_json::from_value(value)?)),
-        EntityKind::TrackSegment | EntityKind::Comment => None,
+        EntityKind::TrackSegment
+        | EntityKind::Comment
+        | EntityKind::Message
+        | EntityKind::MessageReceipt => None,
     })
 }
 

@@ -46,6 +46,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0006_tiers.sql")),
         M::up(include_str!("../../migrations/0007_audit.sql")),
         M::up(include_str!("../../migrations/0008_area_archive.sql")),
+        M::up(include_str!("../../migrations/0010_messages.sql")),
     ])
 });
 

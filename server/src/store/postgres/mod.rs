@@ -53,6 +53,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/postgres/0002_area_archive.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_messages.sql"),
+    ),
 ];
 
 /// The advisory lock migrations are applied under (session-scoped).
