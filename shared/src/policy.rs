@@ -196,12 +196,27 @@ mod tests {
     }
 
     #[rstest]
-    #[case::volunteer_sends(Role::Volunteer, message_op(), None, Err(Refusal::CoordinatorsOnly(EntityKind::Message)))]
-    #[case::volunteer_ends_own(Role::Volunteer, message_op(), Some(1), Err(Refusal::CoordinatorsOnly(EntityKind::Message)))]
+    #[case::volunteer_sends(
+        Role::Volunteer,
+        message_op(),
+        None,
+        Err(Refusal::CoordinatorsOnly(EntityKind::Message))
+    )]
+    #[case::volunteer_ends_own(
+        Role::Volunteer,
+        message_op(),
+        Some(1),
+        Err(Refusal::CoordinatorsOnly(EntityKind::Message))
+    )]
     #[case::coordinator_sends(Role::Coordinator, message_op(), None, Ok(()))]
     #[case::admin_sends(Role::Admin, message_op(), None, Ok(()))]
     #[case::coordinator_ends_anothers(Role::Coordinator, message_op(), Some(2), Ok(()))]
-    #[case::liaison_sends(Role::Liaison, message_op(), None, Err(Refusal::CoordinatorsOnly(EntityKind::Message)))]
+    #[case::liaison_sends(
+        Role::Liaison,
+        message_op(),
+        None,
+        Err(Refusal::CoordinatorsOnly(EntityKind::Message))
+    )]
     fn who_may_write_a_message(
         #[case] role: Role,
         #[case] body: OpBody,
@@ -225,6 +240,9 @@ mod tests {
         #[case] expected: Result<(), Refusal>,
     ) {
         let existing = existing(EntityKind::MessageReceipt, author);
-        assert_eq!(check_write(role, member(1), &receipt_op(), existing), expected);
+        assert_eq!(
+            check_write(role, member(1), &receipt_op(), existing),
+            expected
+        );
     }
 }

@@ -164,8 +164,8 @@ impl Device {
         self.write_tx(|tx| {
             let meta = store::load_meta(tx)?;
             let me = meta.enrolled()?.member_id;
-            let held = super::entities::load(tx, message)?
-                .ok_or(DeviceError::UnknownEntity(message))?;
+            let held =
+                super::entities::load(tx, message)?.ok_or(DeviceError::UnknownEntity(message))?;
             if held.kind != EntityKind::Message {
                 return Err(DeviceError::WrongKind {
                     id: message,

@@ -19,6 +19,7 @@ mod exports;
 pub mod i18n;
 mod inbox;
 mod layout;
+mod messages;
 mod pdf;
 mod people;
 mod privacy;
@@ -69,6 +70,8 @@ pub fn router() -> Router<AppState> {
         .route("/settings/retention", post(privacy::set_retention))
         .route("/settings/share", post(privacy::share))
         .route("/settings/withdraw", post(privacy::withdraw))
+        .route("/messages", get(messages::page).post(messages::send))
+        .route("/messages/{id}/end", post(messages::end))
         .route("/areas", get(areas::page).post(areas::upload))
         .route("/areas/{id}/rename", post(areas::rename))
         .route("/areas/{id}/remove", post(areas::remove))

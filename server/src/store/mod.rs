@@ -10,6 +10,7 @@ mod backend;
 pub mod blobs;
 pub mod choices;
 pub mod entries;
+pub mod messages;
 pub mod ops;
 pub mod people;
 pub mod postgres;

@@ -22,6 +22,7 @@ pub mod blobs;
 pub mod choices;
 pub mod copy;
 pub mod entries;
+pub mod messages;
 pub mod ops;
 pub mod people;
 pub mod push;

@@ -510,7 +510,10 @@ pub async fn pull(
     let fetch = i64::from(limit) + 1;
     let rest = pull_args(shape, caller.member_id, area, group.as_deref());
     let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&org, &after, &fetch];
-    args.extend(rest.iter().map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)));
+    args.extend(
+        rest.iter()
+            .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)),
+    );
     let stmt = db
         .prepare_cached(&pull_sql(shape, "ops", OP_COLUMNS, '$'))
         .await?;

@@ -108,7 +108,8 @@ async fn apply(
         audience.as_deref(),
         &fields,
         now_ms,
-    ).await?;
+    )
+    .await?;
     let stamp = WriteStamp {
         hlc: op.hlc,
         seq: Some(seq),
