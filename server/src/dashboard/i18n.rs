@@ -243,6 +243,8 @@ texts! {
     act_member_role_changed: "Roll ändrad", "Role changed";
     act_member_group_changed: "Grupp ändrad", "Group changed";
     messages: "Meddelanden", "Messages";
+    member_no_area: "Inget område", "No area";
+    member_area_unknown: "Välj ett område i listan.", "Choose an area from the list.";
     messages_intro: "Ett kort meddelande till telefonerna i hela organisationen, ett område eller en grupp. Telefonerna får det vid nästa synkning och visar det tills det slutar. Skriv om händelser och platser, inte om personer.", "A short message to the phones of the whole organisation, an area or a group. Phones receive it at their next sync and show it until it ends. Write about events and places, not people.";
     message_new: "Nytt meddelande", "New message";
     message_text: "Meddelande", "Message";
