@@ -321,7 +321,10 @@ async fn a_message_form_that_is_wrong_comes_back_with_the_reason_beside_the_fiel
             assert!(body.contains(">Hej</textarea>"), "what was typed is kept");
         }
     }
-    assert!(server.admin.store().messages(org).await?.is_empty(), "nothing sent");
+    assert!(
+        server.admin.store().messages(org).await?.is_empty(),
+        "nothing sent"
+    );
     assert!(north.device.active_messages()?.is_empty());
     Ok(())
 }
