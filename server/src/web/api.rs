@@ -420,7 +420,10 @@ mod tests {
         let text = doc.to_string();
         for piece in text.split("#/components/schemas/").skip(1) {
             let name: String = piece.chars().take_while(|c| *c != '"').collect();
-            assert!(schemas.contains_key(&name), "{name} is referred to but not described");
+            assert!(
+                schemas.contains_key(&name),
+                "{name} is referred to but not described"
+            );
         }
     }
 }

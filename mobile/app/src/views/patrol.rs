@@ -5,6 +5,7 @@ use crate::components::{
     AreaPicker, FlashMessage, Stepper, SyncCard, TopBar, clock_time, duration_text,
 };
 use crate::i18n::{Text, breakable};
+use crate::message_cards::MessageCards;
 use crate::state::{Route, use_app};
 use dioxus::prelude::*;
 use vaka_shared::model::{DEFAULT_CATEGORIES, PatrolKind};
@@ -72,6 +73,7 @@ pub fn PatrolUnderWay() -> Element {
         TopBar { title: Text::ActivePatrol, back: Route::Home }
         main { "data-test": "patrol",
             FlashMessage {}
+            MessageCards {}
             div { class: "card patrol-card",
                 div { class: "muted", "data-test": "patrol-info", "{patrol.kind.label(lang)} · {clock_time(patrol.started_at)}{area}" }
                 div { class: "now",
