@@ -1,6 +1,7 @@
 //! The coordinators' messages on the home and patrol screens: each one shown now (until it
-//! ends) as a card with its text and end time, and *Markera som läst*; once read it stays,
-//! collapsed to one line marked read, until it ends.
+//! ends) as a card with its text and end time, and *Markera som läst*; once read it stays on
+//! the home screen, collapsed to one line marked read, until it ends. The patrol screen shows
+//! the unread ones only, after its buttons, which stay reachable without scrolling.
 
 use super::components::{clock_time, when_text};
 use super::i18n::Text;
@@ -8,12 +9,15 @@ use super::state::use_app;
 use dioxus::prelude::*;
 use vaka_shared::Timestamp;
 
-/// The messages shown now, newest first.
+/// The messages shown now, newest first; with `unread_only`, those not marked read.
 #[component]
-pub fn MessageCards() -> Element {
+pub fn MessageCards(#[props(default)] unread_only: bool) -> Element {
     let app = use_app();
     let lang = app.lang();
-    let messages = app.snapshot.read().messages.clone();
+    let mut messages = app.snapshot.read().messages.clone();
+    if unread_only {
+        messages.retain(|m| !m.read());
+    }
     let now = Timestamp::from_unix_ms(*app.now_ms.read());
     rsx! {
         for message in messages {

@@ -68,12 +68,12 @@ pub fn PatrolUnderWay() -> Element {
     });
     let area = area.unwrap_or_default();
     // Everything a walker taps fits above the call bar on a 390×844 screen: the quick-log
-    // tiles, logging, and the patrol's end; the sync card comes last.
+    // tiles, logging, and the patrol's end; the coordinators' unread messages and the sync
+    // card come after them.
     rsx! {
         TopBar { title: Text::ActivePatrol, back: Route::Home }
         main { "data-test": "patrol",
             FlashMessage {}
-            MessageCards {}
             div { class: "card patrol-card",
                 div { class: "muted", "data-test": "patrol-info", "{patrol.kind.label(lang)} · {clock_time(patrol.started_at)}{area}" }
                 div { class: "now",
@@ -104,6 +104,7 @@ pub fn PatrolUnderWay() -> Element {
                 span { class: "icon", "🏁" }
                 span { "{app.t(Text::EndPatrol)}" }
             }
+            MessageCards { unread_only: true }
             SyncCard {}
         }
     }
