@@ -2,7 +2,7 @@
 //! password and a session cookie, CSRF tokens on every form. A folder per concern: `auth`
 //! (sign-in, sessions, CSRF), `inbox`, `entry` (one entry, review, comments, conflicts),
 //! `people` (members, enrolment codes as QR, devices), `areas` (GeoJSON upload and map),
-//! `report` (the situation report page), `exports` (PDF, CSV, GeoJSON), `charts` (SVG and PDF
+//! `messages` (messages to the walkers' phones with their received and read counts), `report` (the situation report page), `exports` (PDF, CSV, GeoJSON), `charts` (SVG and PDF
 //! drawings from one display list).
 //!
 //! Every query is scoped to the signed-in member's organisation: another organisation's id
