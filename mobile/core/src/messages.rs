@@ -209,3 +209,88 @@ pub(crate) fn active(
         .filter(|m| m.active_at(now))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{T0, apply, enrolled, response};
+    use vaka_shared::model::{Audience, MessageFields, Role};
+    use vaka_shared::sync::{PushResult, ServerOp};
+    use vaka_shared::{DeviceId, EntityId, Hlc, MemberId, Op, OpBody, OpId, Timestamp};
+
+    const HOUR_MS: i64 = 3_600_000;
+
+    fn message(sent_ms: i64, ends_ms: i64) -> (EntityId, ServerOp) {
+        let desk = DeviceId::new();
+        let id = EntityId::new();
+        let op = Op {
+            op_id: OpId::new(),
+            device_id: desk,
+            device_seq: 1,
+            hlc: Hlc {
+                ms: sent_ms as u64,
+                counter: 0,
+                device: desk,
+            },
+            base_seq: 0,
+            entity_id: id,
+            body: OpBody::Message(MessageFields {
+                text: Some("Undvik gångtunneln ikväll".into()),
+                audience: Some(Audience::Org(true)),
+                sent_at: Timestamp::from_unix_ms(sent_ms),
+                ends_at: Timestamp::from_unix_ms(ends_ms),
+            }),
+        };
+        let served = ServerOp {
+            seq: 1,
+            author: MemberId::new(),
+            op,
+        };
+        (id, served)
+    }
+
+    fn nothing_pushed() -> PushResult {
+        PushResult {
+            acked_through: 0,
+            rejected: vec![],
+            stopped: None,
+        }
+    }
+
+    #[test]
+    fn a_pulled_message_gets_one_receipt_in_the_pulls_transaction_and_is_read_once_marked() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let (id, served) = message(T0 - HOUR_MS, T0 + HOUR_MS);
+        apply(
+            &device,
+            &response(T0, nothing_pushed(), vec![served.clone()], 1),
+        );
+        let shown = device.active_messages().expect("reads");
+        assert_eq!(shown.len(), 1);
+        assert!(shown[0].received_at.is_some() && !shown[0].read());
+        assert_eq!(device.outbox_len().expect("counts"), 1, "the receipt waits");
+        // The same page again writes no second receipt.
+        apply(&device, &response(T0, nothing_pushed(), vec![served], 1));
+        assert_eq!(device.outbox_len().expect("counts"), 1);
+        device.mark_message_read(id).expect("marks");
+        let shown = device.active_messages().expect("reads");
+        assert!(shown[0].read());
+        assert_eq!(device.outbox_len().expect("counts"), 2);
+        let receipts = device
+            .state_snapshot()
+            .expect("reads")
+            .into_iter()
+            .filter(|(_, (kind, _))| *kind == vaka_shared::EntityKind::MessageReceipt)
+            .count();
+        assert_eq!(receipts, 1, "one receipt per phone and message");
+    }
+
+    #[test]
+    fn an_ended_message_is_not_shown_and_gets_no_receipt() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let (_, served) = message(T0 - 3 * HOUR_MS, T0 - HOUR_MS);
+        apply(&device, &response(T0, nothing_pushed(), vec![served], 1));
+        assert!(device.active_messages().expect("reads").is_empty());
+        assert_eq!(device.messages().expect("reads").len(), 1);
+        assert_eq!(device.outbox_len().expect("counts"), 0);
+    }
+}
