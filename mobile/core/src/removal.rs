@@ -127,6 +127,7 @@ fn entry_time(kind: &str, values: &Map<String, Value>) -> Option<Timestamp> {
     let field = match kind {
         "incident" => "occurred_at",
         "observation" => "observed_at",
+        "message" => "sent_at",
         _ => "started_at",
     };
     values
@@ -149,7 +150,7 @@ pub(crate) fn expire(conn: &Connection, now_ms: i64, retention_days: u32) -> Res
     let entries: Vec<(String, String, String)> = conn
         .prepare_cached(
             "SELECT id, kind, state FROM entities
-             WHERE kind IN ('patrol', 'incident', 'observation')",
+             WHERE kind IN ('patrol', 'incident', 'observation', 'message')",
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;

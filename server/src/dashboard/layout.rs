@@ -32,6 +32,7 @@ pub fn page(lang: Lang, signed: Option<&Signed>, title: &str, body: Markup) -> M
                             a href="/report" { (t.report) }
                             a href="/people" { (t.people) }
                             a href="/areas" { (t.areas) }
+                            a href="/messages" { (t.messages) }
                             }
                             @if s.user.role == vaka_shared::model::Role::Admin { a href="/settings" { (t.settings) } }
                             @if s.user.role == vaka_shared::model::Role::Admin { a href="/notifications" { (t.notifications) } }

@@ -24,7 +24,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use vaka_shared::{DeviceId, EntityId, MemberId, OrgId};
+use vaka_shared::{AreaId, DeviceId, EntityId, MemberId, OrgId};
 
 /// The `prev_hash` of a chain's first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -216,6 +216,28 @@ pub enum AuditAction {
         /// The group after.
         to: Option<String>,
     },
+    /// A member's area changed (which messages to an area reach their phones).
+    MemberAreaChanged {
+        /// The member.
+        member: MemberId,
+        /// The area before.
+        from: Option<AreaId>,
+        /// The area after.
+        to: Option<AreaId>,
+    },
+    /// A coordinator sent a message to the walkers' phones (its id and audience kind only,
+    /// never its text).
+    MessageSent {
+        /// The message.
+        message: EntityId,
+        /// `org`, `area` or `group`.
+        audience: String,
+    },
+    /// A coordinator ended a message before its end time.
+    MessageEnded {
+        /// The message.
+        message: EntityId,
+    },
     /// A conflict was settled.
     ConflictSettled {
         /// The conflict record.
@@ -327,6 +349,9 @@ pub const ACTION_CODES: &[&str] = &[
     "member_removed",
     "member_role_changed",
     "member_group_changed",
+    "member_area_changed",
+    "message_sent",
+    "message_ended",
     "conflict_settled",
     "text_redacted",
     "hold_set",
@@ -1092,6 +1117,16 @@ mod tests {
                 from: None,
                 to: Some("Nattvandrarna".into()),
             },
+            AuditAction::MemberAreaChanged {
+                member,
+                from: None,
+                to: None,
+            },
+            AuditAction::MessageSent {
+                message: entry,
+                audience: "area".into(),
+            },
+            AuditAction::MessageEnded { message: entry },
             AuditAction::ConflictSettled {
                 conflict: 1,
                 entry,

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use vaka_shared::sync::{
     PullPage, PushResult, PushStop, Removal, RemovalKind, ServerOp, StopCode, SyncResponse,
 };
-use vaka_shared::{EntityId, Hlc, HlcClock};
+use vaka_shared::{EntityId, EntityKind, Hlc, HlcClock};
 
 /// What one round did and where the device stands after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub(crate) struct RoundOutcome {
     pub redacted: usize,
     /// Whether the server asked this phone to retire.
     pub retire: bool,
+    /// Messages pulled that this phone noted the receipt of.
+    pub messages_received: usize,
     /// Own ops given new stamps after `clock_ahead`.
     pub restamped: usize,
     /// Whether more ops wait to be pulled.
@@ -94,6 +96,16 @@ pub(crate) fn apply_response(
     )?;
     if let Some(page) = &response.pull {
         apply_page(conn, &me, page, &mut outcome)?;
+        // The receipts of the messages this page brought, in the same transaction: they go
+        // out with the next round.
+        let messages: Vec<EntityId> = page
+            .ops
+            .iter()
+            .filter(|o| o.op.kind() == EntityKind::Message && o.op.device_id != me.device_id)
+            .map(|o| o.op.entity_id)
+            .collect();
+        outcome.messages_received = crate::messages::receive(conn, wall, &messages)?;
+        outcome.next_device_seq = store::load_meta(conn)?.next_device_seq;
     }
     Ok(outcome)
 }

@@ -42,6 +42,8 @@ pub struct SyncReport {
     pub redacted: usize,
     /// Entries the phone removed by itself as older than the retention period.
     pub expired: usize,
+    /// Messages from the desk this sync brought (their receipts go to the server).
+    pub messages: usize,
     /// Set when the server asked this phone to retire.
     pub retire: bool,
     /// Set when the phone wiped itself at the end of this sync (a retired phone that handed
@@ -185,6 +187,7 @@ impl Device {
             report.purged += outcome.purged;
             report.kept_unsent += outcome.kept_unsent;
             report.redacted += outcome.redacted;
+            report.messages += outcome.messages_received;
             report.retire = outcome.retire;
             if outcome.removals > 0 {
                 // Old page versions holding a removed text do not stay in the WAL.

@@ -22,6 +22,7 @@ pub mod blobs;
 pub mod choices;
 pub mod copy;
 pub mod entries;
+pub mod messages;
 pub mod notify;
 pub mod ops;
 pub mod people;
@@ -57,6 +58,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../../migrations/postgres/0003_notifications.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_messages.sql"),
     ),
 ];
 
