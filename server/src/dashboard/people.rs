@@ -218,7 +218,7 @@ fn render(
     let refused = !add.errors.is_empty() || edit.is_some_and(|(_, f)| !f.errors.is_empty());
     let body = html! {
         h1 { (t.people) }
-        @if refused { p.error role="alert" { (t.form_has_errors) } }
+        @if refused { p.error role="alert" { strong { (t.bad_request) } ": " (t.form_has_errors) } }
         @if let Some(n) = notice { p.ok role="status" { (n) } }
         table.stack id="people" {
             thead { tr { th { (t.name) } th { (t.role) } th { (t.group) } th { (t.devices) } th { (t.actions) } } }

@@ -436,7 +436,6 @@ crate::object::objects_only!(ser_de: Location, AttachmentRef, TrackPoint, EntryR
 /// organisation), `{"area": "<area id>"}` (members whose area it is) or `{"group": "<name>"}`
 /// (members of that group).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// Everyone in the organisation; the value must be `true`.
@@ -446,6 +445,39 @@ pub enum Audience {
     /// The members of this group (1–60 characters, as a member's group is written).
     Group(String),
 }
+
+// By hand: exactly one of the three keys, nothing beside it (the derive allows other keys).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Audience {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        use utoipa::openapi::{KnownFormat, SchemaFormat};
+        let one = |key: &str, value: ObjectBuilder| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(key, value)
+                .required(key)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        OneOfBuilder::new()
+            .description(Some(
+                "Who a message is for: `{\"org\": true}` (the whole organisation; `false` rejects \
+                 the op), `{\"area\": \"<area id>\"}` or `{\"group\": \"<name>\"}`.",
+            ))
+            .item(one("org", ObjectBuilder::new().schema_type(Type::Boolean)))
+            .item(one(
+                "area",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+            ))
+            .item(one("group", ObjectBuilder::new().schema_type(Type::String)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Audience {}
 
 /// A short message from the desk to the walkers' phones, shown until it ends. Written only by
 /// coordinators and admins.
