@@ -140,12 +140,23 @@ impl Device {
 
     /// Removes the entries older than the organisation's retention period (as the server last
     /// said it; 730 days before the first answer), except held ones and those with own ops
-    /// not yet acknowledged. Runs on open and after each sync; returns how many went.
+    /// not yet acknowledged. Runs on open and after each sync; returns how many went. The
+    /// entries are looked for on the read connection, so the write connection is taken only
+    /// when some are to go, and no save waits for the look through every entry.
     pub fn expire_old_entries(&self) -> Result<usize> {
+        let candidates = {
+            let reader = self.reader();
+            let meta = store::load_meta(&reader)?;
+            let now = super::clock::corrected_ms(&self.inner.wall, meta.clock_offset_ms);
+            removal::expired_entries(&reader, now, meta.retention_days)?
+        };
+        if candidates.is_empty() {
+            return Ok(0);
+        }
         let removed = self.write_tx(|tx| {
             let meta = store::load_meta(tx)?;
             let now = super::clock::corrected_ms(&self.inner.wall, meta.clock_offset_ms);
-            removal::expire(tx, now, meta.retention_days)
+            removal::expire(tx, &candidates, now, meta.retention_days)
         })?;
         if removed > 0 {
             removal::checkpoint(&self.conn())?;
