@@ -12,7 +12,8 @@ use super::removal;
 use super::store::{self, OP_COLUMNS, i64_of, op_from_row};
 use super::wipe::WipeReason;
 use crate::client::{ServerClient, encode_sync};
-use vaka_shared::sync::{ErrorCode, PullRequest, StopCode, SyncRequest, limits};
+use std::sync::Arc;
+use vaka_shared::sync::{ErrorCode, PullRequest, StopCode, SyncRequest, SyncResponse, limits};
 
 /// Rounds in a row that may move neither the push nor the pull before sync gives up.
 const MAX_STUCK_ROUNDS: u32 = 3;
@@ -175,19 +176,7 @@ impl Device {
             let server = ServerClient::new(http, &prepared.server_url).with_token(prepared.token);
             let response = server.sync(prepared.body).await?;
             let received_ms = self.inner.wall.now_ms();
-            let outcome = self
-                .blocking(move |device| {
-                    device.write_tx(|tx| {
-                        apply::apply_response(
-                            tx,
-                            &device.inner.wall,
-                            &response,
-                            sent_ms,
-                            received_ms,
-                        )
-                    })
-                })
-                .await?;
+            let outcome = self.apply_round(response, sent_ms, received_ms).await?;
             report.rounds += 1;
             report.acked += outcome.acked;
             report.rejected += outcome.rejected;
@@ -227,6 +216,60 @@ impl Device {
             }
             position = Some(now);
         }
+    }
+
+    /// Applies the answer to one round: the answer with the first part of its pulled page in
+    /// one local transaction, then each further part in its own ([`apply::PULL_PART`]), each
+    /// on a blocking thread, so a save made meanwhile waits for one part at most.
+    async fn apply_round(
+        &self,
+        response: SyncResponse,
+        sent_ms: i64,
+        received_ms: i64,
+    ) -> Result<apply::RoundOutcome> {
+        let response = Arc::new(response);
+        let answer = Arc::clone(&response);
+        let (mut outcome, mut next) = self
+            .blocking(move |device| {
+                device.write_tx(|tx| {
+                    let mut outcome =
+                        apply::apply_answer(tx, &device.inner.wall, &answer, sent_ms, received_ms)?;
+                    let next = match &answer.pull {
+                        Some(page) => {
+                            apply::apply_page_part(tx, page, 0, apply::PULL_PART, &mut outcome)?
+                        }
+                        None => 0,
+                    };
+                    Ok((outcome, next))
+                })
+            })
+            .await?;
+        while response
+            .pull
+            .as_ref()
+            .is_some_and(|page| next < apply::page_len(page))
+        {
+            let page = Arc::clone(&response);
+            (outcome, next) = self
+                .blocking(move |device| {
+                    device.write_tx(|tx| {
+                        let mut outcome = outcome;
+                        let next = match &page.pull {
+                            Some(page) => apply::apply_page_part(
+                                tx,
+                                page,
+                                next,
+                                apply::PULL_PART,
+                                &mut outcome,
+                            )?,
+                            None => next,
+                        };
+                        Ok((outcome, next))
+                    })
+                })
+                .await?;
+        }
+        Ok(outcome)
     }
 
     /// Plans the next round: the own ops to push (bounded in count and bytes) and the pull.
