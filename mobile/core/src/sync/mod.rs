@@ -142,8 +142,8 @@ impl Device {
     /// Removes the entries older than the organisation's retention period (as the server last
     /// said it; 730 days before the first answer), except held ones and those with own ops
     /// not yet acknowledged. Runs on open and after each sync; returns how many went. The
-    /// entries are looked for on the read connection, so the write connection is taken only
-    /// when some are to go, and no save waits for the look through every entry.
+    /// entries are looked for through the index of their times on the read connection, so the
+    /// write connection is taken only when some are to go.
     pub fn expire_old_entries(&self) -> Result<usize> {
         let candidates = {
             let reader = self.reader();
