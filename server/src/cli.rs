@@ -56,6 +56,40 @@ struct Cli {
     /// overall, ten times this or 200).
     #[arg(long, global = true, env = "VAKA_SIGN_IN_FREE_FAILURES")]
     sign_in_free_failures: Option<u32>,
+    /// The SMTP server e-mail notifications are sent through (without it, rules can still post
+    /// to webhooks).
+    #[arg(long, global = true, env = "VAKA_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// Its port (default: 587 with starttls, 465 with tls, 25 with none).
+    #[arg(long, global = true, env = "VAKA_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// How the SMTP connection is protected: starttls (the default), tls, or none (a relay on
+    /// the same machine or network only).
+    #[arg(long, global = true, env = "VAKA_SMTP_TLS", default_value = "starttls", value_parser = parse_smtp_tls)]
+    smtp_tls: crate::config::SmtpTls,
+    /// The SMTP user, if the server asks for one.
+    #[arg(long, global = true, env = "VAKA_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// The SMTP password (better given by the environment).
+    #[arg(
+        long,
+        global = true,
+        env = "VAKA_SMTP_PASSWORD",
+        hide_env_values = true
+    )]
+    smtp_password: Option<String>,
+    /// The sender of notification e-mails, e.g. "Vaka <vaka@kommun.se>".
+    #[arg(
+        long,
+        global = true,
+        env = "VAKA_SMTP_FROM",
+        default_value = "Vaka <vaka@localhost>"
+    )]
+    smtp_from: String,
+    /// Let webhooks reach private, loopback and link-local addresses (your own network). Off:
+    /// webhooks reach only the public internet.
+    #[arg(long, global = true, env = "VAKA_WEBHOOKS_ALLOW_PRIVATE")]
+    webhooks_allow_private: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -222,6 +256,11 @@ fn parse_role(text: &str) -> Result<Role, String> {
         .ok_or_else(|| format!("unknown role `{text}` (volunteer, coordinator, admin, liaison)"))
 }
 
+fn parse_smtp_tls(text: &str) -> Result<crate::config::SmtpTls, String> {
+    crate::config::SmtpTls::from_name(text)
+        .ok_or_else(|| format!("{text:?} is not one of starttls, tls, none"))
+}
+
 fn parse_level(text: &str) -> Result<OrgLevel, String> {
     OrgLevel::from_wire(text)
         .ok_or_else(|| format!("unknown level `{text}` (association, municipality)"))
@@ -280,6 +319,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(s) = cli.body_timeout_secs {
         config.body_read_timeout = secs(s);
     }
+    config.notify.allow_private_targets = cli.webhooks_allow_private;
+    config.notify.smtp = cli.smtp_host.clone().map(|host| crate::config::SmtpConfig {
+        host,
+        port: cli.smtp_port.unwrap_or(match cli.smtp_tls {
+            crate::config::SmtpTls::StartTls => 587,
+            crate::config::SmtpTls::Tls => 465,
+            crate::config::SmtpTls::None => 25,
+        }),
+        tls: cli.smtp_tls,
+        username: cli.smtp_user.clone(),
+        password: cli.smtp_password.clone(),
+        from: cli.smtp_from.clone(),
+    });
     if let Some(n) = cli.sign_in_free_failures {
         config.sign_in.free_per_name = n;
         config.sign_in.free_per_address = n;

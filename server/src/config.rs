@@ -64,6 +64,88 @@ pub struct Config {
     pub purge_interval: Duration,
     /// Sign-in limits: password checks at once, waiting checks, delays after failures.
     pub sign_in: SignInLimits,
+    /// Notifications: the SMTP server, webhook limits, the delivery worker's timing.
+    pub notify: NotifyConfig,
+}
+
+/// How notifications are sent (`crate::notify`).
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// The SMTP server e-mail notifications go through; `None`: e-mail deliveries fail with
+    /// "no SMTP server is set up" (webhooks still work).
+    pub smtp: Option<SmtpConfig>,
+    /// Allow webhooks to private, loopback and link-local addresses (an operator's own network;
+    /// the tests' loopback receivers). Off by default: a webhook can then reach only the public
+    /// internet.
+    pub allow_private_targets: bool,
+    /// How often the worker looks for due deliveries.
+    pub poll_interval: Duration,
+    /// How often the police no-show rules are checked.
+    pub no_show_interval: Duration,
+    /// How long one delivery attempt may take (webhook request, SMTP conversation).
+    pub timeout: Duration,
+    /// How long a claimed delivery stays with the process that claimed it; longer than
+    /// [`NotifyConfig::timeout`], so no other process takes it while it is being sent.
+    pub lease: Duration,
+    /// Deliveries claimed at once by one process.
+    pub batch: usize,
+    /// The waits between attempts; when used up, the delivery has failed.
+    pub retry_delays: Vec<Duration>,
+}
+
+/// An SMTP server to send e-mail through.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// Its host name.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// How the connection is protected.
+    pub tls: SmtpTls,
+    /// The user to sign in as, if the server needs one.
+    pub username: Option<String>,
+    /// Their password.
+    pub password: Option<String>,
+    /// The sender (`Vaka <vaka@kommun.se>`).
+    pub from: String,
+}
+
+/// How an SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// None (a relay on the same machine or network only).
+    None,
+    /// STARTTLS on the submission port (usually 587).
+    StartTls,
+    /// TLS from the first byte (usually 465).
+    Tls,
+}
+
+impl SmtpTls {
+    /// The mode named `none`, `starttls` or `tls`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "none" => Some(Self::None),
+            "starttls" => Some(Self::StartTls),
+            "tls" => Some(Self::Tls),
+            _ => None,
+        }
+    }
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            smtp: None,
+            allow_private_targets: false,
+            poll_interval: Duration::from_secs(1),
+            no_show_interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(15),
+            lease: Duration::from_secs(120),
+            batch: 16,
+            retry_delays: crate::notify::default_retry_delays(),
+        }
+    }
 }
 
 /// How dashboard sign-in is bounded. Failures are counted per sign-in name, per client address
@@ -138,6 +220,7 @@ impl Default for Config {
             last_sync_flush: Duration::from_secs(5),
             purge_interval: Duration::from_secs(60 * 60),
             sign_in: SignInLimits::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }

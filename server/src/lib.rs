@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod error;
 pub mod metrics;
+pub mod notify;
 pub mod passwords;
 pub mod secrets;
 pub mod store;
@@ -128,6 +129,7 @@ impl Server {
         };
         let flusher = self.flush_last_sync_times();
         let purger = self.purge_on_a_timer();
+        let notifier = notify::worker::Worker::new(self.state.clone()).start();
         let served = web::door::serve(
             listener,
             self.router(),
@@ -138,6 +140,7 @@ impl Server {
         .await;
         flusher.abort();
         purger.abort();
+        notifier.abort();
         if let Err(e) = self.state.last_sync.flush(&self.state.store).await {
             tracing::warn!(error = %e, "device sync times not written");
         }

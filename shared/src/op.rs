@@ -3,7 +3,8 @@
 use crate::hlc::Hlc;
 use crate::ids::{DeviceId, EntityId, OpId};
 use crate::model::{
-    CommentFields, IncidentFields, ObservationFields, PatrolFields, TrackSegmentFields,
+    CommentFields, IncidentFields, MessageFields, MessageReceiptFields, ObservationFields,
+    PatrolFields, TrackSegmentFields,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -23,6 +24,10 @@ pub enum EntityKind {
     Observation,
     /// A create-once comment on an entry.
     Comment,
+    /// A coordinator's message to the organisation, an area or a group, shown until it ends.
+    Message,
+    /// A phone's receipt of a message: when it arrived and when it was read.
+    MessageReceipt,
 }
 
 impl EntityKind {
@@ -33,6 +38,8 @@ impl EntityKind {
         Self::Incident,
         Self::Observation,
         Self::Comment,
+        Self::Message,
+        Self::MessageReceipt,
     ];
 
     /// The name used on the wire and in the database.
@@ -43,6 +50,8 @@ impl EntityKind {
             Self::Incident => "incident",
             Self::Observation => "observation",
             Self::Comment => "comment",
+            Self::Message => "message",
+            Self::MessageReceipt => "message_receipt",
         }
     }
 
@@ -82,6 +91,10 @@ pub enum OpBody {
     Observation(ObservationFields),
     /// Fields of a comment.
     Comment(CommentFields),
+    /// Fields of a message.
+    Message(MessageFields),
+    /// Fields of a message receipt.
+    MessageReceipt(MessageReceiptFields),
 }
 
 impl OpBody {
@@ -93,6 +106,8 @@ impl OpBody {
             Self::Incident(_) => EntityKind::Incident,
             Self::Observation(_) => EntityKind::Observation,
             Self::Comment(_) => EntityKind::Comment,
+            Self::Message(_) => EntityKind::Message,
+            Self::MessageReceipt(_) => EntityKind::MessageReceipt,
         }
     }
 
@@ -104,6 +119,8 @@ impl OpBody {
             Self::Incident(f) => serde_json::to_value(f),
             Self::Observation(f) => serde_json::to_value(f),
             Self::Comment(f) => serde_json::to_value(f),
+            Self::Message(f) => serde_json::to_value(f),
+            Self::MessageReceipt(f) => serde_json::to_value(f),
         };
         match value {
             Ok(Value::Object(map)) => map,
@@ -121,6 +138,8 @@ impl OpBody {
             EntityKind::Incident => Self::Incident(serde_json::from_value(value)?),
             EntityKind::Observation => Self::Observation(serde_json::from_value(value)?),
             EntityKind::Comment => Self::Comment(serde_json::from_value(value)?),
+            EntityKind::Message => Self::Message(serde_json::from_value(value)?),
+            EntityKind::MessageReceipt => Self::MessageReceipt(serde_json::from_value(value)?),
         })
     }
 }
@@ -226,6 +245,8 @@ pub fn op_schema(
         ("incident", "IncidentFields"),
         ("observation", "ObservationFields"),
         ("comment", "CommentFields"),
+        ("message", "MessageFields"),
+        ("message_receipt", "MessageReceiptFields"),
     ] {
         let mut object = ObjectBuilder::new()
             .schema_type(Type::Object)

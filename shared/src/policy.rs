@@ -27,6 +27,9 @@ pub enum Refusal {
     /// Comments and track segments are written once.
     #[error("a {} is written once and cannot be changed", .0.as_str().replace('_', " "))]
     CreateOnce(EntityKind),
+    /// Messages to the walkers are written by coordinators and admins only.
+    #[error("only coordinators and admins may write a {}", .0.as_str().replace('_', " "))]
+    CoordinatorsOnly(EntityKind),
     /// The id belongs to an entity of another kind.
     #[error("this id belongs to an entity of kind `{}`, not `{}`", .existing.as_str(), .written.as_str())]
     KindMismatch {
@@ -55,6 +58,16 @@ pub fn check_write(
         if written.is_create_once() {
             return Err(Refusal::CreateOnce(written));
         }
+    }
+    if !role.reviews() && written == EntityKind::Message {
+        return Err(Refusal::CoordinatorsOnly(written));
+    }
+    // A receipt is the phone's own: not even a coordinator changes another member's.
+    if let Some(existing) = existing
+        && written == EntityKind::MessageReceipt
+        && existing.author != caller
+    {
+        return Err(Refusal::NotAuthor);
     }
     if !role.reviews() && written.has_review_fields() {
         let fields = body.field_map();
@@ -158,6 +171,78 @@ mod tests {
         assert_eq!(
             refusal.to_string(),
             "this id belongs to an entity of kind `patrol`, not `incident`"
+        );
+    }
+
+    fn message_op() -> OpBody {
+        OpBody::Message(crate::model::MessageFields {
+            text: Some("Undvik gångtunneln ikväll".to_owned()),
+            ..Default::default()
+        })
+    }
+
+    fn receipt_op() -> OpBody {
+        OpBody::MessageReceipt(crate::model::MessageReceiptFields {
+            read_at: crate::Timestamp::from_unix_ms(1_796_000_000_000),
+            ..Default::default()
+        })
+    }
+
+    fn existing(kind: EntityKind, author: Option<u128>) -> Option<Existing> {
+        author.map(|a| Existing {
+            kind,
+            author: member(a),
+        })
+    }
+
+    #[rstest]
+    #[case::volunteer_sends(
+        Role::Volunteer,
+        message_op(),
+        None,
+        Err(Refusal::CoordinatorsOnly(EntityKind::Message))
+    )]
+    #[case::volunteer_ends_own(
+        Role::Volunteer,
+        message_op(),
+        Some(1),
+        Err(Refusal::CoordinatorsOnly(EntityKind::Message))
+    )]
+    #[case::coordinator_sends(Role::Coordinator, message_op(), None, Ok(()))]
+    #[case::admin_sends(Role::Admin, message_op(), None, Ok(()))]
+    #[case::coordinator_ends_anothers(Role::Coordinator, message_op(), Some(2), Ok(()))]
+    #[case::liaison_sends(
+        Role::Liaison,
+        message_op(),
+        None,
+        Err(Refusal::CoordinatorsOnly(EntityKind::Message))
+    )]
+    fn who_may_write_a_message(
+        #[case] role: Role,
+        #[case] body: OpBody,
+        #[case] author: Option<u128>,
+        #[case] expected: Result<(), Refusal>,
+    ) {
+        let existing = existing(EntityKind::Message, author);
+        assert_eq!(check_write(role, member(1), &body, existing), expected);
+    }
+
+    #[rstest]
+    #[case::volunteer_receives(Role::Volunteer, None, Ok(()))]
+    #[case::volunteer_reads_own(Role::Volunteer, Some(1), Ok(()))]
+    #[case::volunteer_reads_anothers(Role::Volunteer, Some(2), Err(Refusal::NotAuthor))]
+    #[case::coordinator_receives(Role::Coordinator, None, Ok(()))]
+    #[case::coordinator_reads_anothers(Role::Coordinator, Some(2), Err(Refusal::NotAuthor))]
+    #[case::admin_reads_anothers(Role::Admin, Some(2), Err(Refusal::NotAuthor))]
+    fn a_receipt_is_its_phones_own(
+        #[case] role: Role,
+        #[case] author: Option<u128>,
+        #[case] expected: Result<(), Refusal>,
+    ) {
+        let existing = existing(EntityKind::MessageReceipt, author);
+        assert_eq!(
+            check_write(role, member(1), &receipt_op(), existing),
+            expected
         );
     }
 }

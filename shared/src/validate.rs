@@ -2,8 +2,8 @@
 //! Errors name the field and say what is wrong with it.
 
 use crate::model::{
-    AttachmentRef, CommentFields, IncidentFields, Location, ObservationFields, PatrolFields,
-    Severity, TrackSegmentFields,
+    AttachmentRef, Audience, CommentFields, IncidentFields, Location, MessageFields,
+    MessageReceiptFields, ObservationFields, PatrolFields, Severity, TrackSegmentFields,
 };
 use crate::op::OpBody;
 use crate::time::Timestamp;
@@ -42,6 +42,12 @@ pub mod limits {
     pub const EARLIEST_MS: i64 = 946_684_800_000;
     /// How far past the server's clock a time may lie (a phone clock a little ahead), in ms.
     pub const FUTURE_SLACK_MS: i64 = 24 * 60 * 60 * 1000;
+    /// Longest message to the walkers, in characters.
+    pub const MESSAGE: usize = 280;
+    /// Longest group name a message may be sent to, in characters (as a member's group).
+    pub const GROUP: usize = 60;
+    /// How long a message may be shown at most, in days after it was sent.
+    pub const MESSAGE_DAYS: i64 = 14;
 }
 
 /// What is wrong with a field.
@@ -85,6 +91,17 @@ pub enum Problem {
     /// A value contradicts another field of the same op.
     #[error("must not be {0}")]
     Contradicts(&'static str),
+    /// A time lies too long after another.
+    #[error("lies more than {days} days after {after}")]
+    TooFarAfter {
+        /// What it is measured from (`sent_at`, `now`).
+        after: &'static str,
+        /// How many days it may lie after it.
+        days: i64,
+    },
+    /// A field that is written when the entity is created and never changed.
+    #[error("cannot be changed once it is written")]
+    Unchangeable,
     /// A text holds the character U+0000, which no text of a field log needs and a database
     /// (PostgreSQL's text and JSON) cannot keep.
     #[error("must not contain the character U+0000")]
@@ -402,6 +419,67 @@ fn comment(f: &CommentFields, now: Timestamp, creating: bool) -> Check {
     time("written_at", f.written_at, now)
 }
 
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+fn unchangeable<T>(field: &str, value: &Option<T>, creating: bool) -> Check {
+    if !creating && value.is_some() {
+        return fail(field, Problem::Unchangeable);
+    }
+    Ok(())
+}
+
+fn message(f: &MessageFields, now: Timestamp, creating: bool) -> Check {
+    required("text", &f.text, creating)?;
+    required("audience", &f.audience, creating)?;
+    required("sent_at", &f.sent_at, creating)?;
+    required("ends_at", &f.ends_at, creating)?;
+    unchangeable("audience", &f.audience, creating)?;
+    text("text", f.text.as_deref(), limits::MESSAGE, false)?;
+    match &f.audience {
+        Some(Audience::Org(false)) => {
+            return fail(
+                "audience.org",
+                Problem::Malformed("audience (`true` for the whole organisation)"),
+            );
+        }
+        Some(Audience::Group(group)) => text("audience.group", Some(group), limits::GROUP, false)?,
+        Some(Audience::Org(true) | Audience::Area(_)) | None => {}
+    }
+    time("sent_at", f.sent_at, now)?;
+    if let Some(ends) = f.ends_at {
+        if ends.unix_ms() < limits::EARLIEST_MS {
+            return fail("ends_at", Problem::TooEarly);
+        }
+        let days = limits::MESSAGE_DAYS;
+        if let Some(sent) = f.sent_at {
+            if ends <= sent {
+                return fail("ends_at", Problem::Contradicts("at or before sent_at"));
+            }
+            if ends.unix_ms() - sent.unix_ms() > days * DAY_MS {
+                return fail(
+                    "ends_at",
+                    Problem::TooFarAfter {
+                        after: "sent_at",
+                        days,
+                    },
+                );
+            }
+        }
+        if ends.unix_ms() > now.unix_ms() + days * DAY_MS + limits::FUTURE_SLACK_MS {
+            return fail("ends_at", Problem::TooFarAfter { after: "now", days });
+        }
+    }
+    Ok(())
+}
+
+fn message_receipt(f: &MessageReceiptFields, now: Timestamp, creating: bool) -> Check {
+    required("message_id", &f.message_id, creating)?;
+    required("received_at", &f.received_at, creating)?;
+    unchangeable("message_id", &f.message_id, creating)?;
+    time("received_at", f.received_at, now)?;
+    time("read_at", f.read_at, now)
+}
+
 /// Checks every field an op writes. `creating` says whether the op creates the entity (then the
 /// kind's required fields must be present); `now` is the checking side's clock.
 pub fn validate(body: &OpBody, now: Timestamp, creating: bool) -> Result<(), FieldError> {
@@ -411,6 +489,8 @@ pub fn validate(body: &OpBody, now: Timestamp, creating: bool) -> Result<(), Fie
         OpBody::Incident(f) => incident(f, now, creating),
         OpBody::Observation(f) => observation(f, now, creating),
         OpBody::Comment(f) => comment(f, now, creating),
+        OpBody::Message(f) => message(f, now, creating),
+        OpBody::MessageReceipt(f) => message_receipt(f, now, creating),
     }?;
     // Every text the op carries, however deep (a tag, a place, a comment). JSON writes U+0000
     // as `\u0000`: only when its text holds that (rare: a text with a backslash before `u0000`
@@ -571,5 +651,85 @@ mod tests {
                 .default_category()
                 .is_none()
         );
+    }
+
+    fn message_with(extra: serde_json::Value) -> OpBody {
+        let mut base = json!({
+            "text": "Polisinsats vid stationen ikväll – undvik gångtunneln",
+            "audience": {"area": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f"},
+            "sent_at": "2026-11-30T18:00:00Z",
+            "ends_at": "2026-12-01T02:00:00Z",
+        });
+        if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        OpBody::Message(serde_json::from_value(base).expect("message fields"))
+    }
+
+    #[rstest]
+    #[case::to_an_area(json!({}), true, Ok(()))]
+    #[case::to_everyone(json!({"audience": {"org": true}}), true, Ok(()))]
+    #[case::to_a_group(json!({"audience": {"group": "Nattvandrarna"}}), true, Ok(()))]
+    #[case::longest_text(json!({"text": "å".repeat(280)}), true, Ok(()))]
+    #[case::text_too_long(json!({"text": "å".repeat(281)}), true, Err(("text", Problem::TooLong { max: 280 })))]
+    #[case::blank_text(json!({"text": "  "}), true, Err(("text", Problem::Empty)))]
+    #[case::org_false(json!({"audience": {"org": false}}), true, Err(("audience.org", Problem::Malformed("audience (`true` for the whole organisation)"))))]
+    #[case::blank_group(json!({"audience": {"group": ""}}), true, Err(("audience.group", Problem::Empty)))]
+    #[case::long_group(json!({"audience": {"group": "g".repeat(61)}}), true, Err(("audience.group", Problem::TooLong { max: 60 })))]
+    #[case::ends_before_sent(json!({"ends_at": "2026-11-30T17:00:00Z"}), true, Err(("ends_at", Problem::Contradicts("at or before sent_at"))))]
+    #[case::ends_when_sent(json!({"ends_at": "2026-11-30T18:00:00Z"}), true, Err(("ends_at", Problem::Contradicts("at or before sent_at"))))]
+    #[case::fourteen_days(json!({"ends_at": "2026-12-14T18:00:00Z"}), true, Ok(()))]
+    #[case::fifteen_days(json!({"ends_at": "2026-12-15T18:00:00Z"}), true, Err(("ends_at", Problem::TooFarAfter { after: "sent_at", days: 14 })))]
+    #[case::sent_in_future(json!({"sent_at": "2026-12-02T18:00:00Z", "ends_at": "2026-12-03T18:00:00Z"}), true, Err(("sent_at", Problem::InFuture)))]
+    #[case::nul(json!({"text": "undvik\u{0}tunneln"}), true, Err(("text", Problem::NulCharacter)))]
+    #[case::nul_in_group(json!({"audience": {"group": "a\u{0}"}}), true, Err(("audience.group", Problem::NulCharacter)))]
+    fn messages_are_checked(
+        #[case] extra: serde_json::Value,
+        #[case] creating: bool,
+        #[case] expected: Result<(), (&str, Problem)>,
+    ) {
+        let got = validate(&message_with(extra), now(), creating);
+        let expected = expected.map_err(|(field, problem)| FieldError {
+            field: field.to_owned(),
+            problem,
+        });
+        assert_eq!(got, expected);
+    }
+
+    #[rstest]
+    #[case::ended_early(json!({"ends_at": "2026-11-30T20:00:00Z"}), Ok(()))]
+    #[case::far_ahead(json!({"ends_at": "2026-12-16T18:00:00Z"}), Err(("ends_at", Problem::TooFarAfter { after: "now", days: 14 })))]
+    #[case::audience_changed(json!({"audience": {"org": true}}), Err(("audience", Problem::Unchangeable)))]
+    #[case::text_corrected(json!({"text": "Undvik gångtunneln"}), Ok(()))]
+    fn a_message_edit_may_end_it_but_not_move_it(
+        #[case] fields: serde_json::Value,
+        #[case] expected: Result<(), (&str, Problem)>,
+    ) {
+        let body = OpBody::Message(serde_json::from_value(fields).expect("message fields"));
+        let expected = expected.map_err(|(field, problem)| FieldError {
+            field: field.to_owned(),
+            problem,
+        });
+        assert_eq!(validate(&body, now(), false), expected);
+    }
+
+    #[rstest]
+    #[case::received(json!({"message_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f", "received_at": "2026-11-30T18:05:00Z"}), true, Ok(()))]
+    #[case::without_message(json!({"received_at": "2026-11-30T18:05:00Z"}), true, Err(("message_id", Problem::Required)))]
+    #[case::without_time(json!({"message_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f"}), true, Err(("received_at", Problem::Required)))]
+    #[case::read(json!({"read_at": "2026-11-30T18:07:00Z"}), false, Ok(()))]
+    #[case::read_in_future(json!({"read_at": "2027-11-30T18:07:00Z"}), false, Err(("read_at", Problem::InFuture)))]
+    #[case::moved(json!({"message_id": "019a8f6e-1c2b-7d3e-8f40-5a6b7c8d9e0f"}), false, Err(("message_id", Problem::Unchangeable)))]
+    fn receipts_are_checked(
+        #[case] fields: serde_json::Value,
+        #[case] creating: bool,
+        #[case] expected: Result<(), (&str, Problem)>,
+    ) {
+        let body = OpBody::MessageReceipt(serde_json::from_value(fields).expect("receipt fields"));
+        let expected = expected.map_err(|(field, problem)| FieldError {
+            field: field.to_owned(),
+            problem,
+        });
+        assert_eq!(validate(&body, now(), creating), expected);
     }
 }

@@ -379,7 +379,7 @@ describe('coordinator dashboard', () => {
     await page.goto(`${server.url}/inbox`);
     const entry = await page.getAttribute('#inbox tbody tr a', 'href');
     const found = [];
-    for (const path of ['/inbox', entry, '/report', '/people', '/areas', '/report?from=2026-11-20&to=2026-11-01']) {
+    for (const path of ['/inbox', entry, '/report', '/people', '/areas', '/messages', '/report?from=2026-11-20&to=2026-11-01']) {
       await page.goto(`${server.url}${path}`);
       for (const v of await axeViolations(page)) found.push(`${path}: ${v}`);
     }

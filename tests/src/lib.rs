@@ -3,6 +3,7 @@
 //! and a raw protocol client for testing the server's rules op by op.
 
 pub mod browser;
+pub mod peers;
 pub mod postgres;
 pub mod proxy;
 pub mod raw;
@@ -685,6 +686,7 @@ pub struct ServerProcess {
     child: Child,
     store: StoreAt,
     port: u16,
+    env: Vec<(String, String)>,
 }
 
 /// Where a server process keeps its store.
@@ -706,17 +708,31 @@ impl ServerProcess {
     /// Starts `vaka-server serve` on `store` on a free loopback port and waits until `/healthz`
     /// answers.
     pub async fn start_at(binary: &Path, store: StoreAt) -> anyhow::Result<Self> {
+        Self::start_at_with(binary, store, &[]).await
+    }
+
+    /// Starts `vaka-server serve` on `store` with the environment variables `env` set (the
+    /// server's options, `VAKA_…`), on a free loopback port.
+    pub async fn start_at_with(
+        binary: &Path,
+        store: StoreAt,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        Self::start_on(binary, store, port).await
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self::start_on(binary, store, port, env).await
     }
 
-    /// Starts it again on the same store and port (after a kill).
+    /// Starts it again on the same store, port and environment (after a kill).
     pub async fn restart(self, binary: &Path) -> anyhow::Result<Self> {
-        let (store, port) = (self.store.clone(), self.port);
+        let (store, port, env) = (self.store.clone(), self.port, self.env.clone());
         drop(self);
-        Self::start_on(binary, store, port).await
+        Self::start_on(binary, store, port, env).await
     }
 
     /// The address it listens on.
@@ -724,8 +740,14 @@ impl ServerProcess {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
-    async fn start_on(binary: &Path, store: StoreAt, port: u16) -> anyhow::Result<Self> {
+    async fn start_on(
+        binary: &Path,
+        store: StoreAt,
+        port: u16,
+        env: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(binary);
+        command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         match &store {
             StoreAt::Data(dir) => command.arg("--data").arg(dir),
             StoreAt::Database(url) => command.env("VAKA_DATABASE", url),
@@ -743,6 +765,7 @@ impl ServerProcess {
             child,
             store,
             port,
+            env,
         };
         wait_healthy(&process.url, Duration::from_secs(30)).await?;
         Ok(process)

@@ -183,6 +183,12 @@ impl Fixture {
 #[case::summary_area(true, "/report/summary", "summary=Lugnt", "area")]
 #[case::enrolment_code(true, "/people/{member}/code", "", "unknown")]
 #[case::revoke(true, "/devices/{device}/revoke", "", "unknown")]
+#[case::message_text(true, "/messages", "audience=org&ends=2030-01-01T10:00", "text")]
+#[case::message_audience(true, "/messages", "text=Hej&ends=2030-01-01T10:00", "audience")]
+#[case::message_ends(true, "/messages", "text=Hej&audience=org", "ends")]
+#[case::message_end(true, "/messages/{entry}/end", "", "unknown")]
+#[case::messages_done(false, "/messages", "", "done")]
+#[case::member_area(true, "/people/{member}/update", "role=volunteer", "area")]
 #[case::areas_name(true, "/areas", "geojson=%7B%7D", "name")]
 #[case::areas_geojson(true, "/areas", "name=Torget", "geojson")]
 #[case::audit_action(false, "/audit", "", "action")]
@@ -473,6 +479,7 @@ async fn without_a_session_every_form_redirects_to_sign_in() -> anyhow::Result<(
         "/photos/%FF",
         "/people",
         "/areas",
+        "/messages?done=%FF",
         "/report?from=0000-01-01&to=9999-12-31",
         "/report.pdf?to=9999-12-31",
         "/report.csv?to=10000-01-01",
@@ -485,6 +492,8 @@ async fn without_a_session_every_form_redirects_to_sign_in() -> anyhow::Result<(
         "/people/{member}/code",
         "/devices/{device}/revoke",
         "/areas",
+        "/messages",
+        "/messages/{entry}/end",
         "/report/summary",
         "/logout",
     ];

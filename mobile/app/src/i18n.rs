@@ -28,6 +28,10 @@ macro_rules! texts {
 
 texts! {
     AppName => "Vaka", "Vaka";
+    MessageFromDesk => "Meddelande från samordnaren", "Message from the coordinator";
+    MessageUntil => "Gäller till {time}", "Until {time}";
+    MarkMessageRead => "Markera som läst", "Mark as read";
+    MessageRead => "Läst", "Read";
     Call112 => "Ring 112", "Call 112";
     Call11414 => "Ring 114 14", "Call 114 14";
     Emergency => "Nöd", "Emergency";

@@ -13,6 +13,7 @@ pub mod components;
 pub mod harness;
 pub mod i18n;
 pub mod location;
+pub mod message_cards;
 pub mod state;
 pub mod theme;
 pub mod views;

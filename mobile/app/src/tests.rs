@@ -796,3 +796,78 @@ async fn a_scanned_code_the_server_refuses_says_ask_for_a_new_one() {
             tokio::time::timeout(std::time::Duration::from_millis(50), dom.wait_for_work()).await;
     }
 }
+
+/// A coordinator's message to everyone, sent at `T0` and shown for four hours, as a phone
+/// pulls it; returns its id.
+fn pull_message(device: &Device, text: &str) -> vaka_shared::EntityId {
+    use vaka_device::testing::{T0, apply, response};
+    use vaka_shared::model::{Audience, MessageFields};
+    use vaka_shared::sync::{PushResult, ServerOp};
+    use vaka_shared::{DeviceId, EntityId, Hlc, MemberId, Op, OpBody, OpId, Timestamp};
+
+    let desk = DeviceId::new();
+    let id = EntityId::new();
+    let message = Op {
+        op_id: OpId::new(),
+        device_id: desk,
+        device_seq: 1,
+        hlc: Hlc {
+            ms: T0 as u64,
+            counter: 0,
+            device: desk,
+        },
+        base_seq: 0,
+        entity_id: id,
+        body: OpBody::Message(MessageFields {
+            text: Some(text.to_owned()),
+            audience: Some(Audience::Org(true)),
+            sent_at: Timestamp::from_unix_ms(T0),
+            ends_at: Timestamp::from_unix_ms(T0 + 4 * 3_600_000),
+        }),
+    };
+    let pulled = ServerOp {
+        seq: 1,
+        author: MemberId::new(),
+        op: message,
+    };
+    let nothing_pushed = PushResult {
+        acked_through: 0,
+        rejected: vec![],
+        stopped: None,
+    };
+    apply(device, &response(T0, nothing_pushed, vec![pulled], 1));
+    id
+}
+
+#[tokio::test]
+async fn a_coordinators_message_shows_on_home_and_patrol_until_marked_read() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    let text = "Polisinsats vid stationen ikväll – undvik gångtunneln";
+    pull_message(&device, text);
+    assert_eq!(device.outbox_len().expect("counts"), 1, "its receipt waits");
+    for (lang, heading, button) in [
+        (Lang::Sv, "Meddelande från samordnaren", "Markera som läst"),
+        (Lang::En, "Message from the coordinator", "Mark as read"),
+    ] {
+        let home = render(&device, Route::Home, lang);
+        for words in [text, heading, button] {
+            assert!(home.contains(words), "{lang:?} {words}: {home}");
+        }
+    }
+    with_patrol(&device);
+    let patrol = render(&device, Route::Patrol, Lang::Sv);
+    assert!(
+        patrol.contains(text) && patrol.contains("Markera som läst"),
+        "{patrol}"
+    );
+
+    let mut dom = home_dom(&device);
+    let id = device.active_messages().expect("reads")[0].id;
+    with_app(&mut dom, |app| app.mark_message_read(id));
+    settle(&mut dom).await;
+    let home = rendered(&mut dom);
+    assert!(home.contains(text), "still shown until it ends: {home}");
+    assert!(home.contains("data-test=\"message-read\""), "{home}");
+    assert!(!home.contains("Markera som läst"), "{home}");
+    assert!(device.active_messages().expect("reads")[0].read());
+}

@@ -133,6 +133,11 @@ textarea { min-height: 96px; }
 .sync { display: flex; gap: 12px; align-items: center; }
 .sync .words { flex: 1; min-width: 0; }
 .card.sync-card { flex-direction: row; align-items: center; gap: 10px; }
+.card.message { border-color: var(--accent); }
+.card.message .message-head { display: flex; justify-content: space-between; gap: 8px; }
+.card.message .message-text { font-size: 1.1em; white-space: pre-wrap; overflow-wrap: anywhere; }
+.card.message.read { opacity: .75; }
+.card.message.read .message-text { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .card.sync-card .sync { flex: 1; min-width: 0; }
 .dot { width: 14px; height: 14px; border-radius: 50%; flex: none; }
 .dot.ok { background: var(--ok); } .dot.wait { background: var(--warn); } .dot.bad { background: var(--bad); }

@@ -31,11 +31,12 @@ pub(crate) fn load(conn: &Connection, id: EntityId) -> Result<Option<EntityRow>>
     .transpose()
 }
 
-/// The entry a comment belongs to, or the patrol of a track segment.
+/// The entry a comment belongs to, the patrol of a track segment, the message of a receipt.
 fn parent_of(body: &OpBody) -> Option<EntityId> {
     match body {
         OpBody::Comment(f) => f.entry.map(|e| e.id),
         OpBody::TrackSegment(f) => f.patrol_id,
+        OpBody::MessageReceipt(f) => f.message_id,
         _ => None,
     }
 }

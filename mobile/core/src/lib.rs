@@ -20,6 +20,7 @@ pub mod enroll_qr;
 mod entities;
 mod error;
 mod key;
+mod messages;
 pub mod photos;
 mod reads;
 mod removal;
@@ -39,6 +40,7 @@ pub use blobs::{DEFAULT_CHUNK_BYTES, PendingPhoto, PhotoStatus, UploadReport};
 pub use clock::WallClock;
 pub use error::{DeviceError, Result};
 pub use key::{DbKey, KeySource};
+pub use messages::Message;
 pub use reads::{
     Comment, EntityView, Entry, EntryFields, RejectedOwnOp, Screen, ScreenEntry, StateSnapshot,
     SyncState, SyncStatus,

@@ -188,7 +188,10 @@ fn typed_fields(kind: EntityKind, values: Map<String, Value>) -> Result<Option<E
         EntityKind::Patrol => Some(EntryFields::Patrol(serde_json::from_value(value)?)),
         EntityKind::Incident => Some(EntryFields::Incident(serde_json::from_value(value)?)),
         EntityKind::Observation => Some(EntryFields::Observation(serde_json::from_value(value)?)),
-        EntityKind::TrackSegment | EntityKind::Comment => None,
+        EntityKind::TrackSegment
+        | EntityKind::Comment
+        | EntityKind::Message
+        | EntityKind::MessageReceipt => None,
     })
 }
 
@@ -337,7 +340,7 @@ impl Device {
 
 /// What the app's screens show, read in one read transaction by a few queries whatever the
 /// number of entries: the identity and sync state, the newest entries with their comments and
-/// the state of their photos, the photos waiting, the areas' names.
+/// the state of their photos, the photos waiting, the areas' names, the messages shown now.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Screen {
     /// Who the device is, once enrolled.
@@ -350,6 +353,8 @@ pub struct Screen {
     pub photos_waiting: usize,
     /// The areas' ids and names, by name.
     pub areas: Vec<(AreaId, String)>,
+    /// The coordinators' messages shown now (not ended), newest first.
+    pub messages: Vec<super::Message>,
 }
 
 /// An entry as the screens show it.
@@ -428,6 +433,11 @@ impl Device {
                 areas.push((parse("area id", &row.get::<_, String>(0)?)?, row.get(1)?));
             }
         }
+        let now = super::clock::timestamp(super::clock::corrected_ms(
+            &self.inner.wall,
+            meta.clock_offset_ms,
+        ));
+        let messages = super::messages::active(&tx, me, now)?;
         let sync = sync_state_of(&tx, &meta)?;
         let entries = entries
             .into_iter()
@@ -460,6 +470,7 @@ impl Device {
             entries,
             photos_waiting,
             areas,
+            messages,
         })
     }
 }

@@ -127,6 +127,7 @@ fn time_field(kind: &str) -> &'static str {
     match kind {
         "incident" => "occurred_at",
         "observation" => "observed_at",
+        "message" => "sent_at",
         _ => "started_at",
     }
 }
@@ -151,10 +152,11 @@ fn cutoff_ms(now_ms: i64, retention_days: u32) -> i64 {
 /// The entries whose time is before `?1`, through the index `entities_entry_time` (its
 /// expression word for word).
 const OLD_ENTRIES: &str = "SELECT id FROM entities
-     WHERE kind IN ('patrol', 'incident', 'observation')
+     WHERE kind IN ('patrol', 'incident', 'observation', 'message')
        AND json_extract(state, CASE kind
            WHEN 'incident' THEN '$.occurred_at.v'
            WHEN 'observation' THEN '$.observed_at.v'
+           WHEN 'message' THEN '$.sent_at.v'
            ELSE '$.started_at.v' END) < ?1";
 
 /// The entries that may be older than `retention_days` before `now_ms`: the candidates of the

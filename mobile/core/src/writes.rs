@@ -6,7 +6,7 @@ use super::clock::{corrected_ms, stamp_ms, timestamp};
 use super::entities;
 use super::error::{DeviceError, Result};
 use super::store::{self, OpStatus, i64_of};
-use rusqlite::Transaction;
+use rusqlite::Connection;
 use vaka_shared::model::{
     CommentFields, EntryRef, IncidentFields, ObservationFields, PatrolFields, TrackPoint,
     TrackSegmentFields,
@@ -32,8 +32,10 @@ pub struct PatrolSummary {
 
 /// Whether a write creates its entity or changes one the device knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
+    /// The op creates its entity.
     Create,
+    /// The op changes an entity the device holds.
     Edit,
 }
 
@@ -139,7 +141,10 @@ impl Device {
                     retracted,
                     ..Default::default()
                 }),
-                kind @ (EntityKind::TrackSegment | EntityKind::Comment) => {
+                kind @ (EntityKind::TrackSegment
+                | EntityKind::Comment
+                | EntityKind::Message
+                | EntityKind::MessageReceipt) => {
                     return Err(DeviceError::WrongKind { id: entry_id, kind });
                 }
             })
@@ -153,54 +158,66 @@ impl Device {
         &self,
         entity_id: EntityId,
         mode: Mode,
-        build: impl FnOnce(&Transaction<'_>, Timestamp) -> Result<OpBody>,
+        build: impl FnOnce(&Connection, Timestamp) -> Result<OpBody>,
     ) -> Result<Op> {
-        self.write_tx(|tx| {
-            let meta = store::load_meta(tx)?;
-            let me = meta.enrolled()?;
-            if meta.retiring {
-                return Err(DeviceError::Retiring);
-            }
-            let now_ms = corrected_ms(&self.inner.wall, meta.clock_offset_ms);
-            let now = timestamp(now_ms);
-            let body = build(tx, now)?;
-            let existing = entities::load(tx, entity_id)?;
-            if mode == Mode::Edit && existing.is_none() {
-                return Err(DeviceError::UnknownEntity(entity_id));
-            }
-            validate(&body, now, existing.is_none())?;
-            let existing = existing.map(|e| Existing {
-                kind: e.kind,
-                author: e.author,
-            });
-            check_write(me.role, me.member_id, &body, existing)?;
-
-            let mut clock = match meta.hlc_last {
-                Some(last) => HlcClock::resume(me.device_id, last),
-                None => HlcClock::new(me.device_id),
-            };
-            let op = Op {
-                op_id: OpId::new(),
-                device_id: me.device_id,
-                device_seq: meta.next_device_seq,
-                hlc: clock.tick(stamp_ms(now_ms)),
-                base_seq: meta.cursor,
-                entity_id,
-                body,
-            };
-            store::insert_op(tx, &op, me.member_id, OpStatus::Pending, None)?;
-            entities::apply_op(tx, &op, me.member_id, None)?;
-            tx.execute(
-                "UPDATE meta SET next_device_seq = ?1, hlc_last = ?2 WHERE id = 1",
-                rusqlite::params![i64_of(op.device_seq + 1), op.hlc.to_string()],
-            )?;
-            Ok(op)
-        })
+        self.write_tx(|tx| write_in(tx, &self.inner.wall, entity_id, mode, build))
     }
 }
 
+/// Writes one op inside the caller's transaction `tx`: builds it at the corrected time,
+/// validates it, checks the member's permission, appends it to the outbox and applies it to its
+/// entity. Every write of the device goes through here ([`Device::write`], and the receipts
+/// of messages a pulled page brought, in that page's transaction).
+pub(crate) fn write_in(
+    tx: &Connection,
+    wall: &super::clock::WallClock,
+    entity_id: EntityId,
+    mode: Mode,
+    build: impl FnOnce(&Connection, Timestamp) -> Result<OpBody>,
+) -> Result<Op> {
+    let meta = store::load_meta(tx)?;
+    let me = meta.enrolled()?;
+    if meta.retiring {
+        return Err(DeviceError::Retiring);
+    }
+    let now_ms = corrected_ms(wall, meta.clock_offset_ms);
+    let now = timestamp(now_ms);
+    let body = build(tx, now)?;
+    let existing = entities::load(tx, entity_id)?;
+    if mode == Mode::Edit && existing.is_none() {
+        return Err(DeviceError::UnknownEntity(entity_id));
+    }
+    validate(&body, now, existing.is_none())?;
+    let existing = existing.map(|e| Existing {
+        kind: e.kind,
+        author: e.author,
+    });
+    check_write(me.role, me.member_id, &body, existing)?;
+
+    let mut clock = match meta.hlc_last {
+        Some(last) => HlcClock::resume(me.device_id, last),
+        None => HlcClock::new(me.device_id),
+    };
+    let op = Op {
+        op_id: OpId::new(),
+        device_id: me.device_id,
+        device_seq: meta.next_device_seq,
+        hlc: clock.tick(stamp_ms(now_ms)),
+        base_seq: meta.cursor,
+        entity_id,
+        body,
+    };
+    store::insert_op(tx, &op, me.member_id, OpStatus::Pending, None)?;
+    entities::apply_op(tx, &op, me.member_id, None)?;
+    tx.execute(
+        "UPDATE meta SET next_device_seq = ?1, hlc_last = ?2 WHERE id = 1",
+        rusqlite::params![i64_of(op.device_seq + 1), op.hlc.to_string()],
+    )?;
+    Ok(op)
+}
+
 /// The kind of a known entity that comments may be written on.
-fn entry_kind(tx: &Transaction<'_>, id: EntityId) -> Result<EntityKind> {
+fn entry_kind(tx: &Connection, id: EntityId) -> Result<EntityKind> {
     let entity = entities::load(tx, id)?.ok_or(DeviceError::UnknownEntity(id))?;
     if !entity.kind.is_entry() {
         return Err(DeviceError::WrongKind {
@@ -212,7 +229,7 @@ fn entry_kind(tx: &Transaction<'_>, id: EntityId) -> Result<EntityKind> {
 }
 
 /// Fails unless `id` is a known entity of `kind`.
-fn expect_kind(tx: &Transaction<'_>, id: EntityId, kind: EntityKind) -> Result<()> {
+fn expect_kind(tx: &Connection, id: EntityId, kind: EntityKind) -> Result<()> {
     let entity = entities::load(tx, id)?.ok_or(DeviceError::UnknownEntity(id))?;
     if entity.kind != kind {
         return Err(DeviceError::WrongKind {

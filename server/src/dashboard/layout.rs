@@ -32,8 +32,10 @@ pub fn page(lang: Lang, signed: Option<&Signed>, title: &str, body: Markup) -> M
                             a href="/report" { (t.report) }
                             a href="/people" { (t.people) }
                             a href="/areas" { (t.areas) }
+                            a href="/messages" { (t.messages) }
                             }
                             @if s.user.role == vaka_shared::model::Role::Admin { a href="/settings" { (t.settings) } }
+                            @if s.user.role == vaka_shared::model::Role::Admin { a href="/notifications" { (t.notifications) } }
                             @if s.user.role == vaka_shared::model::Role::Admin { a href="/audit" { (t.audit) } }
                         }
                         span.who { (s.user.name) " · " (s.user.org_name) }

@@ -2,7 +2,7 @@
 //! password and a session cookie, CSRF tokens on every form. A folder per concern: `auth`
 //! (sign-in, sessions, CSRF), `inbox`, `entry` (one entry, review, comments, conflicts),
 //! `people` (members, enrolment codes as QR, devices), `areas` (GeoJSON upload and map),
-//! `report` (the situation report page), `exports` (PDF, CSV, GeoJSON), `charts` (SVG and PDF
+//! `messages` (messages to the walkers' phones with their received and read counts), `report` (the situation report page), `exports` (PDF, CSV, GeoJSON), `charts` (SVG and PDF
 //! drawings from one display list).
 //!
 //! Every query is scoped to the signed-in member's organisation: another organisation's id
@@ -19,6 +19,8 @@ mod exports;
 pub mod i18n;
 mod inbox;
 mod layout;
+mod messages;
+mod notify;
 mod pdf;
 mod people;
 mod privacy;
@@ -65,10 +67,28 @@ pub fn router() -> Router<AppState> {
         .route("/entries/{id}/redact", post(privacy::redact))
         .route("/settings", get(privacy::settings_page))
         .route("/audit", get(audit::page))
+        .route("/notifications", get(notify::page))
+        .route("/notifications/rules", post(notify::add_rule))
+        .route(
+            "/notifications/rules/{id}/remove",
+            post(notify::remove_rule),
+        )
+        .route("/notifications/webhooks", post(notify::add_webhook))
+        .route(
+            "/notifications/webhooks/{id}/remove",
+            post(notify::remove_webhook),
+        )
+        .route("/notifications/log", get(notify::log))
+        .route(
+            "/notifications/deliveries/{id}/resend",
+            post(notify::resend),
+        )
         .route("/audit.csv", get(audit::csv))
         .route("/settings/retention", post(privacy::set_retention))
         .route("/settings/share", post(privacy::share))
         .route("/settings/withdraw", post(privacy::withdraw))
+        .route("/messages", get(messages::page).post(messages::send))
+        .route("/messages/{id}/end", post(messages::end))
         .route("/areas", get(areas::page).post(areas::upload))
         .route("/areas/{id}/rename", post(areas::rename))
         .route("/areas/{id}/remove", post(areas::remove))

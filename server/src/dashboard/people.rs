@@ -9,6 +9,7 @@ use super::auth::{CSRF_FIELD, Signed};
 use super::layout;
 use super::{LangError, PageError, PageResult, Pairs, PathText, WithLang, fmt_time, i18n};
 use crate::store::admin::MemberToAdd;
+use crate::store::audit::Actor;
 use crate::store::people::{MemberChange, Person};
 use crate::{AppState, now_ms};
 use axum::body::Bytes;
@@ -18,7 +19,7 @@ use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use maud::{PreEscaped, html};
 use vaka_shared::model::Role;
-use vaka_shared::{DeviceId, MemberId};
+use vaka_shared::{AreaId, DeviceId, MemberId};
 
 /// What a coordinator can do with a phone in use: `(path, button, what it does)`.
 fn device_actions(
@@ -46,6 +47,8 @@ pub struct MemberForm {
     pub group: String,
     /// Sign-in name.
     pub login: String,
+    /// Area (its id, or empty for none).
+    pub area: String,
     /// (field, message) for each field that is wrong.
     pub errors: Vec<(&'static str, String)>,
 }
@@ -140,7 +143,12 @@ fn add_form(signed: &Signed, f: &MemberForm, groups: &[String]) -> maud::Markup 
 }
 
 /// The form that changes a member's role and group.
-fn edit_form(signed: &Signed, p: &Person, f: Option<&MemberForm>) -> maud::Markup {
+fn edit_form(
+    signed: &Signed,
+    p: &Person,
+    f: Option<&MemberForm>,
+    areas: &[(String, String)],
+) -> maud::Markup {
     let lang = signed.lang;
     let t = i18n::texts(lang);
     let empty = MemberForm::default();
@@ -155,6 +163,11 @@ fn edit_form(signed: &Signed, p: &Person, f: Option<&MemberForm>) -> maud::Marku
     } else {
         f.group.clone()
     };
+    let area = if f.errors.is_empty() {
+        p.area.map(|a| a.to_string()).unwrap_or_default()
+    } else {
+        f.area.clone()
+    };
     let id = |name: &str| format!("{name}-{}", p.id);
     let may_change_role = signed.user.role == Role::Admin && p.id != signed.user.member_id;
     html! {
@@ -166,6 +179,13 @@ fn edit_form(signed: &Signed, p: &Person, f: Option<&MemberForm>) -> maud::Marku
                     (field(&id("role"), t.role, f.error("role"), role_select(&id("role"), "role", role, Role::ALL, lang, f.error("role").is_some())))
                 }
                 (field(&id("group"), t.group, f.error("group"), text_input(&id("group"), "group", &group, MAX_GROUP, f.error("group").is_some(), "text")))
+                (field(&id("area"), t.area, f.error("area"), html! {
+                    select id=(id("area")) name="area" aria-invalid=[f.error("area").map(|_| "true")]
+                        aria-describedby=[f.error("area").map(|_| format!("{}-error", id("area")))] {
+                        option value="" selected[area.is_empty()] { (t.member_no_area) }
+                        @for (a, name) in areas { option value=(a) selected[area == *a] { (name) } }
+                    }
+                }))
                 @if may_change_role && !p.signs_in {
                     p.muted { (t.sign_in_needed_hint) }
                     (field(&id("login"), t.login_name, f.error("login"), text_input(&id("login"), "login", &f.login, 40, f.error("login").is_some(), "text")))
@@ -182,6 +202,7 @@ fn edit_form(signed: &Signed, p: &Person, f: Option<&MemberForm>) -> maud::Marku
 fn render(
     signed: &Signed,
     people: &[Person],
+    areas: &[(String, String)],
     add: &MemberForm,
     edit: Option<(&MemberId, &MemberForm)>,
     notice: Option<&str>,
@@ -197,7 +218,7 @@ fn render(
     let refused = !add.errors.is_empty() || edit.is_some_and(|(_, f)| !f.errors.is_empty());
     let body = html! {
         h1 { (t.people) }
-        @if refused { p.error role="alert" { (t.form_has_errors) } }
+        @if refused { p.error role="alert" { strong { (t.bad_request) } ": " (t.form_has_errors) } }
         @if let Some(n) = notice { p.ok role="status" { (n) } }
         table.stack id="people" {
             thead { tr { th { (t.name) } th { (t.role) } th { (t.group) } th { (t.devices) } th { (t.actions) } } }
@@ -243,7 +264,7 @@ fn render(
                             input type="hidden" name=(CSRF_FIELD) value=(signed.user.csrf);
                             button.secondary type="submit" { (t.new_code) }
                         }
-                        (edit_form(signed, p, edit.filter(|(id, _)| **id == p.id).map(|(_, f)| f)))
+                        (edit_form(signed, p, edit.filter(|(id, _)| **id == p.id).map(|(_, f)| f), areas))
                         @if signed.user.role == Role::Admin && p.id != signed.user.member_id {
                             details.member-actions {
                                 summary { (t.remove_member) }
@@ -273,9 +294,23 @@ pub async fn page(
     let lang = signed.lang;
     let t = i18n::texts(lang);
     let people = app.store.people(signed.user.org_id).await.lang(lang)?;
+    let areas = app
+        .store
+        .choices(signed.user.org_id)
+        .await
+        .lang(lang)?
+        .areas;
     let q = Pairs::parse(query.unwrap_or_default().as_bytes());
     let notice = q.get("saved").map(|_| t.member_saved);
-    Ok(render(&signed, &people, &MemberForm::default(), None, notice).into_response())
+    Ok(render(
+        &signed,
+        &people,
+        &areas,
+        &MemberForm::default(),
+        None,
+        notice,
+    )
+    .into_response())
 }
 
 /// Longest display name.
@@ -331,6 +366,7 @@ pub async fn add_member(State(app): State<AppState>, signed: Signed, body: Bytes
         role: form.get("role").unwrap_or("volunteer").to_owned(),
         group: form.get("group").unwrap_or_default().to_owned(),
         login: form.get("login").unwrap_or_default().to_owned(),
+        area: String::new(),
         errors: Vec::new(),
     };
     if f.name.is_empty() {
@@ -351,11 +387,17 @@ pub async fn add_member(State(app): State<AppState>, signed: Signed, body: Bytes
         .people_and_login_taken(signed.user.org_id, f.login.clone())
         .await
         .lang(lang)?;
+    let areas = app
+        .store
+        .choices(signed.user.org_id)
+        .await
+        .lang(lang)?
+        .areas;
     if signs_in {
         check_sign_in(&form, &mut f, taken, lang);
     }
     let Some(role) = role.filter(|_| f.errors.is_empty()) else {
-        let page = render(&signed, &people_now, &f, None, None);
+        let page = render(&signed, &people_now, &areas, &f, None, None);
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     };
     let password_hash = if signs_in {
@@ -378,7 +420,7 @@ pub async fn add_member(State(app): State<AppState>, signed: Signed, body: Bytes
         .lang(lang)?;
     if created.is_none() {
         f.errors.push(("login", t.login_taken.to_owned()));
-        let page = render(&signed, &people_now, &f, None, None);
+        let page = render(&signed, &people_now, &areas, &f, None, None);
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
     Ok((StatusCode::SEE_OTHER, [(LOCATION, "/people?saved=1")]).into_response())
@@ -405,6 +447,12 @@ pub async fn update_member(
         .people_and_login_taken(signed.user.org_id, login)
         .await
         .lang(lang)?;
+    let areas = app
+        .store
+        .choices(signed.user.org_id)
+        .await
+        .lang(lang)?
+        .areas;
     let Some(person) = people_now
         .iter()
         .find(|p| p.id == member && !p.removed)
@@ -417,7 +465,22 @@ pub async fn update_member(
         role: form.get("role").unwrap_or(person.role.as_str()).to_owned(),
         group: form.get("group").unwrap_or_default().to_owned(),
         login: form.get("login").unwrap_or_default().to_owned(),
+        area: form.get("area").unwrap_or_default().to_owned(),
         errors: Vec::new(),
+    };
+    let area: Option<AreaId> = match f.area.as_str() {
+        "" => None,
+        typed => match areas
+            .iter()
+            .find(|(a, _)| a == typed)
+            .map(|(a, _)| a.parse())
+        {
+            Some(Ok(area)) => Some(area),
+            _ => {
+                f.errors.push(("area", t.member_area_unknown.to_owned()));
+                None
+            }
+        },
     };
     let may_change_role = signed.user.role == Role::Admin && member != signed.user.member_id;
     let role = match Role::from_wire(&f.role) {
@@ -438,6 +501,7 @@ pub async fn update_member(
         let page = render(
             &signed,
             &people_now,
+            &areas,
             &MemberForm::default(),
             Some((&person.id, &f)),
             None,
@@ -462,6 +526,17 @@ pub async fn update_member(
         .change_member(org, by, change, now_ms())
         .await
         .lang(lang)?;
+    if person.area != area {
+        let set = app
+            .store
+            .set_member_area(org, Actor::Member(by), member, area, now_ms())
+            .await
+            .lang(lang)?;
+        if set.is_err() {
+            // Archived or removed since the page was shown.
+            return Err(LangError(lang, PageError::NotFound));
+        }
+    }
     Ok((StatusCode::SEE_OTHER, [(LOCATION, "/people?saved=1")]).into_response())
 }
 

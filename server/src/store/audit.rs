@@ -24,7 +24,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use vaka_shared::{DeviceId, EntityId, MemberId, OrgId};
+use vaka_shared::{AreaId, DeviceId, EntityId, MemberId, OrgId};
 
 /// The `prev_hash` of a chain's first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -216,6 +216,28 @@ pub enum AuditAction {
         /// The group after.
         to: Option<String>,
     },
+    /// A member's area changed (which messages to an area reach their phones).
+    MemberAreaChanged {
+        /// The member.
+        member: MemberId,
+        /// The area before.
+        from: Option<AreaId>,
+        /// The area after.
+        to: Option<AreaId>,
+    },
+    /// A coordinator sent a message to the walkers' phones (its id and audience kind only,
+    /// never its text).
+    MessageSent {
+        /// The message.
+        message: EntityId,
+        /// `org`, `area` or `group`.
+        audience: String,
+    },
+    /// A coordinator ended a message before its end time.
+    MessageEnded {
+        /// The message.
+        message: EntityId,
+    },
     /// A conflict was settled.
     ConflictSettled {
         /// The conflict record.
@@ -269,6 +291,31 @@ pub enum AuditAction {
         /// Photos removed.
         photos: u64,
     },
+    /// A notification rule was added.
+    NotifyRuleAdded {
+        /// The rule.
+        rule: String,
+    },
+    /// A notification rule was removed.
+    NotifyRuleRemoved {
+        /// The rule.
+        rule: String,
+    },
+    /// A webhook endpoint was added (its secret is never recorded).
+    WebhookAdded {
+        /// The endpoint.
+        webhook: String,
+    },
+    /// A webhook endpoint was removed.
+    WebhookRemoved {
+        /// The endpoint.
+        webhook: String,
+    },
+    /// A failed notification delivery was sent again.
+    NotificationResent {
+        /// The delivery.
+        delivery: String,
+    },
     /// The chain's records up to `through_seq` were pruned by the audit retention; this anchor
     /// lets the chain verify from its first remaining record.
     AuditPruned {
@@ -302,6 +349,9 @@ pub const ACTION_CODES: &[&str] = &[
     "member_removed",
     "member_role_changed",
     "member_group_changed",
+    "member_area_changed",
+    "message_sent",
+    "message_ended",
     "conflict_settled",
     "text_redacted",
     "hold_set",
@@ -309,6 +359,11 @@ pub const ACTION_CODES: &[&str] = &[
     "retention_changed",
     "audit_retention_changed",
     "entries_purged",
+    "notify_rule_added",
+    "notify_rule_removed",
+    "webhook_added",
+    "webhook_removed",
+    "notification_resent",
     "audit_pruned",
 ];
 
@@ -1062,6 +1117,16 @@ mod tests {
                 from: None,
                 to: Some("Nattvandrarna".into()),
             },
+            AuditAction::MemberAreaChanged {
+                member,
+                from: None,
+                to: None,
+            },
+            AuditAction::MessageSent {
+                message: entry,
+                audience: "area".into(),
+            },
+            AuditAction::MessageEnded { message: entry },
             AuditAction::ConflictSettled {
                 conflict: 1,
                 entry,
@@ -1087,6 +1152,17 @@ mod tests {
                 entries: 1,
                 children: 0,
                 photos: 0,
+            },
+            AuditAction::NotifyRuleAdded { rule: "r".into() },
+            AuditAction::NotifyRuleRemoved { rule: "r".into() },
+            AuditAction::WebhookAdded {
+                webhook: "w".into(),
+            },
+            AuditAction::WebhookRemoved {
+                webhook: "w".into(),
+            },
+            AuditAction::NotificationResent {
+                delivery: "d".into(),
             },
             AuditAction::AuditPruned {
                 before_ms: 0,

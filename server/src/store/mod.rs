@@ -10,6 +10,8 @@ mod backend;
 pub mod blobs;
 pub mod choices;
 pub mod entries;
+pub mod messages;
+pub mod notify;
 pub mod ops;
 pub mod people;
 pub mod postgres;
@@ -46,6 +48,8 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0006_tiers.sql")),
         M::up(include_str!("../../migrations/0007_audit.sql")),
         M::up(include_str!("../../migrations/0008_area_archive.sql")),
+        M::up(include_str!("../../migrations/0009_notifications.sql")),
+        M::up(include_str!("../../migrations/0010_messages.sql")),
     ])
 });
 

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use vaka_shared::merge::EntityState;
 use vaka_shared::op::{EntityKind, Op};
 use vaka_shared::sync::{RejectCode, Removal, RemovalKind};
-use vaka_shared::{DeviceId, EntityId, Hlc, MemberId, OpId, OrgId};
+use vaka_shared::{AreaId, DeviceId, EntityId, Hlc, MemberId, OpId, OrgId};
 
 /// The highest `device_seq` of `device` the server holds (accepted or refused).
 pub fn held_seq(conn: &Connection, device: DeviceId) -> Result<u64, StoreError> {
@@ -137,13 +137,14 @@ pub fn append(
     caller: &DeviceCaller,
     op: &Op,
     scope_member: MemberId,
+    audience: Option<&str>,
     fields: &Map<String, Value>,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO ops (org_id, scope_member, author, op_id, device_id, device_seq, hlc, base_seq,
-                          entity_kind, entity_id, fields, received_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                          entity_kind, entity_id, fields, received_at_ms, audience)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         caller.org_id.to_string(),
@@ -157,7 +158,8 @@ pub fn append(
         op.kind().as_str(),
         op.entity_id.to_string(),
         serde_json::to_string(fields)?,
-        now_ms
+        now_ms,
+        audience
     ])?;
     Ok(conn.last_insert_rowid() as u64)
 }
@@ -405,29 +407,135 @@ pub struct RawPullPage {
     pub removals: Vec<Removal>,
 }
 
-/// Up to `limit` ops after `cursor` that `caller` may see: all of the organisation's for
-/// coordinators and admins (and volunteers where the organisation shares entries), otherwise
-/// those belonging with the volunteer's own entries, with the removals of the same range.
+/// The three shapes of a pull, by who pulls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullShape {
+    /// Coordinators and admins: every op of the organisation.
+    Everything,
+    /// Volunteers where the organisation shares entries: every op but messages for others and
+    /// other phones' receipts.
+    Shared,
+    /// Volunteers who see their own entries only: their scope, and the messages for them.
+    Own,
+}
+
+impl PullShape {
+    /// How `caller` pulls.
+    pub fn of(caller: &DeviceCaller) -> Self {
+        if caller.role.reviews() {
+            Self::Everything
+        } else if caller.volunteers_see_all {
+            Self::Shared
+        } else {
+            Self::Own
+        }
+    }
+}
+
+/// The columns of an op as the pull reads them.
+pub const OP_COLUMNS: &str =
+    "seq, author, op_id, device_id, device_seq, hlc, base_seq, entity_id, entity_kind, fields";
+
+/// The statement of a pull of `columns` from `table` (the op log or the removals), for a shape.
+/// Parameters: `?1` organisation, `?2` cursor, `?3` limit, then for [`PullShape::Shared`] the
+/// four audience keys ([`crate::sync::rules::pull_keys`]) as `?4`–`?7`, for [`PullShape::Own`]
+/// the member as `?4` and the keys as `?5`–`?8` ([`pull_args`]). Each branch is served by an
+/// index: `ops_org_seq`, `ops_org_scope_seq`, `ops_org_audience_seq` and the removals' twins.
+pub fn pull_sql(shape: PullShape, table: &str, columns: &str, mark: char) -> String {
+    let p = |n: u8| format!("{mark}{n}");
+    let (org, cursor, limit) = (p(1), p(2), p(3));
+    match shape {
+        PullShape::Everything => format!(
+            "SELECT {columns} FROM {table} WHERE org_id = {org} AND seq > {cursor}
+             ORDER BY seq LIMIT {limit}"
+        ),
+        PullShape::Shared => {
+            let keys = [p(4), p(5), p(6), p(7)].join(", ");
+            format!(
+                "SELECT {columns} FROM {table} WHERE org_id = {org} AND seq > {cursor}
+                   AND (audience IS NULL OR audience IN ({keys}))
+                 ORDER BY seq LIMIT {limit}"
+            )
+        }
+        PullShape::Own => {
+            let member = p(4);
+            let keys = [p(5), p(6), p(7), p(8)].join(", ");
+            format!(
+                "SELECT * FROM (SELECT {columns} FROM {table}
+                                WHERE org_id = {org} AND scope_member = {member}
+                                  AND seq > {cursor} AND audience IS NULL
+                                ORDER BY seq LIMIT {limit}) AS own
+                 UNION ALL
+                 SELECT * FROM (SELECT {columns} FROM {table}
+                                WHERE org_id = {org} AND audience IN ({keys}) AND seq > {cursor}
+                                ORDER BY seq LIMIT {limit}) AS addressed
+                 ORDER BY seq LIMIT {limit}"
+            )
+        }
+    }
+}
+
+/// The text parameters of [`pull_sql`] after the first three: the member and the audience keys
+/// as the shape takes them.
+pub fn pull_args(
+    shape: PullShape,
+    member: MemberId,
+    area: Option<AreaId>,
+    group: Option<&str>,
+) -> Vec<Option<String>> {
+    let keys = crate::sync::rules::pull_keys(member, area, group);
+    match shape {
+        PullShape::Everything => Vec::new(),
+        PullShape::Shared => keys.to_vec(),
+        PullShape::Own => std::iter::once(Some(member.to_string()))
+            .chain(keys)
+            .collect(),
+    }
+}
+
+/// A member's area and group: what decides which messages their phones pull.
+pub fn member_reach(
+    conn: &Connection,
+    member: MemberId,
+) -> Result<(Option<AreaId>, Option<String>), StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT area_id, member_group FROM members WHERE id = ?1")?
+        .query_row([member.to_string()], |r| {
+            Ok((parsed_opt(r, 0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .optional()?
+        .unwrap_or((None, None)))
+}
+
+/// Up to `limit` ops after `cursor` that `caller` may see, with the removals of the same range
+/// ([`PullShape`]): all of the organisation's for coordinators and admins; for volunteers, all
+/// of them or those belonging with their own entries (as the organisation says), and in either
+/// case only the messages for the whole organisation, their area or their group, and only
+/// their own phones' receipts.
 pub fn pull(
     conn: &Connection,
     caller: &DeviceCaller,
     cursor: u64,
     limit: u32,
 ) -> Result<RawPullPage, StoreError> {
-    let sees_all = caller.role.reviews() || caller.volunteers_see_all;
-    let sql = if sees_all {
-        "SELECT seq, author, op_id, device_id, device_seq, hlc, base_seq, entity_id, entity_kind, fields
-         FROM ops WHERE org_id = ?1 AND seq > ?2 AND ?3 IS NULL ORDER BY seq LIMIT ?4"
-    } else {
-        "SELECT seq, author, op_id, device_id, device_seq, hlc, base_seq, entity_id, entity_kind, fields
-         FROM ops WHERE org_id = ?1 AND seq > ?2 AND scope_member = ?3 ORDER BY seq LIMIT ?4"
+    let shape = PullShape::of(caller);
+    let (area, group) = match shape {
+        PullShape::Everything => (None, None),
+        PullShape::Shared | PullShape::Own => member_reach(conn, caller.member_id)?,
     };
-    let scope = (!sees_all).then(|| caller.member_id.to_string());
-    let org = caller.org_id.to_string();
-    let fetch = i64::from(limit) + 1;
+    let mut args: Vec<rusqlite::types::Value> = vec![
+        caller.org_id.to_string().into(),
+        i64::try_from(cursor).unwrap_or(i64::MAX).into(),
+        (i64::from(limit) + 1).into(),
+    ];
+    args.extend(
+        pull_args(shape, caller.member_id, area, group.as_deref())
+            .into_iter()
+            .map(|arg| arg.map_or(rusqlite::types::Value::Null, Into::into)),
+    );
     let ops = conn
-        .prepare_cached(sql)?
-        .query_map(params![org, cursor, scope, fetch], |r| {
+        .prepare_cached(&pull_sql(shape, "ops", OP_COLUMNS, '?'))?
+        .query_map(rusqlite::params_from_iter(&args), |r| {
             let fields: String = r.get(9)?;
             Ok(RawServerOp {
                 seq: r.get(0)?,
@@ -449,16 +557,9 @@ pub fn pull(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let sql = if sees_all {
-        "SELECT seq, record FROM removals WHERE org_id = ?1 AND seq > ?2 AND ?3 IS NULL
-         ORDER BY seq LIMIT ?4"
-    } else {
-        "SELECT seq, record FROM removals WHERE org_id = ?1 AND seq > ?2 AND scope_member = ?3
-         ORDER BY seq LIMIT ?4"
-    };
     let removals = conn
-        .prepare_cached(sql)?
-        .query_map(params![org, cursor, scope, fetch], |r| {
+        .prepare_cached(&pull_sql(shape, "removals", "seq, record", '?'))?
+        .query_map(rusqlite::params_from_iter(&args), |r| {
             Ok(Removal {
                 seq: r.get(0)?,
                 what: json::<RemovalKind>(r, 1)?,

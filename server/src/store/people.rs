@@ -7,7 +7,7 @@
 use super::accounts::{self, DeviceMark, NewMember};
 use super::admin::MemberToAdd;
 use super::audit::{self, Actor, AuditAction};
-use super::row::{parsed, wire};
+use super::row::{parsed, parsed_opt, wire};
 use super::{Store, StoreError, on_backend, postgres};
 use rusqlite::{Connection, OptionalExtension, params};
 use vaka_shared::model::Role;
@@ -28,6 +28,8 @@ pub struct Person {
     pub removed: bool,
     /// Whether they have a sign-in name for the dashboard.
     pub signs_in: bool,
+    /// Their area, if they have one (messages to it reach their phones).
+    pub area: Option<vaka_shared::AreaId>,
     /// Their phones.
     pub devices: Vec<Device>,
 }
@@ -62,7 +64,7 @@ pub fn people(conn: &Connection, org: OrgId) -> Result<Vec<Person>, StoreError> 
     let mut people: Vec<Person> = conn
         .prepare_cached(
             "SELECT id, display_name, role, member_group, removed_at_ms IS NOT NULL,
-                    login IS NOT NULL
+                    login IS NOT NULL, area_id
              FROM members
              WHERE org_id = ?1 ORDER BY removed_at_ms IS NOT NULL, role DESC, display_name, id",
         )?
@@ -74,6 +76,7 @@ pub fn people(conn: &Connection, org: OrgId) -> Result<Vec<Person>, StoreError> 
                 group: r.get(3)?,
                 removed: r.get(4)?,
                 signs_in: r.get(5)?,
+                area: parsed_opt(r, 6)?,
                 devices: Vec::new(),
             })
         })?

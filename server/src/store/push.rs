@@ -109,7 +109,20 @@ fn apply(
     if stored.is_some() {
         crate::store::redaction::redact_incoming(conn, op.entity_id, op.hlc, &mut fields)?;
     }
-    let seq = log::append(conn, caller, op, admission.scope_member, &fields, now_ms)?;
+    let audience = rules::audience_key(
+        &op.body,
+        stored.as_ref().map(|s| &s.state),
+        admission.scope_member,
+    );
+    let seq = log::append(
+        conn,
+        caller,
+        op,
+        admission.scope_member,
+        audience.as_deref(),
+        &fields,
+        now_ms,
+    )?;
     let stamp = WriteStamp {
         hlc: op.hlc,
         seq: Some(seq),
@@ -145,5 +158,8 @@ fn apply(
         }
     }
     crate::store::entries::project(conn, op.entity_id, now_ms)?;
+    if op.kind().is_entry() {
+        crate::store::notify::on_entry_written(conn, caller.org_id, op.entity_id, now_ms)?;
+    }
     Ok(Ok(()))
 }

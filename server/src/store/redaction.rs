@@ -24,6 +24,7 @@ pub const REDACTABLE: &[(EntityKind, &str)] = &[
     (EntityKind::Observation, "place"),
     (EntityKind::Patrol, "note"),
     (EntityKind::Comment, "body"),
+    (EntityKind::Message, "text"),
 ];
 
 /// Whether `field` of an entity of `kind` can be redacted.
@@ -89,10 +90,18 @@ pub fn redact(
     if kind.is_entry() {
         crate::store::entries::project(conn, entity, now_ms)?;
     }
+    // A message's redaction goes to the phones its ops went to.
+    let audience: Option<String> = conn
+        .prepare_cached(
+            "SELECT audience FROM ops WHERE entity_id = ?1 AND audience IS NOT NULL LIMIT 1",
+        )?
+        .query_row([&id], |r| r.get(0))
+        .optional()?;
     let seq = record_removal(
         conn,
         &org,
         &scope_member,
+        audience.as_deref(),
         &RemovalKind::Redaction {
             entity_id: entity,
             field: field.to_owned(),

@@ -99,22 +99,28 @@ pub fn orgs(conn: &Connection) -> Result<Vec<OrgId>, StoreError> {
     ids.iter().map(|id| parse_id(id)).collect()
 }
 
-/// Entries of `org` past the period and not held: `(id, kind, scope_member)`, oldest first.
-fn due(
-    conn: &Connection,
-    org: &str,
-    cutoff_ms: i64,
-    limit: usize,
-) -> Result<Vec<(String, String, String)>, StoreError> {
+/// An entry (or a message) due for the purge: `(id, kind, scope_member, audience)`.
+type Due = (String, String, String, Option<String>);
+
+/// Entries of `org` past the period and not held, and messages sent before it (when the server
+/// took the op that created them): `(id, kind, scope_member, audience)`, oldest first. A
+/// message's removal goes to the phones its ops went to (its `audience`).
+fn due(conn: &Connection, org: &str, cutoff_ms: i64, limit: usize) -> Result<Vec<Due>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT x.id, x.kind, e.scope_member FROM entries x JOIN entities e ON e.id = x.id
-         WHERE x.org_id = ?1 AND x.occurred_at_ms < ?2
-           AND json_extract(e.state, '$.retention_hold.v') IS NULL
-         ORDER BY x.occurred_at_ms, x.id LIMIT ?3",
+        "SELECT id, kind, scope_member, audience FROM (
+             SELECT x.id, x.kind, e.scope_member, NULL AS audience, x.occurred_at_ms AS at_ms
+             FROM entries x JOIN entities e ON e.id = x.id
+             WHERE x.org_id = ?1 AND x.occurred_at_ms < ?2
+               AND json_extract(e.state, '$.retention_hold.v') IS NULL
+             UNION ALL
+             SELECT e.id, e.kind, e.scope_member, o.audience, o.received_at_ms AS at_ms
+             FROM entities e JOIN ops o ON o.seq = e.created_seq
+             WHERE e.org_id = ?1 AND e.kind = 'message' AND o.received_at_ms < ?2)
+         ORDER BY at_ms, id LIMIT ?3",
     )?;
     let rows = stmt
         .query_map(params![org, cutoff_ms, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
@@ -149,7 +155,7 @@ pub fn dry_run(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSummar
     let mut summary = summary_head(conn, org, now_ms)?;
     let org_text = org.to_string();
     let entries = due(conn, &org_text, summary.cutoff_ms, usize::MAX >> 1)?;
-    for (id, kind, _) in &entries {
+    for (id, kind, _, _) in &entries {
         *summary.by_kind.entry(kind.clone()).or_default() += 1;
         summary.children += children_of(conn, id)?.len() as u64;
     }
@@ -175,7 +181,7 @@ pub fn purge(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSummary,
     let ids: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
     let photos = orphaned_photos(conn, &org_text, &ids)?;
     let mut doomed = Vec::with_capacity(ids.len());
-    for (id, kind, _) in &entries {
+    for (id, kind, _, _) in &entries {
         *summary.by_kind.entry(kind.clone()).or_default() += 1;
         doomed.push(id.clone());
         let children = children_of(conn, id)?;
@@ -192,17 +198,22 @@ pub fn purge(conn: &Connection, org: OrgId, now_ms: i64) -> Result<PurgeSummary,
             .execute(params![org_text, sha])?;
     }
     summary.photos = photos.len() as u64;
-    // One removal per scope, so a volunteer who sees only their own entries hears of theirs.
-    let mut by_scope: BTreeMap<&str, Vec<EntityId>> = BTreeMap::new();
-    for (id, _, scope) in &entries {
-        by_scope.entry(scope).or_default().push(parse_id(id)?);
+    // One removal per scope, so a volunteer who sees only their own entries hears of theirs,
+    // and per audience, so a message's removal reaches the phones it reached.
+    let mut by_scope: BTreeMap<(&str, Option<&str>), Vec<EntityId>> = BTreeMap::new();
+    for (id, _, scope, audience) in &entries {
+        by_scope
+            .entry((scope, audience.as_deref()))
+            .or_default()
+            .push(parse_id(id)?);
     }
-    for (scope, ids) in by_scope {
+    for ((scope, audience), ids) in by_scope {
         for chunk in ids.chunks(ENTRIES_PER_REMOVAL) {
             record_removal(
                 conn,
                 &org_text,
                 scope,
+                audience,
                 &RemovalKind::Purge {
                     entries: chunk.to_vec(),
                 },
@@ -234,7 +245,8 @@ fn children_of(conn: &Connection, entry: &str) -> Result<Vec<String>, StoreError
     let mut stmt = conn.prepare_cached(
         "SELECT id FROM entities
          WHERE (kind = 'comment' AND json_extract(state, '$.entry.v.id') = ?1)
-            OR (kind = 'track_segment' AND json_extract(state, '$.patrol_id.v') = ?1)",
+            OR (kind = 'track_segment' AND json_extract(state, '$.patrol_id.v') = ?1)
+            OR (kind = 'message_receipt' AND json_extract(state, '$.message_id.v') = ?1)",
     )?;
     let ids = stmt
         .query_map([entry], |r| r.get(0))?
@@ -296,6 +308,7 @@ fn forget_entity(
     ] {
         conn.prepare_cached(sql)?.execute([entity])?;
     }
+    crate::store::notify::forget_entity(conn, entity)?;
     conn.prepare_cached(
         "INSERT OR IGNORE INTO purged_entities (entity_id, org_id, purged_at_ms) VALUES (?1, ?2, ?3)",
     )?
@@ -317,14 +330,23 @@ pub fn record_removal(
     conn: &Connection,
     org: &str,
     scope_member: &str,
+    audience: Option<&str>,
     what: &RemovalKind,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
     let seq = next_seq(conn)?;
     conn.prepare_cached(
-        "INSERT INTO removals (seq, org_id, scope_member, record, made_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO removals (seq, org_id, scope_member, record, made_at_ms, audience)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![seq, org, scope_member, serde_json::to_string(what)?, now_ms])?;
+    .execute(params![
+        seq,
+        org,
+        scope_member,
+        serde_json::to_string(what)?,
+        now_ms,
+        audience
+    ])?;
     Ok(seq)
 }
 

@@ -15,8 +15,8 @@
 //!    ([`reconcile_conflicts`])
 
 use crate::store::accounts::DeviceCaller;
-use vaka_shared::merge::Conflict;
-use vaka_shared::model::CommentFields;
+use vaka_shared::merge::{Conflict, EntityState};
+use vaka_shared::model::{Audience, CommentFields};
 use vaka_shared::op::{EntityKind, Op, OpBody};
 use vaka_shared::policy::{self, Existing};
 use vaka_shared::sync::{PushStop, RejectCode, RejectedOp, StopCode};
@@ -224,6 +224,14 @@ pub fn admit(
     let scope_member = match (parent_of(&op.body), context.parent) {
         (None, _) => caller.member_id,
         (Some((kind, _)), parent) => match parent {
+            // A receipt stays with the phone's member, whoever sent the message.
+            Some(Held::Stored(parent))
+                if op.kind() == EntityKind::MessageReceipt
+                    && parent.org_id == caller.org_id
+                    && parent.kind == kind =>
+            {
+                caller.member_id
+            }
             Some(Held::Stored(parent))
                 if parent.org_id == caller.org_id
                     && parent.kind == kind
@@ -251,7 +259,9 @@ pub fn admit(
 
 fn refused(refusal: &policy::Refusal) -> Rejection {
     let code = match refusal {
-        policy::Refusal::ReviewField(_) => RejectCode::ReviewFieldForbidden,
+        policy::Refusal::ReviewField(_) | policy::Refusal::CoordinatorsOnly(_) => {
+            RejectCode::ReviewFieldForbidden
+        }
         policy::Refusal::NotAuthor => RejectCode::NotAuthor,
         policy::Refusal::CreateOnce(_) => RejectCode::CreateOnce,
         policy::Refusal::KindMismatch { .. } => RejectCode::KindMismatch,
@@ -281,6 +291,7 @@ pub fn parent_of(body: &OpBody) -> Option<(EntityKind, EntityId)> {
             entry: Some(entry), ..
         }) => Some((entry.kind, entry.id)),
         OpBody::TrackSegment(f) => f.patrol_id.map(|id| (EntityKind::Patrol, id)),
+        OpBody::MessageReceipt(f) => f.message_id.map(|id| (EntityKind::Message, id)),
         _ => None,
     }
 }
@@ -288,8 +299,65 @@ pub fn parent_of(body: &OpBody) -> Option<(EntityKind, EntityId)> {
 fn parent_field(body: &OpBody) -> &'static str {
     match body {
         OpBody::TrackSegment(_) => "patrol_id",
+        OpBody::MessageReceipt(_) => "message_id",
         _ => "entry",
     }
+}
+
+/// The key under which the pull finds an op beside its scope (the op log's `audience`): for
+/// a message, its audience (`org`, `area:<id>`, `group:<name>`, from the op that creates it or
+/// from the stored message an edit writes); for a receipt, its own member (`member:<id>`), so
+/// no other volunteer pulls it. `None` for every other op: the scope rules apply as they are.
+pub fn audience_key(
+    body: &OpBody,
+    stored: Option<&EntityState>,
+    scope_member: MemberId,
+) -> Option<String> {
+    match body {
+        OpBody::Message(fields) => {
+            let audience = match &fields.audience {
+                Some(audience) => Some(audience.clone()),
+                None => stored
+                    .and_then(|state| state.values().remove("audience"))
+                    .and_then(|value| serde_json::from_value::<Audience>(value).ok()),
+            };
+            // A message with no audience readable reaches coordinators only.
+            Some(audience.map_or_else(|| "none".to_owned(), |a| key_of(&a)))
+        }
+        OpBody::MessageReceipt(_) => Some(member_key(scope_member)),
+        _ => None,
+    }
+}
+
+/// The `audience` key of a message's audience.
+pub fn key_of(audience: &Audience) -> String {
+    match audience {
+        Audience::Org(_) => "org".to_owned(),
+        Audience::Area(area) => format!("area:{area}"),
+        Audience::Group(group) => format!("group:{group}"),
+    }
+}
+
+/// The `audience` key of what only `member`'s own phones pull.
+pub fn member_key(member: MemberId) -> String {
+    format!("member:{member}")
+}
+
+/// The `audience` keys a volunteer's pull takes beside its scope: the whole organisation, the
+/// member's area and group (where they have one), and their own receipts.
+pub fn pull_keys(
+    member: MemberId,
+    area: Option<vaka_shared::AreaId>,
+    group: Option<&str>,
+) -> [Option<String>; 4] {
+    [
+        Some("org".to_owned()),
+        area.map(|a| key_of(&Audience::Area(a))),
+        group
+            .filter(|g| !g.is_empty())
+            .map(|g| key_of(&Audience::Group(g.to_owned()))),
+        Some(member_key(member)),
+    ]
 }
 
 /// An open conflict record of a field, as stored: the two writes it is between.
@@ -480,6 +548,43 @@ mod tests {
         op
     }
 
+    fn at(ms: i64) -> Option<Timestamp> {
+        Timestamp::from_unix_ms(ms)
+    }
+
+    fn message() -> OpBody {
+        OpBody::Message(vaka_shared::model::MessageFields {
+            text: Some("Polisinsats vid stationen ikväll – undvik gångtunneln".into()),
+            audience: Some(Audience::Org(true)),
+            sent_at: at(NOW_MS),
+            ends_at: at(NOW_MS + 3_600_000),
+        })
+    }
+
+    fn end_message() -> OpBody {
+        OpBody::Message(vaka_shared::model::MessageFields {
+            ends_at: at(NOW_MS),
+            ..Default::default()
+        })
+    }
+
+    fn receipt_of(message: u128) -> OpBody {
+        OpBody::MessageReceipt(vaka_shared::model::MessageReceiptFields {
+            message_id: Some(EntityId(Uuid::from_u128(message))),
+            received_at: at(NOW_MS),
+            read_at: None,
+        })
+    }
+
+    fn read_receipt() -> OpBody {
+        OpBody::MessageReceipt(vaka_shared::model::MessageReceiptFields {
+            read_at: at(NOW_MS),
+            ..Default::default()
+        })
+    }
+
+    const MSG: EntityKind = EntityKind::Message;
+    const RECEIPT: EntityKind = EntityKind::MessageReceipt;
     const INC: EntityKind = EntityKind::Incident;
     const ME: u128 = 100;
     const ORG: u128 = 10;
@@ -533,6 +638,15 @@ mod tests {
     #[case::comment_on_missing(Role::Coordinator, op_with(1, NOW_MS as u64, comment_on(9)), Held::Unknown, Some(Held::Unknown), Err(RejectCode::UnknownEntry))]
     #[case::comment_on_purged(Role::Coordinator, op_with(1, NOW_MS as u64, comment_on(9)), Held::Unknown, Some(Held::Purged), Err(RejectCode::Purged))]
     #[case::comment_written_twice(Role::Coordinator, op_with(1, NOW_MS as u64, comment_on(9)), facts(ORG, EntityKind::Comment, ME, 7), Some(facts(ORG, INC, 7, 7)), Err(RejectCode::CreateOnce))]
+    #[case::coordinator_sends_message(Role::Coordinator, op_with(1, NOW_MS as u64, message()), Held::Unknown, None, Ok(ME))]
+    #[case::volunteer_sends_message(Role::Volunteer, op_with(1, NOW_MS as u64, message()), Held::Unknown, None, Err(RejectCode::ReviewFieldForbidden))]
+    #[case::coordinator_ends_anothers_message(Role::Coordinator, op_with(1, NOW_MS as u64, end_message()), facts(ORG, MSG, 7, 7), None, Ok(7))]
+    #[case::receipt_of_message(Role::Volunteer, op_with(1, NOW_MS as u64, receipt_of(9)), Held::Unknown, Some(facts(ORG, MSG, 7, 7)), Ok(ME))]
+    #[case::receipt_of_an_incident(Role::Volunteer, op_with(1, NOW_MS as u64, receipt_of(9)), Held::Unknown, Some(facts(ORG, INC, ME, ME)), Err(RejectCode::UnknownEntry))]
+    #[case::receipt_of_other_organisation(Role::Volunteer, op_with(1, NOW_MS as u64, receipt_of(9)), Held::Unknown, Some(facts(11, MSG, 7, 7)), Err(RejectCode::UnknownEntry))]
+    #[case::receipt_of_purged(Role::Volunteer, op_with(1, NOW_MS as u64, receipt_of(9)), Held::Unknown, Some(Held::Purged), Err(RejectCode::Purged))]
+    #[case::read_own_receipt(Role::Volunteer, op_with(1, NOW_MS as u64, read_receipt()), facts(ORG, RECEIPT, ME, ME), None, Ok(ME))]
+    #[case::read_anothers_receipt(Role::Coordinator, op_with(1, NOW_MS as u64, read_receipt()), facts(ORG, RECEIPT, 7, 7), None, Err(RejectCode::NotAuthor))]
     fn admissions(
         #[case] role: Role,
         #[case] sent: Op,
@@ -605,5 +719,43 @@ mod tests {
             })
             .collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_message_op_is_pulled_by_its_audience_and_a_receipt_by_its_phone_alone() {
+        let me = MemberId(Uuid::from_u128(ME));
+        let area = vaka_shared::AreaId(Uuid::from_u128(42));
+        let to_area = OpBody::Message(vaka_shared::model::MessageFields {
+            audience: Some(Audience::Area(area)),
+            ..Default::default()
+        });
+        let key = audience_key(&to_area, None, me);
+        assert_eq!(key.as_deref(), Some(format!("area:{area}").as_str()));
+        // Ending it early carries no audience: the stored message's is used.
+        let mut stored = EntityState::default();
+        stored.apply(
+            WriteStamp {
+                hlc: hlc(1),
+                seq: Some(1),
+                base_seq: 0,
+            },
+            &to_area.field_map(),
+        );
+        assert_eq!(audience_key(&end_message(), Some(&stored), me), key);
+        assert_eq!(
+            audience_key(&receipt_of(9), None, me),
+            Some(format!("member:{me}"))
+        );
+        assert_eq!(audience_key(&incident(), None, me), None);
+        let keys = pull_keys(me, Some(area), Some("Nattvandrarna"));
+        for wanted in [
+            key.as_deref(),
+            Some("org"),
+            Some("group:Nattvandrarna"),
+            Some(format!("member:{me}").as_str()),
+        ] {
+            assert!(keys.iter().any(|k| k.as_deref() == wanted), "{wanted:?}");
+        }
+        assert_eq!(pull_keys(me, None, Some(""))[1..3], [None, None]);
     }
 }

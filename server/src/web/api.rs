@@ -60,6 +60,9 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
         vaka_shared::model::IncidentFields,
         vaka_shared::model::ObservationFields,
         vaka_shared::model::CommentFields,
+        vaka_shared::model::MessageFields,
+        vaka_shared::model::MessageReceiptFields,
+        vaka_shared::model::Audience,
         vaka_shared::OpId,
         vaka_shared::DeviceId,
         vaka_shared::EntityId,
@@ -396,5 +399,31 @@ pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
         AppError::NotFound.into_response()
     } else {
         crate::dashboard::not_found_page(&headers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn the_document_describes_every_entity_kind_and_every_schema_it_refers_to() {
+        let doc = serde_json::to_value(super::ApiDoc::openapi()).expect("a JSON document");
+        let schemas = doc["components"]["schemas"]
+            .as_object()
+            .expect("schemas")
+            .clone();
+        for kind in vaka_shared::EntityKind::ALL {
+            let text = doc.to_string();
+            assert!(text.contains(&format!("\"{}\"", kind.as_str())), "{kind:?}");
+        }
+        let text = doc.to_string();
+        for piece in text.split("#/components/schemas/").skip(1) {
+            let name: String = piece.chars().take_while(|c| *c != '"').collect();
+            assert!(
+                schemas.contains_key(&name),
+                "{name} is referred to but not described"
+            );
+        }
     }
 }

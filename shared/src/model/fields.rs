@@ -431,3 +431,88 @@ pub struct CommentFields {
 }
 
 crate::object::objects_only!(ser_de: Location, AttachmentRef, TrackPoint, EntryRef);
+
+/// Who a coordinator's message is for. On the wire one key: `{"org": true}` (everyone in the
+/// organisation), `{"area": "<area id>"}` (members whose area it is) or `{"group": "<name>"}`
+/// (members of that group).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// Everyone in the organisation; the value must be `true`.
+    Org(bool),
+    /// The members whose area this is.
+    Area(AreaId),
+    /// The members of this group (1–60 characters, as a member's group is written).
+    Group(String),
+}
+
+// By hand: exactly one of the three keys, nothing beside it (the derive allows other keys).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Audience {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        use utoipa::openapi::{KnownFormat, SchemaFormat};
+        let one = |key: &str, value: ObjectBuilder| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(key, value)
+                .required(key)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        OneOfBuilder::new()
+            .description(Some(
+                "Who a message is for: `{\"org\": true}` (the whole organisation; `false` rejects \
+                 the op), `{\"area\": \"<area id>\"}` or `{\"group\": \"<name>\"}`.",
+            ))
+            .item(one("org", ObjectBuilder::new().schema_type(Type::Boolean)))
+            .item(one(
+                "area",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+            ))
+            .item(one("group", ObjectBuilder::new().schema_type(Type::String)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Audience {}
+
+/// A short message from the desk to the walkers' phones, shown until it ends. Written only by
+/// coordinators and admins.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MessageFields {
+    /// The text (1–280 characters). Required when the message is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Who it is for. Required when the message is created, and never changed after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Audience>,
+    /// When it was sent. Required when the message is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<Timestamp>,
+    /// When it stops being shown (after `sent_at`, at most 14 days after it). Required when the
+    /// message is created; a coordinator ends a message early by writing the time it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<Timestamp>,
+}
+
+/// A phone's note that it received a message and, later, that its walker read it. One per phone
+/// and message, written only by the phone's member.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MessageReceiptFields {
+    /// The message. Required when the receipt is created, and never changed after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<EntityId>,
+    /// When the phone received it. Required when the receipt is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<Timestamp>,
+    /// When the walker marked it read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<Timestamp>,
+}

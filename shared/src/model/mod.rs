@@ -5,8 +5,9 @@ mod fields;
 
 pub use category::{Category, CategoryCode, DEFAULT_CATEGORIES, ObservationCategory};
 pub use fields::{
-    AttachmentRef, CommentFields, EntryRef, IncidentFields, Location, ObservationFields,
-    PatrolFields, REVIEW_FIELDS, TrackPoint, TrackSegmentFields,
+    AttachmentRef, Audience, CommentFields, EntryRef, IncidentFields, Location, MessageFields,
+    MessageReceiptFields, ObservationFields, PatrolFields, REVIEW_FIELDS, TrackPoint,
+    TrackSegmentFields,
 };
 
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,9 @@
 //! from the patrol's quick-log buttons), end the patrol with "all home safe", let background sync
 //! send everything, and check in the server's own database that it holds the patrol (walkers,
 //! youths met, conversations and "all home safe" as entered) and the incidents (their
-//! categories as chosen, and the photo the first one refers to, shrunk). It exits 0 when all of
+//! categories as chosen, and the photo the first one refers to, shrunk). With `--message TEXT`
+//! (a message the coordinator sent to everyone first) it waits for its card on the home screen,
+//! marks it read and checks the server holds the read receipt. It exits 0 when all of
 //! that held, and non-zero otherwise, also when the window closes before the walk is done.
 //!
 //! How it drives the window: the app's root component is wrapped in a harness that runs script in
@@ -51,6 +53,10 @@ struct Args {
     /// The phone's database (a new file).
     #[arg(long)]
     db: PathBuf,
+    /// The text of a message the coordinator sent to everyone before the phone enrolled: the
+    /// phone shows it, marks it read, and the server gets its receipt.
+    #[arg(long)]
+    message: Option<String>,
 }
 
 /// How long any one step may take.
@@ -244,6 +250,22 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
         ensure!(started.elapsed() < STEP, "no areas reached the phone");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // And the coordinator's message to everyone (sent from the dashboard before the phone
+    // enrolled, by the script): a card on the home screen until it is marked read.
+    if let Some(text) = &args.message {
+        wait_text("message-text", text)
+            .await
+            .context("the coordinator's message is not on the home screen")?;
+        tap("mark-read").await?;
+        wait_for("message-read")
+            .await
+            .context("marking the message read did not show it read")?;
+        ensure!(
+            device.active_messages()?.iter().all(|m| m.read()),
+            "the message is not read on the phone"
+        );
+    }
     let centrum = device
         .areas()?
         .into_iter()
@@ -436,6 +458,18 @@ async fn walk(args: &Args, device: &Device) -> anyhow::Result<()> {
         photo.width(),
         photo.height()
     );
+    if args.message.is_some() {
+        let read: i64 = server.query_row(
+            "SELECT COUNT(*) FROM entities WHERE kind = 'message_receipt'
+               AND json_extract(state, '$.read_at.v') IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        ensure!(
+            read == 1,
+            "the server holds {read} read receipts, not the phone's one"
+        );
+    }
     tap("back").await?;
     wait_for("home").await?;
     Ok(())

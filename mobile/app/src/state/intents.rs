@@ -159,6 +159,12 @@ impl AppState {
         );
     }
 
+    /// Marks a coordinator's message read on this phone; the screen stays where it is.
+    pub fn mark_message_read(self, message: vaka_shared::EntityId) {
+        let here = *self.route.peek();
+        self.write(move |device| device.mark_message_read(message), here);
+    }
+
     /// Changes the number of walkers of the patrol under way.
     pub fn set_walkers(self, walkers: u16) {
         let Some(patrol) = self.snapshot.read().active_patrol.clone() else {

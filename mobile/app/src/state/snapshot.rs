@@ -2,7 +2,7 @@
 
 use dioxus::prelude::*;
 use vaka_device::{
-    Comment, Device, DeviceError, Entry, EntryFields, Identity, PhotoStatus, SyncState,
+    Comment, Device, DeviceError, Entry, EntryFields, Identity, Message, PhotoStatus, SyncState,
 };
 use vaka_shared::model::{AttachmentRef, PatrolKind};
 use vaka_shared::{AreaId, EntityId, Timestamp};
@@ -57,6 +57,8 @@ pub struct Snapshot {
     pub photos_waiting: usize,
     /// The organisation's areas, by name (as last fetched).
     pub areas: Vec<AreaChoice>,
+    /// The coordinators' messages shown now, newest first.
+    pub messages: Vec<Message>,
 }
 
 /// How many entries the app shows.
@@ -104,6 +106,7 @@ impl Snapshot {
                 .into_iter()
                 .map(|(id, name)| AreaChoice { id, name })
                 .collect(),
+            messages: screen.messages,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::components::{FlashMessage, SyncCard, TopBar, duration_text};
 use crate::i18n::Text;
+use crate::message_cards::MessageCards;
 use crate::state::{Route, use_app};
 use dioxus::prelude::*;
 
@@ -23,6 +24,7 @@ pub fn Home() -> Element {
         main { "data-test": "home",
             div { class: "muted", "{org}" }
             FlashMessage {}
+            MessageCards {}
             if let Some(patrol) = active {
                 button { class: "big primary", "data-test": "open-patrol", onclick: move |_| app.go(Route::Patrol),
                     span { class: "icon", "🚶" }

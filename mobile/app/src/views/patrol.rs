@@ -5,6 +5,7 @@ use crate::components::{
     AreaPicker, FlashMessage, Stepper, SyncCard, TopBar, clock_time, duration_text,
 };
 use crate::i18n::{Text, breakable};
+use crate::message_cards::MessageCards;
 use crate::state::{Route, use_app};
 use dioxus::prelude::*;
 use vaka_shared::model::{DEFAULT_CATEGORIES, PatrolKind};
@@ -67,7 +68,8 @@ pub fn PatrolUnderWay() -> Element {
     });
     let area = area.unwrap_or_default();
     // Everything a walker taps fits above the call bar on a 390×844 screen: the quick-log
-    // tiles, logging, and the patrol's end; the sync card comes last.
+    // tiles, logging, and the patrol's end; the coordinators' unread messages and the sync
+    // card come after them.
     rsx! {
         TopBar { title: Text::ActivePatrol, back: Route::Home }
         main { "data-test": "patrol",
@@ -102,6 +104,7 @@ pub fn PatrolUnderWay() -> Element {
                 span { class: "icon", "🏁" }
                 span { "{app.t(Text::EndPatrol)}" }
             }
+            MessageCards { unread_only: true }
             SyncCard {}
         }
     }

@@ -77,6 +77,12 @@ enum Command {
     },
     /// List the entries on this device with where each stands.
     List,
+    /// Show the coordinators' messages shown now (`--read ID` marks one read).
+    Messages {
+        /// Mark this message read.
+        #[arg(long)]
+        read: Option<EntityId>,
+    },
     /// Show the device's identity and sync state.
     Status,
     /// Sync with the server until everything is sent and received.
@@ -293,6 +299,11 @@ async fn run() -> Result<()> {
                 }
             }
         }
+        Command::Messages { read: Some(id) } => {
+            device.mark_message_read(id)?;
+            say!("Message {id} marked read; the coordinator sees it after the next sync");
+        }
+        Command::Messages { read: None } => print_messages(&device)?,
         Command::Status => status(&device)?,
         Command::Sync { watch: false } => {
             let report = match device.sync_once(&http).await {
@@ -321,6 +332,10 @@ async fn run() -> Result<()> {
             }
             for line in privacy_lines(&report) {
                 say!("{line}");
+            }
+            if report.messages > 0 {
+                say!("{} new message(s) from the coordinators:", report.messages);
+                print_messages(&device)?;
             }
         }
         Command::Sync { watch: true } => watch(device, http).await?,
@@ -507,4 +522,18 @@ fn short(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// The messages shown now, newest first: id, whether read, until when, the text.
+fn print_messages(device: &Device) -> Result<()> {
+    let messages = device.active_messages()?;
+    if messages.is_empty() {
+        say!("No messages.");
+    }
+    for m in messages {
+        let until = m.ends_at.map(|t| t.to_string()).unwrap_or_default();
+        let read = if m.read() { "read" } else { "unread" };
+        say!("message {} ({read}, until {until}): {}", m.id, m.text);
+    }
+    Ok(())
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use vaka_shared::sync::{
     PullPage, PushResult, PushStop, Removal, RemovalKind, ServerOp, StopCode, SyncResponse,
 };
-use vaka_shared::{EntityId, Hlc, HlcClock};
+use vaka_shared::{EntityId, EntityKind, Hlc, HlcClock};
 
 /// What one round did and where the device stands after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub(crate) struct RoundOutcome {
     pub redacted: usize,
     /// Whether the server asked this phone to retire.
     pub retire: bool,
+    /// Messages pulled that this phone noted the receipt of.
+    pub messages_received: usize,
     /// Own ops given new stamps after `clock_ahead`.
     pub restamped: usize,
     /// Whether more ops wait to be pulled.
@@ -67,7 +69,7 @@ pub(crate) fn apply_response(
 ) -> Result<RoundOutcome> {
     let mut outcome = apply_answer(conn, wall, response, sent_ms, received_ms)?;
     if let Some(page) = &response.pull {
-        apply_page_part(conn, page, 0, usize::MAX, &mut outcome)?;
+        apply_page_part(conn, wall, page, 0, usize::MAX, &mut outcome)?;
     }
     Ok(outcome)
 }
@@ -148,6 +150,7 @@ fn in_sequence(page: &PullPage) -> Vec<(u64, Pulled<'_>)> {
 /// between parts. Returns where the next part starts.
 pub(crate) fn apply_page_part(
     conn: &Connection,
+    wall: &WallClock,
     page: &PullPage,
     from: usize,
     count: usize,
@@ -182,6 +185,25 @@ pub(crate) fn apply_page_part(
         outcome.more_to_pull = page.more;
     }
     store::store_hlc_last(conn, clock.last())?;
+    // The receipts of the messages this part brought, in the same transaction: they go out
+    // with the next round.
+    let messages: Vec<EntityId> = items
+        .get(from..end)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(_, item)| match item {
+            Pulled::Op(o)
+                if o.op.kind() == EntityKind::Message && o.op.device_id != me.device_id =>
+            {
+                Some(o.op.entity_id)
+            }
+            _ => None,
+        })
+        .collect();
+    if !messages.is_empty() {
+        outcome.messages_received += crate::messages::receive(conn, wall, &messages)?;
+        outcome.next_device_seq = store::load_meta(conn)?.next_device_seq;
+    }
     conn.execute("UPDATE meta SET cursor = ?1 WHERE id = 1", [i64_of(cursor)])?;
     outcome.cursor = cursor;
     Ok(end)
@@ -406,7 +428,14 @@ mod tests {
             device
                 .write_tx(|tx| {
                     let mut outcome = outcome;
-                    let next = super::apply_page_part(tx, page, from, 2, &mut outcome)?;
+                    let next = super::apply_page_part(
+                        tx,
+                        &device.inner.wall,
+                        page,
+                        from,
+                        2,
+                        &mut outcome,
+                    )?;
                     Ok((outcome, next))
                 })
                 .expect("applies a part")

@@ -43,6 +43,8 @@ pub struct SyncReport {
     pub redacted: usize,
     /// Entries the phone removed by itself as older than the retention period.
     pub expired: usize,
+    /// Messages from the desk this sync brought (their receipts go to the server).
+    pub messages: usize,
     /// Set when the server asked this phone to retire.
     pub retire: bool,
     /// Set when the phone wiped itself at the end of this sync (a retired phone that handed
@@ -185,6 +187,7 @@ impl Device {
             report.purged += outcome.purged;
             report.kept_unsent += outcome.kept_unsent;
             report.redacted += outcome.redacted;
+            report.messages += outcome.messages_received;
             report.retire = outcome.retire;
             if outcome.removals > 0 {
                 // Old page versions holding a removed text do not stay in the WAL.
@@ -235,9 +238,14 @@ impl Device {
                     let mut outcome =
                         apply::apply_answer(tx, &device.inner.wall, &answer, sent_ms, received_ms)?;
                     let next = match &answer.pull {
-                        Some(page) => {
-                            apply::apply_page_part(tx, page, 0, apply::PULL_PART, &mut outcome)?
-                        }
+                        Some(page) => apply::apply_page_part(
+                            tx,
+                            &device.inner.wall,
+                            page,
+                            0,
+                            apply::PULL_PART,
+                            &mut outcome,
+                        )?,
                         None => 0,
                     };
                     Ok((outcome, next))
@@ -257,6 +265,7 @@ impl Device {
                         let next = match &page.pull {
                             Some(page) => apply::apply_page_part(
                                 tx,
+                                &device.inner.wall,
                                 page,
                                 next,
                                 apply::PULL_PART,

@@ -35,6 +35,11 @@ const TABLES: &[(&str, &str)] = &[
     ("purge_runs", "id"),
     ("shares", "from_org, to_org"),
     ("audit_log", "id"),
+    ("notify_rules", "id"),
+    ("webhooks", "id"),
+    ("notifications", "id"),
+    ("deliveries", "id"),
+    ("delivery_attempts", "delivery_id, attempt"),
 ];
 
 /// Tables whose `id` PostgreSQL generates (an identity column): copied with their ids, and the

@@ -22,6 +22,8 @@ pub mod blobs;
 pub mod choices;
 pub mod copy;
 pub mod entries;
+pub mod messages;
+pub mod notify;
 pub mod ops;
 pub mod people;
 pub mod push;
@@ -44,7 +46,7 @@ use tokio_postgres::NoTls;
 pub use writer::PgWriter;
 
 /// The numbered PostgreSQL migrations, oldest first. A shipped migration is never edited.
-const MIGRATIONS: &[(i64, &str)] = &[
+pub const MIGRATIONS: &[(i64, &str)] = &[
     (
         1,
         include_str!("../../../migrations/postgres/0001_init.sql"),
@@ -52,6 +54,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../../migrations/postgres/0002_area_archive.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_notifications.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_messages.sql"),
     ),
 ];
 

@@ -199,6 +199,7 @@ pub async fn append(
     caller: &DeviceCaller,
     op: &Op,
     scope_member: MemberId,
+    audience: Option<&str>,
     fields: &Map<String, Value>,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
@@ -206,8 +207,8 @@ pub async fn append(
     let stmt = tx
         .prepare_cached(
             "INSERT INTO ops (seq, org_id, scope_member, author, op_id, device_id, device_seq, hlc,
-                              base_seq, entity_kind, entity_id, fields, received_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                              base_seq, entity_kind, entity_id, fields, received_at_ms, audience)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .await?;
     tx.execute(
@@ -226,6 +227,7 @@ pub async fn append(
             &op.entity_id.to_string(),
             &serde_json::to_string(fields)?,
             &now_ms,
+            &audience,
         ],
     )
     .await?;
@@ -497,21 +499,26 @@ pub async fn pull(
     cursor: u64,
     limit: u32,
 ) -> Result<RawPullPage, StoreError> {
-    let sees_all = caller.role.reviews() || caller.volunteers_see_all;
-    let scope = (!sees_all).then(|| caller.member_id.to_string());
+    use crate::store::ops::{OP_COLUMNS, PullShape, pull_args, pull_sql};
+    let shape = PullShape::of(caller);
+    let (area, group) = match shape {
+        PullShape::Everything => (None, None),
+        PullShape::Shared | PullShape::Own => member_reach(db, caller.member_id).await?,
+    };
     let org = caller.org_id.to_string();
     let after = i64_of(cursor);
     let fetch = i64::from(limit) + 1;
+    let rest = pull_args(shape, caller.member_id, area, group.as_deref());
+    let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&org, &after, &fetch];
+    args.extend(
+        rest.iter()
+            .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)),
+    );
     let stmt = db
-        .prepare_cached(
-            "SELECT seq, author, op_id, device_id, device_seq, hlc, base_seq, entity_id,
-                    entity_kind, fields
-             FROM ops WHERE org_id = $1 AND seq > $2 AND ($3::text IS NULL OR scope_member = $3)
-             ORDER BY seq LIMIT $4",
-        )
+        .prepare_cached(&pull_sql(shape, "ops", OP_COLUMNS, '$'))
         .await?;
     let ops = db
-        .query(&stmt, &[&org, &after, &scope, &fetch])
+        .query(&stmt, &args)
         .await?
         .iter()
         .map(|row| {
@@ -531,14 +538,10 @@ pub async fn pull(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let stmt = db
-        .prepare_cached(
-            "SELECT seq, record FROM removals
-             WHERE org_id = $1 AND seq > $2 AND ($3::text IS NULL OR scope_member = $3)
-             ORDER BY seq LIMIT $4",
-        )
+        .prepare_cached(&pull_sql(shape, "removals", "seq, record", '$'))
         .await?;
     let removals = db
-        .query(&stmt, &[&org, &after, &scope, &fetch])
+        .query(&stmt, &args)
         .await?
         .iter()
         .map(|row| {
@@ -549,4 +552,25 @@ pub async fn pull(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(crate::store::ops::page(ops, removals, cursor, limit))
+}
+
+/// A member's area and group: what decides which messages their phones pull.
+pub async fn member_reach(
+    db: &impl GenericClient,
+    member: vaka_shared::MemberId,
+) -> Result<(Option<vaka_shared::AreaId>, Option<String>), StoreError> {
+    let stmt = db
+        .prepare_cached("SELECT area_id, member_group FROM members WHERE id = $1")
+        .await?;
+    let Some(row) = db.query_opt(&stmt, &[&member.to_string()]).await? else {
+        return Ok((None, None));
+    };
+    let area: Option<String> = row.try_get(0)?;
+    let area = area
+        .map(|a| {
+            a.parse()
+                .map_err(|_| StoreError::Damaged(format!("an area id: {a}")))
+        })
+        .transpose()?;
+    Ok((area, row.try_get(1)?))
 }

@@ -3,7 +3,7 @@
 //! way), whether a sign-in name is taken, and what a coordinator or admin does to members and
 //! their phones, each in the caller's write job with its audit record.
 
-use super::{accounts, audit, ops::parsed};
+use super::{accounts, audit, ops::parsed, ops::parsed_opt};
 use crate::store::StoreError;
 use crate::store::accounts::{DeviceMark, NewMember};
 use crate::store::admin::MemberToAdd;
@@ -21,7 +21,7 @@ pub async fn people(db: &impl GenericClient, org: OrgId) -> Result<Vec<Person>, 
     let members = db
         .prepare_cached(
             "SELECT id, display_name, role, member_group, removed_at_ms IS NOT NULL,
-                    login IS NOT NULL
+                    login IS NOT NULL, area_id
              FROM members
              WHERE org_id = $1
              ORDER BY removed_at_ms IS NOT NULL, role COLLATE \"C\" DESC,
@@ -40,6 +40,7 @@ pub async fn people(db: &impl GenericClient, org: OrgId) -> Result<Vec<Person>, 
                 group: r.try_get(3)?,
                 removed: r.try_get(4)?,
                 signs_in: r.try_get(5)?,
+                area: parsed_opt(r, 6)?,
                 devices: Vec::new(),
             })
         })

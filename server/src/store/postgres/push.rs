@@ -95,7 +95,21 @@ async fn apply(
     if stored.is_some() {
         log::redact_incoming(tx, op.entity_id, op.hlc, &mut fields).await?;
     }
-    let seq = log::append(tx, caller, op, admission.scope_member, &fields, now_ms).await?;
+    let audience = rules::audience_key(
+        &op.body,
+        stored.as_ref().map(|s| &s.state),
+        admission.scope_member,
+    );
+    let seq = log::append(
+        tx,
+        caller,
+        op,
+        admission.scope_member,
+        audience.as_deref(),
+        &fields,
+        now_ms,
+    )
+    .await?;
     let stamp = WriteStamp {
         hlc: op.hlc,
         seq: Some(seq),
@@ -133,5 +147,8 @@ async fn apply(
         }
     }
     log::project(tx, op.entity_id, now_ms).await?;
+    if op.kind().is_entry() {
+        super::notify::on_entry_written(tx, caller.org_id, op.entity_id, now_ms).await?;
+    }
     Ok(Ok(()))
 }

@@ -19,19 +19,21 @@ pub async fn record_removal(
     tx: &Transaction<'_>,
     org: OrgId,
     scope_member: &str,
+    audience: Option<&str>,
     what: &RemovalKind,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
     let seq = next_seq(tx).await?;
     tx.execute(
-        "INSERT INTO removals (seq, org_id, scope_member, record, made_at_ms)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO removals (seq, org_id, scope_member, record, made_at_ms, audience)
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &(seq as i64),
             &org.to_string(),
             &scope_member,
             &serde_json::to_string(what)?,
             &now_ms,
+            &audience,
         ],
     )
     .await?;
@@ -108,7 +110,24 @@ pub async fn redact(
         through,
         value: replacement.clone(),
     };
-    let seq = record_removal(tx, org, &scope_member, &removal, now_ms).await?;
+    // A message's redaction goes to the phones its ops went to.
+    let audience: Option<String> = tx
+        .query_opt(
+            "SELECT audience FROM ops WHERE entity_id = $1 AND audience IS NOT NULL LIMIT 1",
+            &[&id],
+        )
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+    let seq = record_removal(
+        tx,
+        org,
+        &scope_member,
+        audience.as_deref(),
+        &removal,
+        now_ms,
+    )
+    .await?;
     tx.execute(
         "INSERT INTO redactions (org_id, entity_id, field, through_hlc, value, by_member, at_ms,
                                  seq)

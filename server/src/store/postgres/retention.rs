@@ -117,23 +117,34 @@ pub async fn overview(
     })
 }
 
-/// Up to `limit` entries of `org` due for purging: (id, kind, scope member).
+/// An entry (or a message) due for the purge: `(id, kind, scope_member, audience)`.
+type Due = (String, String, String, Option<String>);
+
+/// Up to `limit` entries of `org` due for purging, and messages sent before the cut-off (when
+/// the server took the op that created them), as on SQLite: (id, kind, scope member, audience).
 async fn due(
     db: &impl GenericClient,
     org: &str,
     cutoff_ms: i64,
     limit: i64,
-) -> Result<Vec<(String, String, String)>, StoreError> {
+) -> Result<Vec<Due>, StoreError> {
     db.query(
-        "SELECT x.id, x.kind, e.scope_member FROM entries x JOIN entities e ON e.id = x.id
-         WHERE x.org_id = $1 AND x.occurred_at_ms < $2
-           AND (e.state::jsonb) #>> '{retention_hold,v}' IS NULL
-         ORDER BY x.occurred_at_ms, x.id LIMIT $3",
+        "SELECT id, kind, scope_member, audience FROM (
+             SELECT x.id, x.kind, e.scope_member, NULL::text AS audience,
+                    x.occurred_at_ms AS at_ms
+             FROM entries x JOIN entities e ON e.id = x.id
+             WHERE x.org_id = $1 AND x.occurred_at_ms < $2
+               AND (e.state::jsonb) #>> '{retention_hold,v}' IS NULL
+             UNION ALL
+             SELECT e.id, e.kind, e.scope_member, o.audience, o.received_at_ms AS at_ms
+             FROM entities e JOIN ops o ON o.seq = e.created_seq
+             WHERE e.org_id = $1 AND e.kind = 'message' AND o.received_at_ms < $2) AS due
+         ORDER BY at_ms, id COLLATE \"C\" LIMIT $3",
         &[&org, &cutoff_ms, &limit],
     )
     .await?
     .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
     .collect()
 }
 
@@ -178,7 +189,7 @@ pub async fn dry_run(
     let mut summary = summary_head(db, org, now_ms).await?;
     let org_text = org.to_string();
     let entries = due(db, &org_text, summary.cutoff_ms, i64::MAX).await?;
-    for (id, kind, _) in &entries {
+    for (id, kind, _, _) in &entries {
         *summary.by_kind.entry(kind.clone()).or_default() += 1;
         summary.children += children_of(db, id).await?.len() as u64;
     }
@@ -203,7 +214,7 @@ pub async fn purge(
     let ids: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
     let photos = orphaned_photos(tx, &org_text, &ids).await?;
     let mut doomed = Vec::with_capacity(ids.len());
-    for (id, kind, _) in &entries {
+    for (id, kind, _, _) in &entries {
         *summary.by_kind.entry(kind.clone()).or_default() += 1;
         doomed.push(id.clone());
         let children = children_of(tx, id).await?;
@@ -222,20 +233,24 @@ pub async fn purge(
         }
     }
     summary.photos = photos.len() as u64;
-    // One removal per scope, so a volunteer who sees only their own entries hears of theirs.
-    let mut by_scope: BTreeMap<&str, Vec<EntityId>> = BTreeMap::new();
-    for (id, _, scope) in &entries {
+    // One removal per scope, so a volunteer who sees only their own entries hears of theirs,
+    // and per audience, so a message's removal reaches the phones it reached.
+    let mut by_scope: BTreeMap<(&str, Option<&str>), Vec<EntityId>> = BTreeMap::new();
+    for (id, _, scope, audience) in &entries {
         let id: EntityId = id
             .parse()
             .map_err(|_| StoreError::Damaged(format!("entry id {id:?}")))?;
-        by_scope.entry(scope).or_default().push(id);
+        by_scope
+            .entry((scope, audience.as_deref()))
+            .or_default()
+            .push(id);
     }
-    for (scope, ids) in by_scope {
+    for ((scope, audience), ids) in by_scope {
         for chunk in ids.chunks(ENTRIES_PER_REMOVAL) {
             let removal = RemovalKind::Purge {
                 entries: chunk.to_vec(),
             };
-            record_removal(tx, org, scope, &removal, now_ms).await?;
+            record_removal(tx, org, scope, audience, &removal, now_ms).await?;
         }
     }
     tx.execute(
@@ -263,7 +278,8 @@ async fn children_of(db: &impl GenericClient, entry: &str) -> Result<Vec<String>
     db.query(
         "SELECT id FROM entities
          WHERE (kind = 'comment' AND (state::jsonb) #>> '{entry,v,id}' = $1)
-            OR (kind = 'track_segment' AND (state::jsonb) #>> '{patrol_id,v}' = $1)",
+            OR (kind = 'track_segment' AND (state::jsonb) #>> '{patrol_id,v}' = $1)
+            OR (kind = 'message_receipt' AND (state::jsonb) #>> '{message_id,v}' = $1)",
         &[&entry],
     )
     .await?
@@ -339,6 +355,7 @@ async fn forget_entity(
     ] {
         db.execute(sql, &[&entity]).await?;
     }
+    super::notify::forget_entity(db, entity).await?;
     db.execute(
         "INSERT INTO purged_entities (entity_id, org_id, purged_at_ms) VALUES ($1, $2, $3)
          ON CONFLICT (entity_id) DO NOTHING",
