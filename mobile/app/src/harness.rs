@@ -75,18 +75,27 @@ pub async fn wait_for(
     }
 }
 
-/// Taps the element named `name` (once it exists), as a finger would.
+/// Taps the element named `name` (once it exists), as a finger would. One script in the
+/// webview finds and taps it when it is there already, so a tap costs one trip.
 pub async fn tap(name: &str, within: Duration) -> Result<(), HarnessError> {
-    let selector = test_id(name);
-    wait_for(&selector, within, Duration::from_millis(20)).await?;
     let body = format!(
-        "const el = document.querySelector({}); if (el.disabled) return false; el.click(); return true",
-        serde_json::Value::String(selector)
+        "const el = document.querySelector({}); if (el === null) return 'missing'; if (el.disabled) return 'disabled'; el.click(); return 'tapped'",
+        serde_json::Value::String(test_id(name))
     );
-    if run(&body).await? == serde_json::Value::Bool(true) {
-        Ok(())
-    } else {
-        Err(HarnessError::Disabled(name.into()))
+    let deadline = Instant::now() + within;
+    loop {
+        match run(&body).await?.as_str() {
+            Some("tapped") => return Ok(()),
+            Some("disabled") => return Err(HarnessError::Disabled(name.into())),
+            _ => {}
+        }
+        if Instant::now() > deadline {
+            return Err(HarnessError::Timeout {
+                what: format!("{} appearing", test_id(name)),
+                within,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -169,6 +169,16 @@ impl Device {
         Ok(client::ServerClient::new(http, &server_url).with_token(token))
     }
 
+    /// Ends the process with `code` once no work on the database is under way, holding both
+    /// connections meanwhile so that none starts. A process that ends while another thread is
+    /// inside the database (a background sync, a screen's read) can crash in the exit handlers
+    /// of the encryption's crypto library, which the other thread is still using.
+    pub fn exit(&self, code: i32) -> ! {
+        let _writes = self.conn();
+        let _reads = self.reader();
+        std::process::exit(code)
+    }
+
     /// Runs `work` on the device on a blocking thread (tokio's pool), never on the caller's:
     /// how the app calls the core, so that no SQLite work and no photo re-encoding runs on its
     /// UI thread.

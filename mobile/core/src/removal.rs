@@ -121,48 +121,87 @@ pub(crate) fn redact(
     Ok(changed)
 }
 
-/// The time an entry's retention counts from: when the incident occurred, the observation was
-/// made or the patrol started. An entry without one is not purged (as on the server).
-fn entry_time(kind: &str, values: &Map<String, Value>) -> Option<Timestamp> {
-    let field = match kind {
+/// The field an entry's retention counts from: when the incident occurred, the observation was
+/// made or the patrol started. An entry without it is not purged (as on the server).
+fn time_field(kind: &str) -> &'static str {
+    match kind {
         "incident" => "occurred_at",
         "observation" => "observed_at",
         "message" => "sent_at",
         _ => "started_at",
-    };
-    values
-        .get(field)
-        .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
+    }
 }
 
-/// Whether a coordinator holds the entry past the retention period ("spara längre").
-fn held(values: &Map<String, Value>) -> bool {
-    values
+/// Whether an entry of `kind` whose fields hold `values` is older than `cutoff_ms` and held by
+/// no coordinator ("spara längre").
+fn expired(kind: &str, values: &Map<String, Value>, cutoff_ms: i64) -> bool {
+    let at = values
+        .get(time_field(kind))
+        .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok());
+    let held = values
         .get("retention_hold")
-        .is_some_and(|hold| !hold.is_null())
+        .is_some_and(|hold| !hold.is_null());
+    at.is_some_and(|at| at.unix_ms() < cutoff_ms) && !held
 }
 
-/// The phone's own purge: removes every entry whose time is older than `retention_days` before
-/// `now_ms`, except held ones and those with own ops not yet acknowledged. Returns how many
-/// entries went.
-pub(crate) fn expire(conn: &Connection, now_ms: i64, retention_days: u32) -> Result<usize> {
-    let cutoff = now_ms.saturating_sub(i64::from(retention_days).saturating_mul(DAY_MS));
-    let entries: Vec<(String, String, String)> = conn
-        .prepare_cached(
-            "SELECT id, kind, state FROM entities
-             WHERE kind IN ('patrol', 'incident', 'observation', 'message')",
-        )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+/// The time before which an entry is older than `retention_days` at `now_ms`.
+fn cutoff_ms(now_ms: i64, retention_days: u32) -> i64 {
+    now_ms.saturating_sub(i64::from(retention_days).saturating_mul(DAY_MS))
+}
+
+/// The entries whose time is before `?1`, through the index `entities_entry_time` (its
+/// expression word for word).
+const OLD_ENTRIES: &str = "SELECT id FROM entities
+     WHERE kind IN ('patrol', 'incident', 'observation', 'message')
+       AND json_extract(state, CASE kind
+           WHEN 'incident' THEN '$.occurred_at.v'
+           WHEN 'observation' THEN '$.observed_at.v'
+           WHEN 'message' THEN '$.sent_at.v'
+           ELSE '$.started_at.v' END) < ?1";
+
+/// The entries that may be older than `retention_days` before `now_ms`: the candidates of the
+/// phone's own purge, which [`expire`] checks one by one. Read through the index of the
+/// entries' times (`entities_entry_time`), so only old entries are read, however many the
+/// phone holds. The times are RFC 3339 text in UTC whose fraction of a second is left out when
+/// it is zero, so text order is time order down to the second: the look takes every entry
+/// before the second after the cutoff's, a few more than needed at most.
+pub(crate) fn expired_entries(
+    conn: &Connection,
+    now_ms: i64,
+    retention_days: u32,
+) -> Result<Vec<EntityId>> {
+    let cutoff = cutoff_ms(now_ms, retention_days);
+    let Some(bound) = Timestamp::from_unix_ms(cutoff.saturating_add(1000)) else {
+        return Ok(Vec::new());
+    };
+    // "YYYY-MM-DDTHH:MM:SS", without the fraction and the zone.
+    let bound: String = bound.to_string().chars().take(19).collect();
+    let ids: Vec<String> = conn
+        .prepare_cached(OLD_ENTRIES)?
+        .query_map([bound], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    ids.iter().map(|id| parse("entity id", id)).collect()
+}
+
+/// The phone's own purge of `candidates` ([`expired_entries`]): removes each that is still
+/// older than `retention_days` before `now_ms` and held by no coordinator, except those with
+/// own ops not yet acknowledged. Returns how many entries went.
+pub(crate) fn expire(
+    conn: &Connection,
+    candidates: &[EntityId],
+    now_ms: i64,
+    retention_days: u32,
+) -> Result<usize> {
+    let cutoff = cutoff_ms(now_ms, retention_days);
     let mut removed = 0;
-    for (id, kind, state) in entries {
-        let state: vaka_shared::merge::EntityState = serde_json::from_str(&state)?;
-        let values = state.values();
-        let old = entry_time(&kind, &values).is_some_and(|at| at.unix_ms() < cutoff);
-        if !old || held(&values) {
+    for &id in candidates {
+        let Some(row) = entities::load(conn, id)? else {
+            continue;
+        };
+        if !expired(row.kind.as_str(), &row.state.values(), cutoff) {
             continue;
         }
-        if purge_entry(conn, parse("entity id", &id)?)? == Purged::Removed {
+        if purge_entry(conn, id)? == Purged::Removed {
             removed += 1;
         }
     }
@@ -197,6 +236,24 @@ mod tests {
     };
     use vaka_shared::sync::{PullPage, PushResult, Removal, RemovalKind, ServerOp, SyncResponse};
     use vaka_shared::{DeviceId, EntityId, EntityKind, Hlc, MemberId, Op, OpBody, OpId, Timestamp};
+
+    #[test]
+    fn the_look_for_old_entries_reads_only_them_through_the_index_of_their_times() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let plan: Vec<String> = device
+            .reader()
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::OLD_ENTRIES))
+            .expect("plans")
+            .query_map(["2026-01-01T00:00:00"], |r| r.get(3))
+            .expect("plans")
+            .collect::<rusqlite::Result<_>>()
+            .expect("plans");
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX entities_entry_time")),
+            "{plan:?}"
+        );
+    }
 
     fn acked(through: u64) -> PushResult {
         PushResult {

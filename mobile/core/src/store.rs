@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_areas.sql"),
     include_str!("migrations/0004_privacy.sql"),
     include_str!("migrations/0005_blobs_status.sql"),
+    include_str!("migrations/0006_entries_time.sql"),
 ];
 
 /// The first 16 bytes of a plain (unencrypted) SQLite file.

@@ -111,7 +111,8 @@ fn Harness() -> Element {
                     1
                 }
             };
-            std::process::exit(code);
+            // Not std::process::exit: a background sync may still be inside the database.
+            config.device.exit(code);
         });
     });
     // The walk ends the process itself; the window going away first (the event loop then ends

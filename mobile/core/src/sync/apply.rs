@@ -1,7 +1,8 @@
-//! Applying the server's answer to one sync round, in one local transaction: acknowledgements,
-//! rejections (with the entity rebuilt), re-stamping after `clock_ahead`, the pulled ops and
-//! removals (retention purges and redactions) in server-sequence order, the new cursor, the
-//! organisation's retention period and whether the phone is to retire.
+//! Applying the server's answer to one sync round: acknowledgements, rejections (with the entity
+//! rebuilt), re-stamping after `clock_ahead`, the organisation's retention period and whether
+//! the phone is to retire ([`apply_answer`]), then the pulled ops and removals (retention purges
+//! and redactions) in server-sequence order, in parts of at most [`PULL_PART`], each part one
+//! local transaction that stores the cursor of its last item ([`apply_page_part`]).
 
 use super::plan;
 use crate::clock::{WallClock, corrected_ms, stamp_ms};
@@ -51,8 +52,31 @@ pub(crate) struct RoundOutcome {
     pub cursor: u64,
 }
 
-/// Applies `response` (to a request sent at local `sent_ms`, answered at `received_ms`).
+/// Pulled ops and removals applied in one local transaction at most. A sync that pulls a
+/// thousand ops commits them in parts, so a walker's save made meanwhile waits for one part,
+/// not for the whole page.
+pub(crate) const PULL_PART: usize = 100;
+
+/// Applies all of `response` (to a request sent at local `sent_ms`, answered at
+/// `received_ms`) in the caller's transaction: the answer and the whole page.
+#[cfg(any(test, feature = "test-support"))]
 pub(crate) fn apply_response(
+    conn: &Connection,
+    wall: &WallClock,
+    response: &SyncResponse,
+    sent_ms: i64,
+    received_ms: i64,
+) -> Result<RoundOutcome> {
+    let mut outcome = apply_answer(conn, wall, response, sent_ms, received_ms)?;
+    if let Some(page) = &response.pull {
+        apply_page_part(conn, wall, page, 0, usize::MAX, &mut outcome)?;
+    }
+    Ok(outcome)
+}
+
+/// Applies everything of `response` but its pulled page (to a request sent at local
+/// `sent_ms`, answered at `received_ms`); [`apply_page_part`] applies the page.
+pub(crate) fn apply_answer(
     conn: &Connection,
     wall: &WallClock,
     response: &SyncResponse,
@@ -94,20 +118,12 @@ pub(crate) fn apply_response(
         "UPDATE meta SET retention_days = ?1, retiring = ?2 WHERE id = 1",
         params![response.retention_days, response.retire],
     )?;
-    if let Some(page) = &response.pull {
-        apply_page(conn, &me, page, &mut outcome)?;
-        // The receipts of the messages this page brought, in the same transaction: they go
-        // out with the next round.
-        let messages: Vec<EntityId> = page
-            .ops
-            .iter()
-            .filter(|o| o.op.kind() == EntityKind::Message && o.op.device_id != me.device_id)
-            .map(|o| o.op.entity_id)
-            .collect();
-        outcome.messages_received = crate::messages::receive(conn, wall, &messages)?;
-        outcome.next_device_seq = store::load_meta(conn)?.next_device_seq;
-    }
     Ok(outcome)
+}
+
+/// How many items (ops and removals) a pulled page holds.
+pub(crate) fn page_len(page: &PullPage) -> usize {
+    page.ops.len() + page.removals.len()
 }
 
 /// One item of a pulled page.
@@ -116,8 +132,8 @@ enum Pulled<'a> {
     Removal(&'a Removal),
 }
 
-/// The ops and removals of a page merged in server-sequence order.
-fn in_sequence(page: &PullPage) -> Vec<Pulled<'_>> {
+/// The ops and removals of a page merged in server-sequence order, each with its sequence.
+fn in_sequence(page: &PullPage) -> Vec<(u64, Pulled<'_>)> {
     let mut items: Vec<(u64, Pulled<'_>)> = page
         .ops
         .iter()
@@ -125,41 +141,72 @@ fn in_sequence(page: &PullPage) -> Vec<Pulled<'_>> {
         .chain(page.removals.iter().map(|r| (r.seq, Pulled::Removal(r))))
         .collect();
     items.sort_by_key(|(seq, _)| *seq);
-    items.into_iter().map(|(_, item)| item).collect()
+    items
 }
 
-/// Applies a pulled page: its ops and removals in sequence order, then the cursor.
-fn apply_page(
+/// Applies the items `from..from + count` of a pulled page (ops and removals in sequence order)
+/// and stores the cursor with them: the page's cursor once the part reaches the page's end,
+/// else the sequence of the part's last item, from where a pull goes on if the phone stops
+/// between parts. Returns where the next part starts.
+pub(crate) fn apply_page_part(
     conn: &Connection,
-    me: &Identity,
+    wall: &WallClock,
     page: &PullPage,
+    from: usize,
+    count: usize,
     outcome: &mut RoundOutcome,
-) -> Result<()> {
-    let last = store::load_meta(conn)?.hlc_last;
-    let mut clock = match last {
+) -> Result<usize> {
+    let meta = store::load_meta(conn)?;
+    let me = meta.enrolled()?;
+    let mut clock = match meta.hlc_last {
         Some(last) => HlcClock::resume(me.device_id, last),
         None => HlcClock::new(me.device_id),
     };
-    for item in in_sequence(page) {
+    let items = in_sequence(page);
+    let end = from.saturating_add(count).min(items.len());
+    let mut cursor = page.cursor;
+    for (seq, item) in items.get(from..end).unwrap_or_default() {
         match item {
             Pulled::Op(server_op) => {
                 if apply_pulled_op(conn, server_op)? {
                     clock.observe(server_op.op.hlc);
                 }
+                outcome.pulled += 1;
             }
-            Pulled::Removal(removal) => apply_removal(conn, &removal.what, outcome)?,
+            Pulled::Removal(removal) => {
+                apply_removal(conn, &removal.what, outcome)?;
+                outcome.removals += 1;
+            }
         }
+        cursor = *seq;
+    }
+    if end == items.len() {
+        cursor = page.cursor;
+        outcome.more_to_pull = page.more;
     }
     store::store_hlc_last(conn, clock.last())?;
-    conn.execute(
-        "UPDATE meta SET cursor = ?1 WHERE id = 1",
-        [i64_of(page.cursor)],
-    )?;
-    outcome.pulled = page.ops.len();
-    outcome.removals = page.removals.len();
-    outcome.more_to_pull = page.more;
-    outcome.cursor = page.cursor;
-    Ok(())
+    // The receipts of the messages this part brought, in the same transaction: they go out
+    // with the next round.
+    let messages: Vec<EntityId> = items
+        .get(from..end)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(_, item)| match item {
+            Pulled::Op(o)
+                if o.op.kind() == EntityKind::Message && o.op.device_id != me.device_id =>
+            {
+                Some(o.op.entity_id)
+            }
+            _ => None,
+        })
+        .collect();
+    if !messages.is_empty() {
+        outcome.messages_received += crate::messages::receive(conn, wall, &messages)?;
+        outcome.next_device_seq = store::load_meta(conn)?.next_device_seq;
+    }
+    conn.execute("UPDATE meta SET cursor = ?1 WHERE id = 1", [i64_of(cursor)])?;
+    outcome.cursor = cursor;
+    Ok(end)
 }
 
 /// Stores and applies one pulled op; says whether it was applied (an own op the server
@@ -315,6 +362,7 @@ fn restamp_from(
 
 #[cfg(test)]
 mod tests {
+    use super::RoundOutcome;
     use crate::test_support::{T0, apply, enrolled, enrolled_at, incident, own_ops, response};
     use crate::{Device, EntryFields, SyncStatus, WallClock};
     use vaka_shared::model::{
@@ -360,6 +408,74 @@ mod tests {
     fn stored_cursor_and_push_from(device: &Device) -> (u64, u64) {
         let meta = crate::store::load_meta(&device.conn()).expect("meta");
         (meta.cursor, meta.push_from)
+    }
+
+    #[test]
+    fn a_page_applied_in_parts_stores_each_parts_cursor_and_ends_as_in_one_go() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let (_other_dir, in_one_go, _) = enrolled(Role::Volunteer);
+        let pulled: Vec<ServerOp> = (0..5)
+            .map(|i| {
+                let (op, author) = remote_observation(T0 as u64 + i);
+                served(op, 10 + 2 * i, author)
+            })
+            .collect();
+        let answer = response(T0, acked(0), pulled, 30);
+        let Some(page) = answer.pull.as_ref() else {
+            panic!("a page")
+        };
+        let part = |from: usize, outcome: RoundOutcome| {
+            device
+                .write_tx(|tx| {
+                    let mut outcome = outcome;
+                    let next = super::apply_page_part(
+                        tx,
+                        &device.inner.wall,
+                        page,
+                        from,
+                        2,
+                        &mut outcome,
+                    )?;
+                    Ok((outcome, next))
+                })
+                .expect("applies a part")
+        };
+
+        let first = device
+            .write_tx(|tx| super::apply_answer(tx, &device.inner.wall, &answer, T0, T0))
+            .expect("applies the answer");
+        let (outcome, next) = part(0, first);
+        assert_eq!((next, outcome.pulled, outcome.cursor), (2, 2, 12));
+        assert_eq!(
+            stored_cursor_and_push_from(&device).0,
+            12,
+            "the part's last op"
+        );
+        // A save between two parts goes through and stays.
+        let saved = device.create_incident(incident(2)).expect("saves");
+        let (outcome, next) = part(next, outcome);
+        assert_eq!((next, outcome.pulled, outcome.cursor), (4, 4, 16));
+        let (outcome, next) = part(next, outcome);
+        assert_eq!((next, outcome.pulled, outcome.cursor), (5, 5, 30));
+        assert!(!outcome.more_to_pull);
+        assert_eq!(
+            stored_cursor_and_push_from(&device).0,
+            30,
+            "the page's cursor"
+        );
+
+        apply(&in_one_go, &answer);
+        let theirs = |device: &Device| -> Vec<_> {
+            device
+                .entries()
+                .expect("lists")
+                .into_iter()
+                .filter(|e| !e.mine)
+                .collect()
+        };
+        assert_eq!(theirs(&device), theirs(&in_one_go));
+        assert_eq!(theirs(&device).len(), 5);
+        assert!(device.entry(saved).expect("reads").is_some());
     }
 
     #[test]

@@ -12,7 +12,8 @@ use super::removal;
 use super::store::{self, OP_COLUMNS, i64_of, op_from_row};
 use super::wipe::WipeReason;
 use crate::client::{ServerClient, encode_sync};
-use vaka_shared::sync::{ErrorCode, PullRequest, StopCode, SyncRequest, limits};
+use std::sync::Arc;
+use vaka_shared::sync::{ErrorCode, PullRequest, StopCode, SyncRequest, SyncResponse, limits};
 
 /// Rounds in a row that may move neither the push nor the pull before sync gives up.
 const MAX_STUCK_ROUNDS: u32 = 3;
@@ -142,12 +143,23 @@ impl Device {
 
     /// Removes the entries older than the organisation's retention period (as the server last
     /// said it; 730 days before the first answer), except held ones and those with own ops
-    /// not yet acknowledged. Runs on open and after each sync; returns how many went.
+    /// not yet acknowledged. Runs on open and after each sync; returns how many went. The
+    /// entries are looked for through the index of their times on the read connection, so the
+    /// write connection is taken only when some are to go.
     pub fn expire_old_entries(&self) -> Result<usize> {
+        let candidates = {
+            let reader = self.reader();
+            let meta = store::load_meta(&reader)?;
+            let now = super::clock::corrected_ms(&self.inner.wall, meta.clock_offset_ms);
+            removal::expired_entries(&reader, now, meta.retention_days)?
+        };
+        if candidates.is_empty() {
+            return Ok(0);
+        }
         let removed = self.write_tx(|tx| {
             let meta = store::load_meta(tx)?;
             let now = super::clock::corrected_ms(&self.inner.wall, meta.clock_offset_ms);
-            removal::expire(tx, now, meta.retention_days)
+            removal::expire(tx, &candidates, now, meta.retention_days)
         })?;
         if removed > 0 {
             removal::checkpoint(&self.conn())?;
@@ -166,19 +178,7 @@ impl Device {
             let server = ServerClient::new(http, &prepared.server_url).with_token(prepared.token);
             let response = server.sync(prepared.body).await?;
             let received_ms = self.inner.wall.now_ms();
-            let outcome = self
-                .blocking(move |device| {
-                    device.write_tx(|tx| {
-                        apply::apply_response(
-                            tx,
-                            &device.inner.wall,
-                            &response,
-                            sent_ms,
-                            received_ms,
-                        )
-                    })
-                })
-                .await?;
+            let outcome = self.apply_round(response, sent_ms, received_ms).await?;
             report.rounds += 1;
             report.acked += outcome.acked;
             report.rejected += outcome.rejected;
@@ -219,6 +219,66 @@ impl Device {
             }
             position = Some(now);
         }
+    }
+
+    /// Applies the answer to one round: the answer with the first part of its pulled page in
+    /// one local transaction, then each further part in its own ([`apply::PULL_PART`]), each
+    /// on a blocking thread, so a save made meanwhile waits for one part at most.
+    async fn apply_round(
+        &self,
+        response: SyncResponse,
+        sent_ms: i64,
+        received_ms: i64,
+    ) -> Result<apply::RoundOutcome> {
+        let response = Arc::new(response);
+        let answer = Arc::clone(&response);
+        let (mut outcome, mut next) = self
+            .blocking(move |device| {
+                device.write_tx(|tx| {
+                    let mut outcome =
+                        apply::apply_answer(tx, &device.inner.wall, &answer, sent_ms, received_ms)?;
+                    let next = match &answer.pull {
+                        Some(page) => apply::apply_page_part(
+                            tx,
+                            &device.inner.wall,
+                            page,
+                            0,
+                            apply::PULL_PART,
+                            &mut outcome,
+                        )?,
+                        None => 0,
+                    };
+                    Ok((outcome, next))
+                })
+            })
+            .await?;
+        while response
+            .pull
+            .as_ref()
+            .is_some_and(|page| next < apply::page_len(page))
+        {
+            let page = Arc::clone(&response);
+            (outcome, next) = self
+                .blocking(move |device| {
+                    device.write_tx(|tx| {
+                        let mut outcome = outcome;
+                        let next = match &page.pull {
+                            Some(page) => apply::apply_page_part(
+                                tx,
+                                &device.inner.wall,
+                                page,
+                                next,
+                                apply::PULL_PART,
+                                &mut outcome,
+                            )?,
+                            None => next,
+                        };
+                        Ok((outcome, next))
+                    })
+                })
+                .await?;
+        }
+        Ok(outcome)
     }
 
     /// Plans the next round: the own ops to push (bounded in count and bytes) and the pull.
