@@ -184,6 +184,25 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The delivery's status after an attempt with this outcome (`deliveries.status`): a retry
+    /// leaves it pending.
+    pub fn delivery_status(&self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Retry { .. } => "pending",
+            Self::Failed => "failed",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    /// When the next attempt is due, for a retry.
+    pub fn next_attempt_ms(&self) -> Option<i64> {
+        match self {
+            Self::Retry { next_ms } => Some(*next_ms),
+            _ => None,
+        }
+    }
+
     /// The stored name (`delivery_attempts.outcome`).
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -500,16 +500,8 @@ pub async fn record_attempt(
     detail: &str,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
-    let next: Option<i64> = match outcome {
-        Outcome::Retry { next_ms } => Some(*next_ms),
-        _ => None,
-    };
-    let status = match outcome {
-        Outcome::Delivered => "delivered",
-        Outcome::Retry { .. } => "pending",
-        Outcome::Failed => "failed",
-        Outcome::Disabled => "disabled",
-    };
+    let next = outcome.next_attempt_ms();
+    let status = outcome.delivery_status();
     let delivered_at = matches!(outcome, Outcome::Delivered).then_some(now_ms);
     let stmt = db
         .prepare_cached(
