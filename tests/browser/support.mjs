@@ -42,6 +42,13 @@ export function freshDatabase() {
   return `${cluster.slice(0, cluster.lastIndexOf('/'))}/${name}`;
 }
 
+/** Drops a database `freshDatabase` made, even while its server still holds connections. */
+export function dropDatabase(url) {
+  const cluster = process.env.VAKA_TEST_POSTGRES;
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  execFileSync('psql', [cluster, '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+}
+
 /** Starts `vaka-server demo` on a fresh data folder (or database); resolves with its URL and banner. */
 export async function startServer(extraArgs = []) {
   const data = mkdtempSync(join(tmpdir(), 'vaka-browser-'));
@@ -68,7 +75,11 @@ export async function startServer(extraArgs = []) {
   }
   return {
     url, data, banner, child, storeEnv,
-    stop() { child.kill('SIGTERM'); rmSync(data, { recursive: true, force: true }); },
+    stop() {
+      child.kill('SIGTERM');
+      rmSync(data, { recursive: true, force: true });
+      if (database) dropDatabase(database);
+    },
   };
 }
 

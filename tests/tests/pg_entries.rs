@@ -7,7 +7,6 @@
 
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 use vaka_server::store::admin::MemberToAdd;
 use vaka_server::store::blobs::Chunk;
@@ -22,7 +21,7 @@ use vaka_shared::model::{
 };
 use vaka_shared::op::{EntityKind, OpBody};
 use vaka_shared::{AreaId, EntityId, MemberId, OrgId, Timestamp};
-use vaka_tests::postgres::fresh_database;
+use vaka_tests::postgres::fresh_database_with;
 
 /// When the fixture's events happen around (2026-11-21 19:00 UTC).
 const T: i64 = 1_795_287_600_000;
@@ -154,27 +153,14 @@ async fn side(store: Store, dir: Option<tempfile::TempDir>) -> Side {
     }
 }
 
-/// A fresh database (see [`fresh_database`]) that sorts text in Swedish, as a production
+/// A fresh database (see [`fresh_database_with`]) that sorts text in Swedish, as a production
 /// database may: the stores' orders must not depend on the database's collation.
 async fn swedish_database() -> String {
-    let url = fresh_database().await.expect("a test database");
-    let (base, name) = url.rsplit_once('/').expect("a database URL");
-    let (client, connection) = tokio_postgres::connect(&format!("{base}/postgres"), NoTls)
-        .await
-        .expect("the test cluster");
-    tokio::spawn(connection);
-    client
-        .batch_execute(&format!("DROP DATABASE {name}"))
-        .await
-        .expect("drop the database made");
-    client
-        .batch_execute(&format!(
-            "CREATE DATABASE {name} LOCALE_PROVIDER icu ICU_LOCALE 'sv-SE' LOCALE 'C.UTF-8'
-                 TEMPLATE template0"
-        ))
-        .await
-        .expect("a database sorting in Swedish");
-    url
+    fresh_database_with(
+        "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'sv-SE' LOCALE 'C.UTF-8'",
+    )
+    .await
+    .expect("a database sorting in Swedish")
 }
 
 async fn both() -> [Side; 2] {

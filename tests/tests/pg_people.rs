@@ -4,7 +4,6 @@
 //! redaction and audit pages make answers the same on both (ids, tokens and hashes, which are
 //! random, replaced by the names of what they stand for).
 
-use anyhow::Context;
 use std::fmt::Debug;
 use std::time::Duration;
 use vaka_server::config::SignInLimits;
@@ -68,23 +67,10 @@ impl Side {
 /// does (ICU `sv-SE`: `bengt` before `Erik`, `Å` after `Z`), so the PostgreSQL store shows that
 /// it orders names byte by byte, as SQLite does, whatever the database's collation.
 async fn swedish_database() -> anyhow::Result<String> {
-    let env = vaka_tests::postgres::ENV;
-    let cluster = std::env::var(env).with_context(|| {
-        format!(
-            "the PostgreSQL tests need a cluster: {env}=postgres://USER@127.0.0.1:PORT/postgres"
-        )
-    })?;
-    let (client, connection) = tokio_postgres::connect(&cluster, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
-    let name = format!("vaka_test_sv_{}", uuid::Uuid::now_v7().simple());
-    client
-        .batch_execute(&format!(
-            "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'sv-SE' \
-             LOCALE 'C.UTF-8'"
-        ))
-        .await?;
-    let base = cluster.rsplit_once('/').map_or("", |(base, _)| base);
-    Ok(format!("{base}/{name}"))
+    vaka_tests::postgres::fresh_database_with(
+        "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'sv-SE' LOCALE 'C.UTF-8'",
+    )
+    .await
 }
 
 /// The same stores on both backends: SQLite in a temporary folder, PostgreSQL in a fresh
