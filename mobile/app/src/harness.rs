@@ -99,6 +99,47 @@ pub async fn tap(name: &str, within: Duration) -> Result<(), HarnessError> {
     }
 }
 
+/// Taps the element named `name` (it must be there) and waits, inside the page, until an
+/// element matches `shown` and the next frame has been drawn; returns the milliseconds from
+/// the tap to then, as the page's own clock counts them. The time is the page's, so the trips
+/// of the harness's scripts are not in it: what a finger on the screen would wait.
+pub async fn tap_until_shown(
+    name: &str,
+    shown: &str,
+    within: Duration,
+) -> Result<f64, HarnessError> {
+    let body = format!(
+        "const el = document.querySelector({name}); if (el === null) return 'missing'; if (el.disabled) return 'disabled';
+         const shown = () => document.querySelector({shown}) !== null;
+         const start = performance.now();
+         el.click();
+         const seen = await new Promise((resolve) => {{
+           if (shown()) {{ resolve(true); return; }}
+           const observer = new MutationObserver(() => {{ if (shown()) {{ observer.disconnect(); resolve(true); }} }});
+           observer.observe(document.body, {{ childList: true, subtree: true, attributes: true }});
+           setTimeout(() => {{ observer.disconnect(); resolve(false); }}, {within});
+         }});
+         if (!seen) return 'timeout';
+         await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+         return performance.now() - start;",
+        name = serde_json::Value::String(test_id(name)),
+        shown = serde_json::Value::String(shown.into()),
+        within = within.as_millis(),
+    );
+    let answer = run(&body).await?;
+    match (answer.as_f64(), answer.as_str()) {
+        (Some(ms), _) => Ok(ms),
+        (None, Some("disabled")) => Err(HarnessError::Disabled(name.into())),
+        (None, Some("timeout")) => Err(HarnessError::Timeout {
+            what: format!("{shown} appearing after tapping {name}"),
+            within,
+        }),
+        _ => Err(HarnessError::Script(format!(
+            "{name} is not there: {answer}"
+        ))),
+    }
+}
+
 /// Types `text` into the input named `name`.
 pub async fn type_into(name: &str, text: &str, within: Duration) -> Result<(), HarnessError> {
     let selector = test_id(name);
