@@ -3,7 +3,7 @@
 
 use super::drafts::text_or_none;
 use super::{
-    AppState, EndDraft, Flash, IncidentDraft, ObservationDraft, Prefs, Route, TextWarning,
+    AppState, EndDraft, Flash, IncidentDraft, ObservationDraft, Prefs, Route, Snapshot, TextWarning,
 };
 use crate::i18n::Text;
 use crate::location::LocationSource;
@@ -354,10 +354,22 @@ impl AppState {
         }
         *self.busy.write() += 1;
         spawn(async move {
-            let result = self.device().run(work).await;
+            // The write and the screens' read in one trip to the blocking thread: the way back
+            // to the next screen waits for one hand-over, not two. A read that fails after a
+            // write that succeeded keeps the screens as they were; the entry is saved.
+            let result = self
+                .device()
+                .run(move |device| {
+                    work(device)?;
+                    Ok(Snapshot::load(device))
+                })
+                .await;
             match result {
-                Ok(()) => {
-                    self.reload().await;
+                Ok(read) => {
+                    match read {
+                        Ok(snapshot) => self.show(snapshot),
+                        Err(error) => tracing::warn!(%error, "screens not read after a save"),
+                    }
                     self.nudge();
                     self.route.set(next);
                     self.flash.set(Some(Flash::Done(Text::Saved)));
