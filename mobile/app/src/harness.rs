@@ -99,6 +99,61 @@ pub async fn tap(name: &str, within: Duration) -> Result<(), HarnessError> {
     }
 }
 
+/// Taps the element named `name` (it must be there) and waits, inside the page, until an
+/// element matches each of `shown` and the next frame after it has been drawn; returns, for
+/// each, the milliseconds from the tap to then, as the page's own clock counts them. The times
+/// are the page's, so the trips of the harness's scripts are not in them: what a finger on the
+/// screen would wait.
+pub async fn tap_until_shown(
+    name: &str,
+    shown: &[&str],
+    within: Duration,
+) -> Result<Vec<f64>, HarnessError> {
+    let body = format!(
+        "const el = document.querySelector({name}); if (el === null) return 'missing'; if (el.disabled) return 'disabled';
+         const wanted = {shown};
+         const drawn = wanted.map(() => null);
+         const seen = wanted.map(() => false);
+         const start = performance.now();
+         el.click();
+         const all = await new Promise((resolve) => {{
+           const look = () => {{
+             wanted.forEach((selector, i) => {{
+               if (!seen[i] && document.querySelector(selector) !== null) {{
+                 seen[i] = true;
+                 requestAnimationFrame(() => setTimeout(() => {{
+                   drawn[i] = performance.now() - start;
+                   if (drawn.every((t) => t !== null)) {{ observer.disconnect(); resolve(true); }}
+                 }}, 0));
+               }}
+             }});
+           }};
+           const observer = new MutationObserver(look);
+           observer.observe(document.body, {{ childList: true, subtree: true, attributes: true }});
+           look();
+           setTimeout(() => {{ observer.disconnect(); resolve(false); }}, {within});
+         }});
+         return all ? drawn : 'timeout';",
+        name = serde_json::Value::String(test_id(name)),
+        shown = serde_json::Value::from(shown.to_vec()),
+        within = within.as_millis(),
+    );
+    let answer = run(&body).await?;
+    if let Some(times) = answer.as_array() {
+        return Ok(times.iter().filter_map(serde_json::Value::as_f64).collect());
+    }
+    match answer.as_str() {
+        Some("disabled") => Err(HarnessError::Disabled(name.into())),
+        Some("timeout") => Err(HarnessError::Timeout {
+            what: format!("{shown:?} appearing after tapping {name}"),
+            within,
+        }),
+        _ => Err(HarnessError::Script(format!(
+            "{name} is not there: {answer}"
+        ))),
+    }
+}
+
 /// Types `text` into the input named `name`.
 pub async fn type_into(name: &str, text: &str, within: Duration) -> Result<(), HarnessError> {
     let selector = test_id(name);

@@ -4,7 +4,7 @@
 use super::Shell;
 use super::i18n::Text;
 use super::location::LocationSource;
-use super::state::{AppConfig, AppState, Route};
+use super::state::{AppConfig, AppState, Flash, Route};
 use dioxus::prelude::*;
 use vaka_device::testing::square;
 use vaka_device::testing::{enrolled, incident};
@@ -395,6 +395,35 @@ async fn the_forms_offer_the_areas_and_start_with_the_one_the_fix_is_in() {
     });
     dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
     assert!(dioxus_ssr::render(&dom).contains("· Gamla stan"));
+}
+
+#[tokio::test]
+async fn a_save_that_fails_stays_on_its_form_with_the_reason_and_what_was_typed() {
+    let (_dir, device, _) = enrolled(Role::Volunteer);
+    let mut dom = home_dom(&device);
+    with_app(&mut dom, |app| {
+        app.open_incident(None);
+        let mut draft = app.incident;
+        draft.write().category = Some("alcohol".into());
+        draft.write().severity = 9;
+        draft.write().place = "Vid kiosken".into();
+        app.save_incident();
+    });
+    settle(&mut dom).await;
+    with_app(&mut dom, |app| {
+        assert_eq!(*app.route.read(), Route::Incident);
+        assert!(
+            matches!(&*app.flash.read(), Some(Flash::Failed(words)) if words.contains("severity")),
+            "{:?}",
+            app.flash.read()
+        );
+        assert_eq!(
+            app.incident.read().place,
+            "Vid kiosken",
+            "what was typed is kept"
+        );
+    });
+    assert!(device.entries().expect("reads").is_empty());
 }
 
 /// Renders the changes made since the last render, as HTML.

@@ -47,16 +47,18 @@ impl Message {
     }
 }
 
+/// The messages with this phone's receipt of each, newest sent first: through the index of the
+/// messages alone (`entities_messages`), whatever else the phone holds.
+const ALL: &str = "SELECT m.id, m.author, m.state, r.state FROM entities m
+     LEFT JOIN entities r
+         ON r.parent_id = m.id AND r.kind = 'message_receipt' AND r.author = ?1
+     WHERE m.kind = 'message'
+     ORDER BY m.created_ms DESC, m.id DESC";
+
 /// The messages the phone holds with this phone's receipt of each, in one query: newest sent
 /// first. `me` is the phone's member (whose receipts count).
 pub(crate) fn all(conn: &Connection, me: Option<MemberId>) -> Result<Vec<Message>> {
-    let mut statement = conn.prepare_cached(
-        "SELECT m.id, m.author, m.state, r.state FROM entities m
-         LEFT JOIN entities r
-             ON r.parent_id = m.id AND r.kind = 'message_receipt' AND r.author = ?1
-         WHERE m.kind = 'message'
-         ORDER BY m.created_ms DESC, m.id DESC",
-    )?;
+    let mut statement = conn.prepare_cached(ALL)?;
     let me = me.map(|m| m.to_string());
     let mut rows = statement.query([me])?;
     let mut messages = Vec::new();
@@ -218,6 +220,25 @@ mod tests {
     use vaka_shared::{DeviceId, EntityId, Hlc, MemberId, Op, OpBody, OpId, Timestamp};
 
     const HOUR_MS: i64 = 3_600_000;
+
+    #[test]
+    fn the_messages_are_found_through_their_own_index_not_by_reading_every_entity() {
+        let (_dir, device, me) = enrolled(Role::Volunteer);
+        let plan: Vec<String> = device
+            .reader()
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::ALL))
+            .expect("plans")
+            .query_map([me.member_id.to_string()], |r| r.get(3))
+            .expect("plans")
+            .collect::<rusqlite::Result<_>>()
+            .expect("plans");
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX entities_messages")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|step| step == "SCAN m"), "{plan:?}");
+    }
 
     fn message(sent_ms: i64, ends_ms: i64) -> (EntityId, ServerOp) {
         let desk = DeviceId::new();

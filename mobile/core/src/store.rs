@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_privacy.sql"),
     include_str!("migrations/0005_blobs_status.sql"),
     include_str!("migrations/0006_entries_time.sql"),
+    include_str!("migrations/0007_messages_index.sql"),
 ];
 
 /// The first 16 bytes of a plain (unencrypted) SQLite file.

@@ -3,7 +3,7 @@
 
 use super::drafts::text_or_none;
 use super::{
-    AppState, EndDraft, Flash, IncidentDraft, ObservationDraft, Prefs, Route, TextWarning,
+    AppState, EndDraft, Flash, IncidentDraft, ObservationDraft, Prefs, Route, Snapshot, TextWarning,
 };
 use crate::i18n::Text;
 use crate::location::LocationSource;
@@ -37,6 +37,24 @@ impl From<ScanError> for ScanProblem {
             ScanError::NotAVakaLink(_) => Self::NotAVakaLink,
         }
     }
+}
+
+/// What a write reads again, after its commit, before the next screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadAfter {
+    /// Everything the screens show: the write changes what the next screen shows (a patrol
+    /// started or ended, a comment).
+    Snapshot,
+    /// The sync state alone: a new entry changes nothing else that home or the patrol screen
+    /// shows (the sync card counts it as waiting), so they show after this short read and the
+    /// rest (my entries) is read right after.
+    SyncState,
+}
+
+/// What a write read again.
+enum Fresh {
+    Snapshot(Box<Snapshot>),
+    SyncState(vaka_device::SyncState),
 }
 
 /// Whether the server refused an enrolment code.
@@ -272,9 +290,10 @@ impl AppState {
         let now = device.wall_clock().now_ms();
         let fields = self.incident.read().to_fields(now, self.position(), patrol);
         let back = self.home();
-        self.write(
+        self.write_reading(
             move |device| device.create_incident(fields).map(|_| ()),
             back,
+            ReadAfter::SyncState,
         );
     }
 
@@ -297,9 +316,10 @@ impl AppState {
         let patrol = self.snapshot.read().active_patrol.as_ref().map(|p| p.id);
         let fields = self.observation.read().to_fields(self.position(), patrol);
         let back = self.home();
-        self.write(
+        self.write_reading(
             move |device| device.create_observation(fields).map(|_| ()),
             back,
+            ReadAfter::SyncState,
         );
     }
 
@@ -345,22 +365,56 @@ impl AppState {
     /// the screens' data again, asks for a sync and shows `next` with "saved", or says why it
     /// failed. A write while another is under way is not started (a second tap on "Spara").
     fn write(
+        self,
+        work: impl FnOnce(&Device) -> Result<(), DeviceError> + Send + 'static,
+        next: Route,
+    ) {
+        self.write_reading(work, next, ReadAfter::Snapshot);
+    }
+
+    /// [`Self::write`], reading `read` again in the same trip to the blocking thread, after the
+    /// commit; with [`ReadAfter::SyncState`] the rest of the screens' data is read once `next`
+    /// shows.
+    fn write_reading(
         mut self,
         work: impl FnOnce(&Device) -> Result<(), DeviceError> + Send + 'static,
         next: Route,
+        read: ReadAfter,
     ) {
         if self.busy() {
             return;
         }
         *self.busy.write() += 1;
-        spawn(async move {
-            let result = self.device().run(work).await;
+        // Not tied to the screen that asked: if it goes away meanwhile (the walker taps back),
+        // the write still ends, and so does `busy`.
+        dioxus::core::spawn_forever(async move {
+            // A read that fails after a write that succeeded keeps the screens as they were;
+            // the entry is saved.
+            let result = self
+                .device()
+                .run(move |device| {
+                    work(device)?;
+                    Ok(match read {
+                        ReadAfter::Snapshot => {
+                            Snapshot::load(device).map(|s| Fresh::Snapshot(Box::new(s)))
+                        }
+                        ReadAfter::SyncState => device.sync_state().map(Fresh::SyncState),
+                    })
+                })
+                .await;
             match result {
-                Ok(()) => {
-                    self.reload().await;
+                Ok(fresh) => {
+                    match fresh {
+                        Ok(Fresh::Snapshot(snapshot)) => self.show(*snapshot),
+                        Ok(Fresh::SyncState(sync)) => self.snapshot.write().sync = Some(sync),
+                        Err(error) => tracing::warn!(%error, "screens not read after a save"),
+                    }
                     self.nudge();
                     self.route.set(next);
                     self.flash.set(Some(Flash::Done(Text::Saved)));
+                    if read == ReadAfter::SyncState {
+                        self.refresh();
+                    }
                 }
                 Err(error) => self.fail(&error),
             }

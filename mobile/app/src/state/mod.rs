@@ -174,19 +174,21 @@ impl AppState {
         spawn(self.reload());
     }
 
-    /// Reads the snapshot from the device again on a blocking thread. "Saved on the phone"
-    /// turns into "saved and sent" once nothing waits any more, so the message never
-    /// contradicts the sync card.
-    pub async fn reload(mut self) {
+    /// Reads the snapshot from the device again on a blocking thread ([`Self::show`]).
+    pub async fn reload(self) {
         match self.device().run(Snapshot::load).await {
-            Ok(snapshot) => {
-                let all_sent = snapshot.sync.as_ref().is_some_and(|s| s.pending == 0);
-                self.snapshot.set(snapshot);
-                if all_sent && *self.flash.peek() == Some(Flash::Done(Text::Saved)) {
-                    self.flash.set(Some(Flash::Done(Text::SavedAndSent)));
-                }
-            }
+            Ok(snapshot) => self.show(snapshot),
             Err(error) => self.fail(&error),
+        }
+    }
+
+    /// Shows what was read from the device. "Saved on the phone" turns into "saved and sent"
+    /// once nothing waits any more, so the message never contradicts the sync card.
+    fn show(mut self, snapshot: Snapshot) {
+        let all_sent = snapshot.sync.as_ref().is_some_and(|s| s.pending == 0);
+        self.snapshot.set(snapshot);
+        if all_sent && *self.flash.peek() == Some(Flash::Done(Text::Saved)) {
+            self.flash.set(Some(Flash::Done(Text::SavedAndSent)));
         }
     }
 

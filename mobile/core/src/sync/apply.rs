@@ -1,7 +1,8 @@
 //! Applying the server's answer to one sync round: acknowledgements, rejections (with the entity
 //! rebuilt), re-stamping after `clock_ahead`, the organisation's retention period and whether
 //! the phone is to retire ([`apply_answer`]), then the pulled ops and removals (retention purges
-//! and redactions) in server-sequence order, in parts of at most [`PULL_PART`], each part one
+//! and redactions) in server-sequence order, in parts of at most [`PULL_PART`] items and about
+//! [`PULL_PART_TIME`], each part one
 //! local transaction that stores the cursor of its last item ([`apply_page_part`]).
 
 use super::plan;
@@ -57,6 +58,11 @@ pub(crate) struct RoundOutcome {
 /// not for the whole page.
 pub(crate) const PULL_PART: usize = 100;
 
+/// How long a part may go on applying before it commits, whatever its count: on a slow or
+/// busy phone a hundred ops take far longer than on an idle one, and a save waits for the
+/// part under way. The part's commit (one `fsync`) comes on top.
+pub(crate) const PULL_PART_TIME: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Applies all of `response` (to a request sent at local `sent_ms`, answered at
 /// `received_ms`) in the caller's transaction: the answer and the whole page.
 #[cfg(any(test, feature = "test-support"))]
@@ -69,7 +75,7 @@ pub(crate) fn apply_response(
 ) -> Result<RoundOutcome> {
     let mut outcome = apply_answer(conn, wall, response, sent_ms, received_ms)?;
     if let Some(page) = &response.pull {
-        apply_page_part(conn, wall, page, 0, usize::MAX, &mut outcome)?;
+        apply_page_part(conn, wall, page, 0, usize::MAX, None, &mut outcome)?;
     }
     Ok(outcome)
 }
@@ -144,8 +150,9 @@ fn in_sequence(page: &PullPage) -> Vec<(u64, Pulled<'_>)> {
     items
 }
 
-/// Applies the items `from..from + count` of a pulled page (ops and removals in sequence order)
-/// and stores the cursor with them: the page's cursor once the part reaches the page's end,
+/// Applies the items `from..from + count` of a pulled page (ops and removals in sequence order),
+/// fewer when the time `until` comes first (after at least one item), and stores the cursor
+/// with them: the page's cursor once the part reaches the page's end,
 /// else the sequence of the part's last item, from where a pull goes on if the phone stops
 /// between parts. Returns where the next part starts.
 pub(crate) fn apply_page_part(
@@ -154,6 +161,7 @@ pub(crate) fn apply_page_part(
     page: &PullPage,
     from: usize,
     count: usize,
+    until: Option<std::time::Instant>,
     outcome: &mut RoundOutcome,
 ) -> Result<usize> {
     let meta = store::load_meta(conn)?;
@@ -163,9 +171,10 @@ pub(crate) fn apply_page_part(
         None => HlcClock::new(me.device_id),
     };
     let items = in_sequence(page);
-    let end = from.saturating_add(count).min(items.len());
+    let last = from.saturating_add(count).min(items.len());
+    let mut end = from;
     let mut cursor = page.cursor;
-    for (seq, item) in items.get(from..end).unwrap_or_default() {
+    for (seq, item) in items.get(from..last).unwrap_or_default() {
         match item {
             Pulled::Op(server_op) => {
                 if apply_pulled_op(conn, server_op)? {
@@ -179,6 +188,10 @@ pub(crate) fn apply_page_part(
             }
         }
         cursor = *seq;
+        end += 1;
+        if until.is_some_and(|until| std::time::Instant::now() >= until) {
+            break;
+        }
     }
     if end == items.len() {
         cursor = page.cursor;
@@ -434,6 +447,7 @@ mod tests {
                         page,
                         from,
                         2,
+                        None,
                         &mut outcome,
                     )?;
                     Ok((outcome, next))
@@ -476,6 +490,49 @@ mod tests {
         assert_eq!(theirs(&device), theirs(&in_one_go));
         assert_eq!(theirs(&device).len(), 5);
         assert!(device.entry(saved).expect("reads").is_some());
+    }
+
+    #[test]
+    fn a_part_whose_time_is_up_commits_what_it_applied_and_the_next_goes_on_from_there() {
+        let (_dir, device, _) = enrolled(Role::Volunteer);
+        let pulled: Vec<ServerOp> = (0..3)
+            .map(|i| {
+                let (op, author) = remote_observation(T0 as u64 + i);
+                served(op, 10 + 2 * i, author)
+            })
+            .collect();
+        let answer = response(T0, acked(0), pulled, 30);
+        let Some(page) = answer.pull.as_ref() else {
+            panic!("a page")
+        };
+        let mut outcome = device
+            .write_tx(|tx| super::apply_answer(tx, &device.inner.wall, &answer, T0, T0))
+            .expect("applies the answer");
+        let mut next = 0;
+        let mut parts = Vec::new();
+        while next < super::page_len(page) {
+            // A time already past: each part still applies one item, then commits.
+            let until = Some(std::time::Instant::now());
+            (outcome, next) = device
+                .write_tx(|tx| {
+                    let mut outcome = outcome.clone();
+                    let next = super::apply_page_part(
+                        tx,
+                        &device.inner.wall,
+                        page,
+                        next,
+                        super::PULL_PART,
+                        until,
+                        &mut outcome,
+                    )?;
+                    Ok((outcome, next))
+                })
+                .expect("applies a part");
+            parts.push((next, stored_cursor_and_push_from(&device).0));
+        }
+        assert_eq!(parts, [(1, 10), (2, 12), (3, 30)]);
+        assert_eq!(outcome.pulled, 3);
+        assert!(!outcome.more_to_pull);
     }
 
     #[test]

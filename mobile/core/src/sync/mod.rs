@@ -13,6 +13,7 @@ use super::store::{self, OP_COLUMNS, i64_of, op_from_row};
 use super::wipe::WipeReason;
 use crate::client::{ServerClient, encode_sync};
 use std::sync::Arc;
+use std::time::Instant;
 use vaka_shared::sync::{ErrorCode, PullRequest, StopCode, SyncRequest, SyncResponse, limits};
 
 /// Rounds in a row that may move neither the push nor the pull before sync gives up.
@@ -222,7 +223,8 @@ impl Device {
     }
 
     /// Applies the answer to one round: the answer with the first part of its pulled page in
-    /// one local transaction, then each further part in its own ([`apply::PULL_PART`]), each
+    /// one local transaction, then each further part in its own ([`apply::PULL_PART`] items or
+    /// [`apply::PULL_PART_TIME`], whichever ends it first), each
     /// on a blocking thread, so a save made meanwhile waits for one part at most.
     async fn apply_round(
         &self,
@@ -244,6 +246,7 @@ impl Device {
                             page,
                             0,
                             apply::PULL_PART,
+                            Some(Instant::now() + apply::PULL_PART_TIME),
                             &mut outcome,
                         )?,
                         None => 0,
@@ -269,6 +272,7 @@ impl Device {
                                 page,
                                 next,
                                 apply::PULL_PART,
+                                Some(Instant::now() + apply::PULL_PART_TIME),
                                 &mut outcome,
                             )?,
                             None => next,
