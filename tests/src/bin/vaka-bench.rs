@@ -18,6 +18,9 @@
 //! server processes on it, the devices spread over them in turn. Both floors are measured in
 //! the same run either way.
 //!
+//! `VAKA_BENCH_PRELOAD=N` first stores N ops of another organisation through the same client, so
+//! W1 and W3 are measured on a store that holds them, not on an empty one.
+//!
 //! A run that measured a failure says so and exits non-zero.
 
 use anyhow::Context;
@@ -103,6 +106,15 @@ fn server_binary() -> anyhow::Result<PathBuf> {
 
 /// A zstd-compressed sync, as phones send it; returns the answer and the bytes on the wire and
 /// as plain JSON.
+/// The SQLite store's bytes on disk: the file and its WAL.
+fn store_bytes(dir: &Path) -> u64 {
+    ["vaka.sqlite3", "vaka.sqlite3-wal"]
+        .iter()
+        .filter_map(|name| std::fs::metadata(dir.join(name)).ok())
+        .map(|meta| meta.len())
+        .sum()
+}
+
 async fn sync_zstd(
     http: &reqwest::Client,
     device: &RawDevice,
@@ -322,6 +334,25 @@ async fn main() -> anyhow::Result<()> {
         StoreAt::Data(dir) => Admin::open(dir).await?,
         StoreAt::Database(url) => Admin::open_database(url).await?,
     };
+    // `VAKA_BENCH_PRELOAD=N` stores N ops of another organisation before W1, so W1 and W3 are
+    // measured on a store that already holds them (W2 pulls W1's organisation only).
+    let preload: usize = std::env::var("VAKA_BENCH_PRELOAD")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    // Spread evenly over W1's number of devices.
+    let preloaded = preload.div_ceil(W1_DEVICES) * W1_DEVICES;
+    let preload_codes = match preload {
+        0 => Vec::new(),
+        _ => {
+            let org = admin.org("Förladdning", W1_DEVICES).await?;
+            let mut codes = Vec::new();
+            for member in &org.volunteers {
+                codes.push(admin.code(*member).await?);
+            }
+            codes
+        }
+    };
     let org = admin.org("Benchmark", W1_DEVICES + 2).await?;
     let mut codes = Vec::new();
     for member in &org.volunteers {
@@ -352,6 +383,50 @@ async fn main() -> anyhow::Result<()> {
     let mut server_seq = 0u64;
     // Ops per second of the minimal floor, measured with W1.
     let mut minimal_rate: Option<f64> = None;
+    if preloaded > 0 {
+        let started = Instant::now();
+        let mut devices = Vec::new();
+        for (i, code) in preload_codes.iter().enumerate() {
+            devices.push(RawDevice::enroll(&url_of(&servers, i), code).await?);
+        }
+        let per_device = preloaded / W1_DEVICES;
+        let tasks: Vec<_> = devices
+            .into_iter()
+            .map(|mut device| {
+                let http = http.clone();
+                tokio::spawn(async move {
+                    let mut n = 0;
+                    while n < per_device {
+                        let batch: Vec<Op> = (n..(n + W1_BATCH).min(per_device))
+                            .map(|k| device.op(EntityId::new(), realistic_incident(k), 0))
+                            .collect();
+                        n += batch.len();
+                        let request = SyncRequest {
+                            push: batch,
+                            pull: None,
+                        };
+                        sync_zstd(&http, &device, &request).await?;
+                    }
+                    Ok::<_, anyhow::Error>(())
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await??;
+        }
+        println!(
+            "preloaded {preloaded} ops of another organisation in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+        if let StoreAt::Data(dir) = &store {
+            let bytes = store_bytes(dir);
+            println!(
+                "  on disk: {} bytes per stored op ({:.1} MB)",
+                bytes / preloaded as u64,
+                bytes as f64 / 1e6
+            );
+        }
+    }
     if !only_w3 {
         // W1: ingest.
         let mut devices = Vec::new();
@@ -418,14 +493,11 @@ async fn main() -> anyhow::Result<()> {
 
         // What the store holds on disk per op after W1 (SQLite: the file and its WAL).
         if let StoreAt::Data(dir) = &store {
-            let bytes: u64 = ["vaka.sqlite3", "vaka.sqlite3-wal"]
-                .iter()
-                .filter_map(|name| std::fs::metadata(dir.join(name)).ok())
-                .map(|meta| meta.len())
-                .sum();
+            let bytes = store_bytes(dir);
+            let ops = (W1_OPS + preloaded) as u64;
             println!(
                 "  on disk: {} bytes per stored op ({:.1} MB: the store file and its WAL)",
-                bytes / W1_OPS as u64,
+                bytes / ops,
                 bytes as f64 / 1e6
             );
         }
