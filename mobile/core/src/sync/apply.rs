@@ -418,6 +418,18 @@ mod tests {
         (op, MemberId::new())
     }
 
+    /// An answer pulling `count` observations of others, at sequences 10, 12, 14, …, with the
+    /// page's cursor at 30.
+    fn observations_pulled(count: u64) -> vaka_shared::sync::SyncResponse {
+        let pulled: Vec<ServerOp> = (0..count)
+            .map(|i| {
+                let (op, author) = remote_observation(T0 as u64 + i);
+                served(op, 10 + 2 * i, author)
+            })
+            .collect();
+        response(T0, acked(0), pulled, 30)
+    }
+
     fn stored_cursor_and_push_from(device: &Device) -> (u64, u64) {
         let meta = crate::store::load_meta(&device.conn()).expect("meta");
         (meta.cursor, meta.push_from)
@@ -427,13 +439,7 @@ mod tests {
     fn a_page_applied_in_parts_stores_each_parts_cursor_and_ends_as_in_one_go() {
         let (_dir, device, _) = enrolled(Role::Volunteer);
         let (_other_dir, in_one_go, _) = enrolled(Role::Volunteer);
-        let pulled: Vec<ServerOp> = (0..5)
-            .map(|i| {
-                let (op, author) = remote_observation(T0 as u64 + i);
-                served(op, 10 + 2 * i, author)
-            })
-            .collect();
-        let answer = response(T0, acked(0), pulled, 30);
+        let answer = observations_pulled(5);
         let Some(page) = answer.pull.as_ref() else {
             panic!("a page")
         };
@@ -495,13 +501,7 @@ mod tests {
     #[test]
     fn a_part_whose_time_is_up_commits_what_it_applied_and_the_next_goes_on_from_there() {
         let (_dir, device, _) = enrolled(Role::Volunteer);
-        let pulled: Vec<ServerOp> = (0..3)
-            .map(|i| {
-                let (op, author) = remote_observation(T0 as u64 + i);
-                served(op, 10 + 2 * i, author)
-            })
-            .collect();
-        let answer = response(T0, acked(0), pulled, 30);
+        let answer = observations_pulled(3);
         let Some(page) = answer.pull.as_ref() else {
             panic!("a page")
         };
